@@ -1,0 +1,142 @@
+"""The six queues, declared once, and the publisher. Used by the web, the worker and the monitor."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from kombu import Connection, Exchange, Queue
+
+from ..config import QUEUE_NAMES, BrokerConfig
+
+log = logging.getLogger(__name__)
+
+EXCHANGE_NAME = "studybuddy"
+
+
+class BrokerUnavailable(Exception):
+    pass
+
+
+def make_exchange(prefix: str) -> Exchange:
+    return Exchange(f"{prefix}{EXCHANGE_NAME}", type="direct", durable=True)
+
+
+def make_queues(prefix: str, names: tuple[str, ...] | list[str] = QUEUE_NAMES) -> dict[str, Queue]:
+    """Durable queues named `<prefix><name>`, routed by the bare name."""
+    exchange = make_exchange(prefix)
+    return {
+        name: Queue(f"{prefix}{name}", exchange=exchange, routing_key=name, durable=True)
+        for name in names
+    }
+
+
+# The in-process broker: one kombu memory transport per process, shared by every Connection
+# with the same URL. Connections to it are cheap.
+class Broker:
+    """Publishes `{job_id}` messages (JSON, persistent, confirmed on AMQP)."""
+
+    def __init__(self, config: BrokerConfig):
+        self.config = config
+        self.url = config.url
+        self.prefix = config.queue_prefix
+        self.exchange = make_exchange(self.prefix)
+        self.queues = make_queues(self.prefix)
+        self._lock = threading.Lock()
+        self._conn: Connection | None = None
+        self._producer: Any = None
+        self._declared = False
+
+    @property
+    def is_memory(self) -> bool:
+        return self.url.startswith("memory://")
+
+    def connection(self) -> Connection:
+        """A new connection (the caller closes it)."""
+        options: dict[str, Any] = {}
+        if not self.is_memory:
+            options["confirm_publish"] = True
+        return Connection(
+            self.url,
+            connect_timeout=self.config.connect_timeout,
+            transport_options=options,
+            heartbeat=0,
+        )
+
+    def _ensure(self) -> Any:
+        if self._conn is None:
+            conn = self.connection()
+            conn.ensure_connection(max_retries=0, timeout=self.config.connect_timeout)
+            self._conn = conn
+            self._producer = conn.Producer(serializer="json")
+            self._declared = False
+        if not self._declared:
+            channel = self._producer.channel
+            for queue in self.queues.values():
+                queue.bind(channel).declare()
+            self._declared = True
+        return self._producer
+
+    def _reset(self) -> None:
+        conn, self._conn, self._producer = self._conn, None, None
+        if conn is not None:
+            try:
+                conn.release()
+            except Exception:  # noqa: BLE001 - the connection is broken already
+                pass
+
+    def publish(self, job_id: str, queue: str) -> None:
+        """Publish one job message; raises BrokerUnavailable if it cannot be delivered."""
+        if queue not in self.queues:
+            raise ValueError(f"unknown queue {queue!r}")
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    producer = self._ensure()
+                    producer.publish(
+                        {"job_id": job_id},
+                        exchange=self.exchange,
+                        routing_key=queue,
+                        serializer="json",
+                        delivery_mode=2,
+                        content_type="application/json",
+                        timeout=self.config.publish_confirm_timeout,
+                    )
+                    return
+                except Exception as exc:  # noqa: BLE001 - kombu raises many kinds
+                    self._reset()
+                    if attempt == 2:
+                        raise BrokerUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+    def ping(self) -> float:
+        """Open a connection and declare the queues; returns seconds taken."""
+        started = time.perf_counter()
+        with self.connection() as conn:
+            try:
+                conn.ensure_connection(max_retries=0, timeout=self.config.connect_timeout)
+                channel = conn.default_channel
+                for queue in self.queues.values():
+                    queue.bind(channel).declare()
+            except Exception as exc:  # noqa: BLE001
+                raise BrokerUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        return time.perf_counter() - started
+
+    def queue_stats(self) -> dict[str, tuple[int, int]]:
+        """name -> (messages waiting, consumers), via passive declares."""
+        out: dict[str, tuple[int, int]] = {}
+        with self.connection() as conn:
+            try:
+                conn.ensure_connection(max_retries=0, timeout=self.config.connect_timeout)
+                channel = conn.default_channel
+                for name, queue in self.queues.items():
+                    ok = queue.bind(channel).queue_declare(passive=True)
+                    out[name] = (int(ok.message_count), int(ok.consumer_count))
+            except Exception as exc:  # noqa: BLE001
+                raise BrokerUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        return out
+
+    def close(self) -> None:
+        with self._lock:
+            self._reset()

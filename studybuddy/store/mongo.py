@@ -1,0 +1,518 @@
+"""The scale-out store: MongoDB through pymongo, blobs in GridFS, indexes ensured at start."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, fields
+from typing import Any, BinaryIO, Iterable, TypeVar
+
+import gridfs
+import pymongo
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from .base import DuplicateError, StoreError
+from .models import (
+    Artifact,
+    Chunk,
+    Course,
+    Document,
+    Item,
+    Job,
+    MonitorEvent,
+    Page,
+    User,
+    new_id,
+)
+from .sqlite import DEAD_MESSAGE
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def _from_doc(cls: type[T], doc: dict[str, Any] | None) -> T | None:
+    if doc is None:
+        return None
+    values = {f.name: doc.get("_id" if f.name == "id" else f.name) for f in fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in values.items() if v is not None or k in _NULLABLE})
+
+
+_NULLABLE = {"lease_expires_at", "dispatched_at", "started_at", "finished_at"}
+
+
+def _to_doc(obj: Any) -> dict[str, Any]:
+    doc = asdict(obj)
+    if "id" in doc:
+        doc["_id"] = doc.pop("id")
+    return doc
+
+
+class _Coll:
+    model: type = object
+
+    def __init__(self, coll: Any):
+        self.c = coll
+
+    def _insert(self, obj: Any) -> Any:
+        try:
+            self.c.insert_one(_to_doc(obj))
+        except DuplicateKeyError as exc:
+            raise DuplicateError(str(exc)) from exc
+        except PyMongoError as exc:
+            raise StoreError(str(exc)) from exc
+        return obj
+
+    def _find(self, query: dict[str, Any], sort: list[tuple[str, int]] | None = None, limit: int = 0) -> list[Any]:
+        try:
+            cursor = self.c.find(query)
+            if sort:
+                cursor = cursor.sort(sort)
+            if limit:
+                cursor = cursor.limit(limit)
+            return [_from_doc(self.model, d) for d in cursor]
+        except PyMongoError as exc:
+            raise StoreError(str(exc)) from exc
+
+    def _find_one(self, query: dict[str, Any]) -> Any:
+        try:
+            return _from_doc(self.model, self.c.find_one(query))
+        except PyMongoError as exc:
+            raise StoreError(str(exc)) from exc
+
+    def _update(self, id_: str, values: dict[str, Any]) -> Any:
+        allowed = {f.name for f in fields(self.model)} - {"id"}  # type: ignore[arg-type]
+        unknown = set(values) - allowed
+        if unknown:
+            raise ValueError(f"unknown fields: {sorted(unknown)}")
+        try:
+            doc = self.c.find_one_and_update(
+                {"_id": id_}, {"$set": values}, return_document=ReturnDocument.AFTER
+            ) if values else self.c.find_one({"_id": id_})
+        except DuplicateKeyError as exc:
+            raise DuplicateError(str(exc)) from exc
+        except PyMongoError as exc:
+            raise StoreError(str(exc)) from exc
+        return _from_doc(self.model, doc)
+
+    def get(self, id_: str) -> Any:
+        return self._find_one({"_id": id_})
+
+
+class MongoUsers(_Coll):
+    model = User
+
+    def add(self, user: User) -> User:
+        try:
+            doc = _to_doc(user)
+            doc["email_lower"] = user.email.strip().lower()
+            self.c.insert_one(doc)
+        except DuplicateKeyError as exc:
+            raise DuplicateError(str(exc)) from exc
+        except PyMongoError as exc:
+            raise StoreError(str(exc)) from exc
+        return user
+
+    def get_by_email(self, email: str) -> User | None:
+        return self._find_one({"email_lower": email.strip().lower()})  # type: ignore[no-any-return]
+
+    def update(self, user_id: str, **values: Any) -> User | None:
+        if "email" in values:
+            self.c.update_one({"_id": user_id}, {"$set": {"email_lower": values["email"].strip().lower()}})
+        return self._update(user_id, values)  # type: ignore[no-any-return]
+
+    def count(self) -> int:
+        return int(self.c.count_documents({}))
+
+    def list(self) -> list[User]:
+        return self._find({}, [("created_at", 1)])
+
+
+class MongoCourses(_Coll):
+    model = Course
+
+    def add(self, course: Course) -> Course:
+        return self._insert(course)  # type: ignore[no-any-return]
+
+    def list_for_owner(self, owner_id: str) -> list[Course]:
+        return self._find({"owner_id": owner_id}, [("created_at", -1)])
+
+    def update(self, course_id: str, **values: Any) -> Course | None:
+        return self._update(course_id, values)  # type: ignore[no-any-return]
+
+
+class MongoDocuments(_Coll):
+    model = Document
+
+    def add(self, document: Document) -> Document:
+        return self._insert(document)  # type: ignore[no-any-return]
+
+    def list_for_course(self, course_id: str) -> list[Document]:
+        return self._find({"course_id": course_id}, [("created_at", 1)])
+
+    def update(self, document_id: str, **values: Any) -> Document | None:
+        return self._update(document_id, values)  # type: ignore[no-any-return]
+
+
+class MongoPages(_Coll):
+    model = Page
+
+    def replace_for_document(self, document_id: str, pages: Iterable[Page]) -> None:
+        docs = [asdict(p) for p in pages]
+        self.c.delete_many({"document_id": document_id})
+        if docs:
+            self.c.insert_many(docs)
+
+    def list_for_document(self, document_id: str) -> list[Page]:
+        return [Page(d["document_id"], d["number"], d["text"])
+                for d in self.c.find({"document_id": document_id}).sort([("number", 1)])]
+
+    def get(self, document_id: str, number: int) -> Page | None:  # type: ignore[override]
+        d = self.c.find_one({"document_id": document_id, "number": number})
+        return Page(d["document_id"], d["number"], d["text"]) if d else None
+
+
+class MongoChunks(_Coll):
+    model = Chunk
+
+    def replace_for_document(self, document_id: str, chunks: Iterable[Chunk]) -> None:
+        docs = [_to_doc(c) for c in chunks]
+        self.c.delete_many({"document_id": document_id})
+        if docs:
+            self.c.insert_many(docs)
+
+    def list_for_document(self, document_id: str) -> list[Chunk]:
+        return self._find({"document_id": document_id}, [("ordinal", 1)])
+
+    def list_for_course(self, course_id: str) -> list[Chunk]:
+        return self._find({"course_id": course_id}, [("document_id", 1), ("ordinal", 1)])
+
+    def count_for_course(self, course_id: str) -> int:
+        return int(self.c.count_documents({"course_id": course_id}))
+
+
+class MongoJobs(_Coll):
+    model = Job
+
+    def add(self, job: Job) -> Job:
+        return self._insert(job)  # type: ignore[no-any-return]
+
+    def _cas(self, query: dict[str, Any], update: dict[str, Any]) -> Job | None:
+        try:
+            doc = self.c.find_one_and_update(query, update, return_document=ReturnDocument.AFTER)
+        except PyMongoError as exc:
+            raise StoreError(str(exc)) from exc
+        return _from_doc(Job, doc)
+
+    def claim(self, job_id: str, worker: str, lease_seconds: float, now: float) -> Job | None:
+        return self._cas(
+            {"_id": job_id, "state": "queued", "not_before": {"$lte": now},
+             "$expr": {"$lt": ["$attempts", "$max_attempts"]}},
+            {"$set": {"state": "running", "lease_owner": worker, "lease_expires_at": now + lease_seconds,
+                      "started_at": now, "updated_at": now, "progress": 0, "stage": ""},
+             "$inc": {"attempts": 1}},
+        )
+
+    def _running(self, job_id: str, worker: str) -> dict[str, Any]:
+        return {"_id": job_id, "state": "running", "lease_owner": worker}
+
+    def heartbeat(self, job_id: str, worker: str, lease_seconds: float, now: float) -> bool:
+        r = self.c.update_one(self._running(job_id, worker),
+                              {"$set": {"lease_expires_at": now + lease_seconds, "updated_at": now}})
+        return bool(r.modified_count)
+
+    def set_progress(self, job_id: str, worker: str, percent: int, stage: str, now: float) -> bool:
+        r = self.c.update_one(self._running(job_id, worker), {"$set": {
+            "progress": max(0, min(100, int(percent))), "stage": stage, "updated_at": now}})
+        return bool(r.matched_count)
+
+    def finish(
+        self,
+        job_id: str,
+        worker: str,
+        state: str,
+        now: float,
+        *,
+        result_ref: str = "",
+        error_user: str = "",
+        error_internal: str = "",
+    ) -> bool:
+        values: dict[str, Any] = {"state": state, "result_ref": result_ref, "error_user": error_user,
+                                  "error_internal": error_internal, "finished_at": now,
+                                  "updated_at": now, "lease_expires_at": None}
+        if state == "succeeded":
+            values["progress"] = 100
+        r = self.c.update_one(self._running(job_id, worker), {"$set": values})
+        return bool(r.modified_count)
+
+    def retry_later(self, job_id: str, worker: str, not_before: float, error_internal: str, now: float) -> bool:
+        r = self.c.update_one(self._running(job_id, worker), {"$set": {
+            "state": "queued", "not_before": not_before, "dispatched_at": None, "lease_owner": "",
+            "lease_expires_at": None, "error_internal": error_internal, "updated_at": now}})
+        return bool(r.modified_count)
+
+    def release(self, job_id: str, worker: str, now: float) -> bool:
+        r = self.c.update_one(self._running(job_id, worker), {
+            "$set": {"state": "queued", "dispatched_at": None, "lease_owner": "",
+                     "lease_expires_at": None, "updated_at": now},
+            "$inc": {"attempts": -1}})
+        return bool(r.modified_count)
+
+    def mark_dispatched(self, job_id: str, now: float) -> bool:
+        r = self.c.update_one({"_id": job_id, "state": "queued", "dispatched_at": None},
+                              {"$set": {"dispatched_at": now}})
+        return bool(r.modified_count)
+
+    def unmark_dispatched(self, job_id: str) -> None:
+        self.c.update_one({"_id": job_id}, {"$set": {"dispatched_at": None}})
+
+    def due_for_dispatch(self, now: float, redispatch_before: float, limit: int = 100) -> list[Job]:
+        return self._find(
+            {"state": "queued", "not_before": {"$lte": now},
+             "$expr": {"$lt": ["$attempts", "$max_attempts"]},
+             "$or": [{"dispatched_at": None}, {"dispatched_at": {"$lt": redispatch_before}}]},
+            [("created_at", 1)], limit,
+        )
+
+    def requeue_expired(self, now: float, limit: int = 100) -> list[Job]:
+        out: list[Job] = []
+        for doc in self.c.find({"state": "running", "lease_expires_at": {"$lt": now}}).limit(limit):
+            job = self._cas(
+                {"_id": doc["_id"], "state": "running", "lease_expires_at": doc["lease_expires_at"]},
+                {"$set": {"state": "queued", "lease_owner": "", "lease_expires_at": None,
+                          "dispatched_at": None, "updated_at": now}},
+            )
+            if job:
+                out.append(job)
+        return out
+
+    def bury_exhausted(self, now: float) -> list[Job]:
+        out: list[Job] = []
+        query = {"state": "queued", "$expr": {"$gte": ["$attempts", "$max_attempts"]}}
+        for doc in self.c.find(query):
+            job = self._cas(
+                {"_id": doc["_id"], "state": "queued"},
+                {"$set": {"state": "dead", "finished_at": now, "updated_at": now,
+                          "error_user": doc.get("error_user") or DEAD_MESSAGE}},
+            )
+            if job:
+                out.append(job)
+        return out
+
+    def list_for_owner(self, owner_id: str, course_id: str | None = None, limit: int = 50) -> list[Job]:
+        query: dict[str, Any] = {"owner_id": owner_id}
+        if course_id is not None:
+            query["course_id"] = course_id
+        return self._find(query, [("created_at", -1)], limit)
+
+    def count_by_state(self) -> dict[str, int]:
+        return {d["_id"]: int(d["n"]) for d in self.c.aggregate(
+            [{"$group": {"_id": "$state", "n": {"$sum": 1}}}])}
+
+    def delete(self, job_id: str) -> None:
+        self.c.delete_one({"_id": job_id})
+
+
+class MongoArtifacts(_Coll):
+    model = Artifact
+
+    def add(self, artifact: Artifact) -> Artifact:
+        return self._insert(artifact)  # type: ignore[no-any-return]
+
+    def list_for_course(self, course_id: str, kind: str | None = None) -> list[Artifact]:
+        query: dict[str, Any] = {"course_id": course_id}
+        if kind is not None:
+            query["kind"] = kind
+        return self._find(query, [("created_at", -1)])
+
+    def update_content(self, artifact_id: str, content: dict[str, Any]) -> Artifact | None:
+        return self._update(artifact_id, {"content": content})  # type: ignore[no-any-return]
+
+    def delete(self, artifact_id: str) -> None:
+        self.c.delete_one({"_id": artifact_id})
+
+
+class MongoItems(_Coll):
+    model = Item
+
+    def _doc(self, item: Item) -> dict[str, Any]:
+        doc = _to_doc(item)
+        # The unique index is partial on "ukey": only keyed items carry it.
+        if item.key:
+            doc["ukey"] = [item.kind, item.owner_id, item.key]
+        return doc
+
+    def add(self, item: Item) -> Item:
+        try:
+            self.c.insert_one(self._doc(item))
+        except DuplicateKeyError as exc:
+            raise DuplicateError(str(exc)) from exc
+        return item
+
+    def put(self, item: Item) -> Item:
+        try:
+            self.c.replace_one({"_id": item.id}, self._doc(item), upsert=True)
+        except DuplicateKeyError as exc:
+            raise DuplicateError(str(exc)) from exc
+        return item
+
+    def get_by_key(self, kind: str, owner_id: str, key: str) -> Item | None:
+        return self._find_one({"kind": kind, "owner_id": owner_id, "key": key})  # type: ignore[no-any-return]
+
+    def find(
+        self,
+        kind: str,
+        owner_id: str | None = None,
+        course_id: str | None = None,
+        parent_id: str | None = None,
+        limit: int = 1000,
+    ) -> list[Item]:
+        query: dict[str, Any] = {"kind": kind}
+        for col, value in (("owner_id", owner_id), ("course_id", course_id), ("parent_id", parent_id)):
+            if value is not None:
+                query[col] = value
+        return self._find(query, [("created_at", 1), ("_id", 1)], limit)
+
+    def delete(self, item_id: str) -> None:
+        self.c.delete_one({"_id": item_id})
+
+
+class MongoCounters:
+    def __init__(self, coll: Any):
+        self.c = coll
+
+    def incr(self, key: str, amount: int = 1) -> int:
+        doc = self.c.find_one_and_update({"_id": key}, {"$inc": {"value": amount}}, upsert=True,
+                                         return_document=ReturnDocument.AFTER)
+        return int(doc["value"])
+
+    def get(self, key: str) -> int:
+        doc = self.c.find_one({"_id": key})
+        return int(doc["value"]) if doc else 0
+
+
+class MongoMonitor:
+    def __init__(self, state: Any, events: Any):
+        self.state = state
+        self.ev = events
+
+    def get_state(self, key: str) -> dict[str, Any] | None:
+        doc = self.state.find_one({"_id": key})
+        return dict(doc["value"]) if doc else None
+
+    def set_state(self, key: str, value: dict[str, Any]) -> None:
+        self.state.replace_one({"_id": key}, {"_id": key, "value": value}, upsert=True)
+
+    def add_event(self, event: MonitorEvent) -> MonitorEvent:
+        self.ev.insert_one(_to_doc(event))
+        return event
+
+    def events(self, since: float = 0.0, kind: str | None = None, limit: int = 1000) -> list[MonitorEvent]:
+        query: dict[str, Any] = {"created_at": {"$gte": since}}
+        if kind is not None:
+            query["kind"] = kind
+        cursor = self.ev.find(query).sort([("created_at", 1), ("_id", 1)]).limit(limit)
+        return [_from_doc(MonitorEvent, d) for d in cursor]  # type: ignore[misc]
+
+
+class GridFsBlobs:
+    def __init__(self, db: Any):
+        self.fs = gridfs.GridFS(db, collection="blobs")
+        self.files = db["blobs.files"]
+
+    def put(self, data: bytes | BinaryIO) -> str:
+        blob_id = new_id()
+        self.fs.put(data, _id=blob_id)
+        return blob_id
+
+    def get(self, blob_id: str) -> bytes:
+        try:
+            return bytes(self.fs.get(blob_id).read())
+        except gridfs.errors.NoFile:
+            raise KeyError(blob_id) from None
+
+    def exists(self, blob_id: str) -> bool:
+        return bool(self.fs.exists(blob_id))
+
+    def delete(self, blob_id: str) -> None:
+        self.fs.delete(blob_id)
+
+    def list_ids(self) -> list[str]:
+        return sorted(str(d["_id"]) for d in self.files.find({}, {"_id": 1}))
+
+
+class MongoStore:
+    """MongoDB store; `client` may be a pymongo or mongomock client."""
+
+    def __init__(self, url: str, client: Any = None, database: str | None = None):
+        self.client = client or pymongo.MongoClient(url, serverSelectionTimeoutMS=5000, tz_aware=False)
+        name = database or _database_name(url)
+        self.db = self.client[name]
+        d = self.db
+        self._ensure_indexes()
+        self.users = MongoUsers(d.users)
+        self.courses = MongoCourses(d.courses)
+        self.documents = MongoDocuments(d.documents)
+        self.pages = MongoPages(d.pages)
+        self.chunks = MongoChunks(d.chunks)
+        self.jobs = MongoJobs(d.jobs)
+        self.artifacts = MongoArtifacts(d.artifacts)
+        self.items = MongoItems(d.items)
+        self.counters = MongoCounters(d.counters)
+        self.monitor = MongoMonitor(d.monitor_state, d.monitor_events)
+        self.blobs = GridFsBlobs(d)
+
+    def _ensure_indexes(self) -> None:
+        d = self.db
+        d.users.create_index("email_lower", unique=True)
+        d.courses.create_index([("owner_id", 1), ("created_at", -1)])
+        d.documents.create_index([("course_id", 1), ("created_at", 1)])
+        d.pages.create_index([("document_id", 1), ("number", 1)], unique=True)
+        d.chunks.create_index([("document_id", 1), ("ordinal", 1)])
+        d.chunks.create_index("course_id")
+        d.jobs.create_index([("state", 1), ("dispatched_at", 1)])
+        d.jobs.create_index([("owner_id", 1), ("created_at", -1)])
+        d.jobs.create_index("course_id")
+        d.artifacts.create_index([("course_id", 1), ("kind", 1), ("created_at", -1)])
+        d.artifacts.create_index("document_id")
+        d.items.create_index("ukey", unique=True, partialFilterExpression={"ukey": {"$exists": True}})
+        d.items.create_index([("kind", 1), ("owner_id", 1), ("course_id", 1), ("parent_id", 1)])
+        d.items.create_index("course_id")
+        d.monitor_events.create_index("created_at")
+
+    def ping(self) -> None:
+        try:
+            self.client.admin.command("ping")
+        except PyMongoError as exc:
+            raise StoreError(str(exc)) from exc
+
+    def delete_document(self, document_id: str) -> None:
+        doc = self.db.documents.find_one({"_id": document_id})
+        self.db.artifacts.delete_many({"document_id": document_id})
+        self.db.chunks.delete_many({"document_id": document_id})
+        self.db.pages.delete_many({"document_id": document_id})
+        self.db.documents.delete_one({"_id": document_id})
+        if doc and doc.get("blob_id"):
+            self.blobs.delete(doc["blob_id"])
+
+    def delete_course(self, course_id: str) -> None:
+        for doc in list(self.db.documents.find({"course_id": course_id}, {"_id": 1})):
+            self.delete_document(doc["_id"])
+        self.db.artifacts.delete_many({"course_id": course_id})
+        self.db.items.delete_many({"course_id": course_id})
+        self.db.jobs.delete_many({"course_id": course_id})
+        self.db.courses.delete_one({"_id": course_id})
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _database_name(url: str) -> str:
+    from pymongo.uri_parser import parse_uri
+
+    try:
+        name = parse_uri(url).get("database")
+    except Exception:
+        name = None
+    return name or "studybuddy"
+

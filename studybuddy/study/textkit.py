@@ -1,0 +1,205 @@
+"""Plain-text analysis for Hebrew and English course material: sentences, keywords, definitions.
+
+Used by the offline `local` provider and by the study tools (glossary search, grading).
+Everything here is deterministic and needs no network.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from typing import Iterable
+
+_NIKUD = re.compile("[\u0591-\u05c7]")
+_FINALS = str.maketrans({"ך": "כ", "ם": "מ", "ן": "נ", "ף": "פ", "ץ": "צ"})
+_WORD = re.compile(r"[^\W_]+(?:['\u05f3\u05f4\"][^\W_]+)*", re.UNICODE)
+_HEBREW = re.compile("[\u05d0-\u05ea]")
+# Sentence ends: . ! ? ׃ followed by space/end, not inside numbers like 3.14 or initials like "e.g."
+_SENTENCE_END = re.compile(r"(?<=[.!?\u05c3])[\"'”’)\]]*\s+")
+_HEBREW_PREFIXES = "והבלמשכ"
+
+STOPWORDS_EN = frozenset(
+    """a an the and or but if then else of in on at to for from by with without about into onto over
+    under between through during before after above below up down out off again further once here there
+    when where why how all any both each few more most other some such no nor not only own same so than
+    too very can will just should now is are was were be been being have has had having do does did
+    doing this that these those it its it's they them their theirs we us our you your he him his she
+    her i me my which who whom whose what also may might must shall would could one two three many
+    much as per via e.g i.e etc use used using called known like often usually within while because
+    therefore thus however although""".split()
+)
+STOPWORDS_HE = frozenset(
+    """של את על עם אל מן מן כי אם או גם אך רק לא כן זה זו זאת אלה אלו הוא היא הם הן אני אתה את אנחנו
+    אתם אתן יש אין היה היתה היו הייתה להיות כל כמו יותר פחות מאוד אשר כאשר לכן אבל בין לפני אחרי תחת
+    מעל בו בה בהם בהן לו לה להם להן שלו שלה שלהם שלהן עוד כך כדי מה מי איך למה מתי איפה הזה הזו
+    הזאת האלה האלו אותו אותה אותם אותן עד ללא בלי הינו הינה הנה וכן וגם כגון למשל מכיוון משום
+    ידי על־ידי ע"י אחד אחת שני שתי שלוש נוספים ניתן ניתנת צריך יכול יכולה יכולים""".split()
+)
+_PRONOUN_STARTS = frozenset(
+    {"it", "this", "that", "these", "those", "there", "they", "he", "she", "we", "you", "i", "which",
+     "what", "who", "here", "such", "one", "each", "all", "some", "many", "most", "our", "its", "their",
+     "his", "her", "my", "your", "if", "when", "while", "because", "so", "but", "and", "or", "also",
+     "זה", "זו", "זאת", "הוא", "היא", "הם", "הן", "אנחנו", "יש", "אין", "כאשר", "אם", "כי", "לכן",
+     "אבל", "גם", "כל", "מה", "מי", "זהו", "זוהי", "הדבר", "כך", "ולכן", "אך", "בנוסף", "למשל"}
+)
+
+_NOT_TERMS = frozenset(
+    {"note", "example", "for example", "answer", "question", "solution", "remember", "summary", "hint",
+     "step", "see", "figure", "table", "page", "chapter", "exercise", "tip", "warning",
+     "הערה", "דוגמה", "דוגמא", "לדוגמה", "תשובה", "שאלה", "פתרון", "זכרו", "סיכום", "רמז", "שלב", "ראו",
+     "איור", "טבלה", "עמוד", "פרק", "תרגיל", "טיפ"}
+)
+_DEF_EN = re.compile(
+    r"^(?:(?:an?|the)\s+)?(?P<term>[^\W\d_][\w\-’' ]{1,58}?)\s+"
+    r"(?:is|are|means|refers to|is defined as|is called|describes|denotes)\s+(?P<def>.{8,})$",
+    re.IGNORECASE | re.UNICODE,
+)
+_DEF_HE = re.compile(
+    r"^(?P<term>[^\W\d_][\w\-\"'׳״ ]{1,58}?)\s+"
+    r"(?:הוא|היא|הם|הן|הינו|הינה|הינם|פירושו|פירושה|מוגדר\s+כ|מוגדרת\s+כ|נקרא|נקראת|מתאר|מתארת)\s*"
+    r"(?P<def>.{8,})$",
+    re.UNICODE,
+)
+_DEF_SEP = re.compile(r"^(?P<term>[^\W\d_][\w\-\"'׳״ ()]{1,58}?)\s*(?::|\s[–—-]\s)\s*(?P<def>.{8,})$")
+
+
+def is_hebrew(text: str) -> bool:
+    """True when the text has more Hebrew letters than Latin ones."""
+    hebrew = len(_HEBREW.findall(text))
+    latin = len(re.findall(r"[A-Za-z]", text))
+    return hebrew > latin
+
+
+def normalize(text: str) -> str:
+    """Lower case, nikud removed, Hebrew final letters folded: the form words are compared in."""
+    return _NIKUD.sub("", text).lower().translate(_FINALS)
+
+
+def words(text: str) -> list[str]:
+    """The words of a text in comparison form."""
+    return _WORD.findall(normalize(text))
+
+
+def is_stopword(word: str) -> bool:
+    return word in STOPWORDS_EN or word in STOPWORDS_HE or len(word) < 2 or word.isdigit()
+
+
+def word_forms(word: str) -> set[str]:
+    """A word and, for Hebrew, the word without up to two prefix letters (ו, ה, ב, ל, מ, ש, כ)."""
+    forms = {word}
+    if _HEBREW.match(word):
+        stem = word
+        for _ in range(2):
+            if len(stem) >= 4 and stem[0] in _HEBREW_PREFIXES:
+                stem = stem[1:]
+                forms.add(stem)
+            else:
+                break
+    elif len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+        forms.add(word[:-1])
+    return forms
+
+
+def content_words(text: str) -> list[str]:
+    """Words that carry meaning (stop words and single letters dropped)."""
+    return [w for w in words(text) if not is_stopword(w) and not any(is_stopword(f) for f in word_forms(w) - {w})]
+
+
+def keys(text: str) -> set[str]:
+    """Every comparison form of every content word of a text."""
+    out: set[str] = set()
+    for word in content_words(text):
+        out |= word_forms(word)
+    return out
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a text; line breaks also end a sentence (headings, list items)."""
+    out: list[str] = []
+    for line in text.splitlines():
+        line = line.strip().lstrip("-•*·▪●◦ ").strip()
+        if not line:
+            continue
+        for part in _SENTENCE_END.split(line):
+            part = part.strip()
+            if part:
+                out.append(part)
+    return out
+
+
+def similarity(a: str, b: str) -> float:
+    """Fuzzy similarity of two words or phrases (0..1) in comparison form."""
+    return SequenceMatcher(None, normalize(a), normalize(b)).ratio()
+
+
+@dataclass(frozen=True)
+class Definition:
+    term: str
+    definition: str
+    sentence: str
+
+
+def _clean_term(term: str) -> str:
+    return term.strip(" \"'׳״()[]").strip()
+
+
+def find_definition(sentence: str) -> Definition | None:
+    """Recognise "X is Y", "X הוא/היא/הם Y", "X: Y" and "X – Y" sentences."""
+    text = sentence.strip()
+    if len(text) > 400:
+        return None
+    for pattern in (_DEF_SEP, _DEF_HE, _DEF_EN):
+        match = pattern.match(text)
+        if not match:
+            continue
+        term = _clean_term(match.group("term"))
+        definition = match.group("def").strip().rstrip(".").strip()
+        term_words = words(term)
+        if not term_words or len(term_words) > 5 or len(term) < 2:
+            continue
+        if term_words[0] in _PRONOUN_STARTS or all(is_stopword(w) for w in term_words):
+            continue
+        if " ".join(term_words) in _NOT_TERMS:
+            continue
+        if len(words(definition)) < 2:
+            continue
+        return Definition(term=term, definition=definition, sentence=text)
+    return None
+
+
+def term_weights(texts: Iterable[str]) -> dict[str, float]:
+    """TF-IDF-like weight of each content word over a set of passages."""
+    tf: Counter[str] = Counter()
+    df: Counter[str] = Counter()
+    count = 0
+    for text in texts:
+        count += 1
+        found = content_words(text)
+        tf.update(found)
+        df.update(set(found))
+    if not count:
+        return {}
+    return {w: (1 + math.log(n)) * math.log(1 + count / df[w]) for w, n in tf.items()}
+
+
+def key_terms(texts: list[str], limit: int = 50) -> list[str]:
+    """The most characteristic words of the material, in their original spelling, best first."""
+    weights = term_weights(texts)
+    spelled: dict[str, str] = {}
+    for text in texts:
+        for raw in _WORD.findall(_NIKUD.sub("", text)):
+            spelled.setdefault(normalize(raw), raw)
+    ranked = sorted(
+        (w for w in weights if len(w) >= 4 and not w.isdigit()), key=lambda w: (-weights[w], w)
+    )
+    return [spelled.get(w, w) for w in ranked[:limit]]
+
+
+def contains_phrase(haystack: str, needle: str) -> bool:
+    """True when every word of `needle` appears in order, as a run, in `haystack`."""
+    hay = " ".join(words(haystack))
+    need = " ".join(words(needle))
+    return bool(need) and f" {need} " in f" {hay} "

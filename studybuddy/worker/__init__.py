@@ -1,0 +1,1 @@
+"""The worker process: consumes the six job queues."""
