@@ -143,6 +143,11 @@ class MonitorConfig:
         ]
     )
     daily_report_time: str = "08:00"
+    start_limit_interval_seconds: int = 1800
+    start_limit_burst: int = 5
+    systemctl: str = "systemctl"
+    command_timeout_seconds: float = 30.0
+    upload_timeout_seconds: float = 120.0
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,240 @@
+"""The systemd units verify, score 2.0 or lower, and the polkit rule grants exactly what it should."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+UNIT_DIR = ROOT / "systemd"
+SERVICES = ["studybuddy-web.service", "studybuddy-worker.service", "studybuddy-monitor.service"]
+FAILURE_INSTANCE = "studybuddy-failure-mail@studybuddy-web.service.service"
+ANALYZE = shutil.which("systemd-analyze")
+
+needs_analyze = pytest.mark.skipif(
+    ANALYZE is None, reason="systemd-analyze missing: apt-get install systemd"
+)
+
+
+def _unit_text(name: str) -> str:
+    return (UNIT_DIR / name).read_text(encoding="utf-8")
+
+
+def _settings(name: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for line in _unit_text(name).splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";", "[")):
+            continue
+        key, _, value = line.partition("=")
+        out.setdefault(key, []).append(value)
+    return out
+
+
+@pytest.fixture(scope="module")
+def unit_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A root with the host's system units, our units and an executable /usr/bin/studybuddy."""
+    root = tmp_path_factory.mktemp("root")
+    (root / "usr/bin").mkdir(parents=True)
+    exe = root / "usr/bin/studybuddy"
+    exe.write_text("#!/bin/sh\nexit 0\n")
+    exe.chmod(0o755)
+    shutil.copytree("/usr/lib/systemd/system", root / "usr/lib/systemd/system", symlinks=True)
+    target = root / "etc/systemd/system"
+    target.mkdir(parents=True)
+    for path in UNIT_DIR.iterdir():
+        if path.suffix in (".service", ".target"):
+            shutil.copy(path, target / path.name)
+    return root
+
+
+@needs_analyze
+@pytest.mark.slow
+def test_every_unit_verifies_without_warnings(unit_root: Path) -> None:
+    units = SERVICES + ["studybuddy.target", FAILURE_INSTANCE]
+    proc = subprocess.run(
+        [ANALYZE or "", "verify", f"--root={unit_root}", *units],
+        check=False, capture_output=True, text=True, timeout=120,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output
+    ours = [line for line in output.splitlines() if "studybuddy" in line]
+    assert ours == [], "\n".join(ours)
+
+
+@needs_analyze
+@pytest.mark.slow
+def test_verify_reports_a_broken_unit(unit_root: Path, tmp_path: Path) -> None:
+    """The check above can fail: a misspelled directive is reported."""
+    broken = unit_root / "etc/systemd/system/studybuddy-broken.service"
+    broken.write_text(_unit_text("studybuddy-web.service").replace("Restart=", "Restartt="))
+    try:
+        proc = subprocess.run(
+            [ANALYZE or "", "verify", f"--root={unit_root}", "studybuddy-broken.service"],
+            check=False, capture_output=True, text=True, timeout=120,
+        )
+    finally:
+        broken.unlink()
+    assert "Restartt" in proc.stdout + proc.stderr
+
+
+@needs_analyze
+@pytest.mark.parametrize("unit", SERVICES + ["studybuddy-failure-mail@.service"])
+def test_security_exposure_is_at_most_2(unit: str, tmp_path: Path) -> None:
+    for path in UNIT_DIR.glob("*.service"):
+        shutil.copy(path, tmp_path / path.name)
+    name = FAILURE_INSTANCE if unit.endswith("@.service") else unit
+    proc = subprocess.run(
+        [ANALYZE or "", "security", "--offline=true", "--no-pager", name],
+        check=False, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )
+    output = proc.stdout + proc.stderr
+    match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", output)
+    assert match, output
+    assert float(match.group(1)) <= 2.0, output
+
+
+@pytest.mark.parametrize("unit", SERVICES)
+def test_service_contract(unit: str) -> None:
+    s = _settings(unit)
+    assert s["Type"] == ["notify"]
+    assert s["Restart"] == ["on-failure"]
+    assert s["WatchdogSec"] and s["RestartSec"]
+    assert s["StateDirectory"] == ["studybuddy"]
+    assert s["RuntimeDirectory"]
+    assert s["MemoryDenyWriteExecute"] == ["yes"]
+    assert s["OnFailure"] == ["studybuddy-failure-mail@%n.service"]
+    assert s["LoadCredential"], "secrets come from systemd credentials"
+    text = _unit_text(unit)
+    unit_section = text.split("[Service]")[0]
+    assert "StartLimitIntervalSec=" in unit_section and "StartLimitBurst=" in unit_section
+
+
+def test_start_limit_matches_the_monitor_budget() -> None:
+    """The monitor's restart budget stays inside what systemd's start limit allows."""
+    from studybuddy.config import MonitorConfig
+
+    mc = MonitorConfig()
+    for unit in SERVICES:
+        s = _settings(unit)
+        interval = s["StartLimitIntervalSec"][0]
+        seconds = int(interval[:-3]) * 60 if interval.endswith("min") else int(interval.rstrip("s"))
+        assert seconds == mc.start_limit_interval_seconds
+        assert int(s["StartLimitBurst"][0]) == mc.start_limit_burst
+    assert mc.cooldown_seconds * (mc.start_limit_burst - 1) >= mc.start_limit_interval_seconds
+
+
+def test_target_wants_all_services() -> None:
+    wants = _settings("studybuddy.target")["Wants"][0].split()
+    assert sorted(wants) == sorted(SERVICES)
+
+
+def test_sysusers_and_tmpfiles() -> None:
+    users = (UNIT_DIR / "studybuddy.sysusers.conf").read_text()
+    assert re.search(r"^u studybuddy ", users, re.MULTILINE)
+    assert re.search(r"^u studybuddy-monitor ", users, re.MULTILINE)
+    assert re.search(r"^m studybuddy-monitor studybuddy$", users, re.MULTILINE)
+    tmp = (UNIT_DIR / "studybuddy.tmpfiles.conf").read_text()
+    assert re.search(r"^d /var/lib/studybuddy 0770 studybuddy studybuddy", tmp, re.MULTILINE)
+    for unit in SERVICES:
+        user = _settings(unit)["User"][0]
+        assert user in ("studybuddy", "studybuddy-monitor")
+    assert _settings("studybuddy-monitor.service")["User"] == ["studybuddy-monitor"]
+
+
+POLKIT_HARNESS = textwrap.dedent(
+    """
+    const fs = require("fs");
+    let rule = null;
+    const polkit = {
+      Result: {YES: "yes", NO: "no", NOT_HANDLED: "not_handled", AUTH_ADMIN: "auth_admin"},
+      addRule: (f) => { rule = f; },
+    };
+    eval(fs.readFileSync(process.argv[2], "utf8"));
+    const cases = JSON.parse(process.argv[3]);
+    const out = cases.map(([id, user, unit, verb]) => rule(
+      {id: id, lookup: (k) => ({unit: unit, verb: verb})[k]},
+      {user: user},
+    ));
+    process.stdout.write(JSON.stringify(out));
+    """
+)
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node missing (apt-get install nodejs)")
+def test_polkit_rule_grants_only_our_units_and_verbs(tmp_path: Path) -> None:
+    harness = tmp_path / "harness.js"
+    harness.write_text(POLKIT_HARNESS)
+    manage = "org.freedesktop.systemd1.manage-units"
+    cases = []
+    expected = []
+    for unit in SERVICES + ["ssh.service", "rabbitmq-server.service", "studybuddy.target"]:
+        for verb in ["restart", "try-restart", "reset-failed", "stop", "start", "kill", "enable"]:
+            for user in ["studybuddy-monitor", "studybuddy", "root"]:
+                cases.append([manage, user, unit, verb])
+                ok = (
+                    unit in SERVICES
+                    and verb in ("restart", "try-restart", "reset-failed")
+                    and user == "studybuddy-monitor"
+                )
+                expected.append("yes" if ok else "not_handled")
+    cases.append(["org.freedesktop.systemd1.manage-unit-files", "studybuddy-monitor", SERVICES[0], "restart"])
+    expected.append("not_handled")
+    proc = subprocess.run(
+        ["node", str(harness), str(UNIT_DIR / "50-studybuddy-monitor.rules"), json.dumps(cases)],
+        check=False, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == expected
+
+
+MDWE_PROBE = textwrap.dedent(
+    """
+    import ctypes, mmap, sys
+    libc = ctypes.CDLL(None, use_errno=True)
+    PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN = 65, 1
+    if libc.prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) != 0:
+        print("unsupported", ctypes.get_errno()); sys.exit(3)
+    # The restriction is real: a writable+executable mapping is refused.
+    try:
+        mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+        print("W+X mapping allowed"); sys.exit(4)
+    except OSError:
+        pass
+    import pypdfium2, pydantic_core, nh3, pydantic
+    pdf = pypdfium2.PdfDocument.new()
+    page = pdf.new_page(200, 200)
+    bitmap = page.render(scale=1).to_pil()
+    assert bitmap.size == (200, 200)
+    class M(pydantic.BaseModel):
+        x: int
+    assert M.model_validate({"x": "3"}).x == 3
+    assert nh3.clean("<b>a</b><script>x</script>") == "<b>a</b>"
+    import ssl, sqlite3, kombu, flask, jinja2, yaml, psutil
+    ssl.create_default_context()
+    sqlite3.connect(":memory:").execute("select 1")
+    import studybuddy.config
+    # ctypes callbacks (libffi closures) are what would need W+X pages on old libffi.
+    CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)
+    assert CB(lambda v: v + 1)(1) == 2
+    print("ok")
+    """
+)
+
+
+def test_memory_deny_write_execute_does_not_break_our_imports() -> None:
+    """Run our heaviest native dependencies in a process the kernel refuses W+X memory to."""
+    proc = subprocess.run(
+        [sys.executable, "-c", MDWE_PROBE], check=False, capture_output=True, text=True, timeout=120
+    )
+    if proc.returncode == 3:
+        pytest.skip(f"kernel lacks PR_SET_MDWE (Linux 6.3+): {proc.stdout}")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.strip().endswith("ok")
