@@ -107,6 +107,9 @@ class AIConfig:
     max_retries: int = 2
     breaker_failures: int = 3
     breaker_cooldown_seconds: float = 60.0
+    openai_json_mode: str = choice("schema", "schema", "object")
+    retry_backoff_seconds: float = 1.0
+    retry_backoff_max_seconds: float = 20.0
     summary: list[str] = field(default_factory=lambda: ["gemini", "openai", "local"])
     homework: list[str] = field(default_factory=lambda: ["gemini", "openai", "local"])
     flashcards: list[str] = field(default_factory=lambda: ["openai", "gemini", "local"])

@@ -82,6 +82,10 @@ class ProviderUnavailable(ProviderError):
 
     retryable = True
 
+    def __init__(self, message: str, *, provider: str = "", retry_after: float | None = None) -> None:
+        super().__init__(message, provider=provider)
+        self.retry_after = retry_after  # seconds the server asked us to wait, if it said
+
 
 class ProviderBadOutput(ProviderError):
     """Junk, empty or invalid JSON even after the one repair attempt."""
