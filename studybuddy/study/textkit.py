@@ -9,11 +9,12 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from typing import Iterable
 
-_NIKUD = re.compile("[\u0591-\u05c7]")
+# Hebrew points and cantillation; the maqaf (U+05BE) and other punctuation in the block are kept.
+_NIKUD = re.compile("[\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7]")
 _FINALS = str.maketrans({"ך": "כ", "ם": "מ", "ן": "נ", "ף": "פ", "ץ": "צ"})
 _WORD = re.compile(r"[^\W_]+(?:['\u05f3\u05f4\"][^\W_]+)*", re.UNICODE)
 _HEBREW = re.compile("[\u05d0-\u05ea]")
@@ -21,7 +22,7 @@ _HEBREW = re.compile("[\u05d0-\u05ea]")
 _SENTENCE_END = re.compile(r"(?<=[.!?\u05c3])[\"'”’)\]]*\s+")
 _HEBREW_PREFIXES = "והבלמשכ"
 
-STOPWORDS_EN = frozenset(
+_EN_STOP = (
     """a an the and or but if then else of in on at to for from by with without about into onto over
     under between through during before after above below up down out off again further once here there
     when where why how all any both each few more most other some such no nor not only own same so than
@@ -29,15 +30,17 @@ STOPWORDS_EN = frozenset(
     doing this that these those it its it's they them their theirs we us our you your he him his she
     her i me my which who whom whose what also may might must shall would could one two three many
     much as per via e.g i.e etc use used using called known like often usually within while because
-    therefore thus however although""".split()
+    therefore thus however although"""
 )
-STOPWORDS_HE = frozenset(
+STOPWORDS_EN = frozenset(_EN_STOP.split())
+_HE_STOP = (
     """של את על עם אל מן מן כי אם או גם אך רק לא כן זה זו זאת אלה אלו הוא היא הם הן אני אתה את אנחנו
     אתם אתן יש אין היה היתה היו הייתה להיות כל כמו יותר פחות מאוד אשר כאשר לכן אבל בין לפני אחרי תחת
     מעל בו בה בהם בהן לו לה להם להן שלו שלה שלהם שלהן עוד כך כדי מה מי איך למה מתי איפה הזה הזו
     הזאת האלה האלו אותו אותה אותם אותן עד ללא בלי הינו הינה הנה וכן וגם כגון למשל מכיוון משום
-    ידי על־ידי ע"י אחד אחת שני שתי שלוש נוספים ניתן ניתנת צריך יכול יכולה יכולים""".split()
+    ידי על־ידי ע"י אחד אחת שני שתי שלוש נוספים ניתן ניתנת צריך יכול יכולה יכולים"""
 )
+STOPWORDS_HE = frozenset(_HE_STOP.split())
 _PRONOUN_STARTS = frozenset(
     {"it", "this", "that", "these", "those", "there", "they", "he", "she", "we", "you", "i", "which",
      "what", "who", "here", "such", "one", "each", "all", "some", "many", "most", "our", "its", "their",
@@ -81,6 +84,11 @@ def normalize(text: str) -> str:
 def words(text: str) -> list[str]:
     """The words of a text in comparison form."""
     return _WORD.findall(normalize(text))
+
+
+def raw_words(text: str) -> list[str]:
+    """The words of a text as spelled there (nikud kept)."""
+    return _WORD.findall(text)
 
 
 def is_stopword(word: str) -> bool:

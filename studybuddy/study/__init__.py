@@ -1,0 +1,1 @@
+"""The study tools: summary, flashcards, quiz, homework, chat and glossary."""
