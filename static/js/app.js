@@ -1,0 +1,47 @@
+// StudyBuddy: small helpers shared by every page (no inline scripts: the CSP forbids them).
+(function () {
+  "use strict";
+  var meta = document.querySelector('meta[name="csrf-token"]');
+  window.StudyBuddy = {
+    csrfToken: meta ? meta.content : "",
+    fetchJSON: function (url, options) {
+      options = options || {};
+      options.headers = Object.assign({ "Accept": "application/json", "X-CSRF-Token": this.csrfToken }, options.headers || {});
+      options.credentials = "same-origin";
+      return fetch(url, options).then(function (r) {
+        return r.json().catch(function () { return {}; }).then(function (body) {
+          if (!r.ok) { var e = new Error(body.error || r.statusText); e.status = r.status; e.body = body; throw e; }
+          return body;
+        });
+      });
+    },
+    // Poll a job until it finishes; calls onUpdate(job) each time.
+    watchJob: function (jobId, onUpdate, intervalMs) {
+      var self = this;
+      function tick() {
+        self.fetchJSON("/api/v1/jobs/" + encodeURIComponent(jobId)).then(function (job) {
+          onUpdate(job);
+          if (job.state === "queued" || job.state === "running") { setTimeout(tick, intervalMs || 1000); }
+        }).catch(function () { setTimeout(tick, 3000); });
+      }
+      tick();
+    }
+  };
+  // Live job rows: <li data-job-id=...> with data-role=state/progress/stage children.
+  document.querySelectorAll("[data-job-id]").forEach(function (row) {
+    var state = row.getAttribute("data-job-state");
+    if (state !== "queued" && state !== "running") { return; }
+    window.StudyBuddy.watchJob(row.getAttribute("data-job-id"), function (job) {
+      var s = row.querySelector('[data-role="state"]'); if (s) { s.textContent = job.state; }
+      var p = row.querySelector('[data-role="progress"]'); if (p) { p.value = job.progress; }
+      var g = row.querySelector('[data-role="stage"]'); if (g) { g.textContent = job.error || job.stage; }
+      row.setAttribute("data-job-state", job.state);
+    });
+  });
+  // Confirmation for dangerous forms.
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (ev) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) { ev.preventDefault(); }
+    });
+  });
+})();

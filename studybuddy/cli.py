@@ -1,0 +1,201 @@
+"""The `studybuddy` command."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
+from .logging import setup_logging
+
+log = logging.getLogger("studybuddy")
+
+
+def _config_path(explicit: str | None) -> str | None:
+    if explicit:
+        return explicit
+    env = os.environ.get("STUDYBUDDY_CONFIG")
+    if env:
+        return env
+    return DEFAULT_CONFIG_PATH if Path(DEFAULT_CONFIG_PATH).is_file() else None
+
+
+def ensure_secret_key(cfg: Config) -> Config:
+    """Without a configured key, use (or create) <state_dir>/secret_key, readable by us only."""
+    if cfg.web.secret_key:
+        return cfg
+    path = cfg.state_path / "secret_key"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+    return cfg.replace(web={"secret_key": path.read_text().strip()})
+
+
+class Context:
+    def __init__(self, config_path: str | None):
+        self.config_path = config_path
+        self._cfg: Config | None = None
+
+    def config(self) -> Config:
+        if self._cfg is None:
+            try:
+                cfg = load_config(self.config_path)
+            except ConfigError as exc:
+                click.echo("StudyBuddy cannot start, the configuration has problems:", err=True)
+                for problem in exc.problems:
+                    click.echo(f"  {problem}", err=True)
+                raise SystemExit(2) from None
+            setup_logging(cfg.logging.level)
+            self._cfg = ensure_secret_key(cfg)
+        return self._cfg
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-c", "--config", "config_path", metavar="FILE",
+              help=f"Configuration file (default: $STUDYBUDDY_CONFIG, else {DEFAULT_CONFIG_PATH} if present, "
+                   "else built-in defaults).")
+@click.version_option(package_name="studybuddy")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None) -> None:
+    """StudyBuddy: a self-hosted AI study companion."""
+    ctx.obj = Context(_config_path(config_path))
+
+
+@main.command()
+@click.option("--host", help="Address to listen on (default from web.host).")
+@click.option("--port", type=int, help="Port to listen on (default from web.port).")
+@click.pass_obj
+def run(obj: Context, host: str | None, port: int | None) -> None:
+    """Run everything in one process: web, worker and reaper (embedded defaults need no servers)."""
+    from .services import Services
+    from .web import create_app
+    from .web.serve import serve
+    from .worker.consumer import Worker
+
+    cfg = obj.config()
+    cfg = cfg.replace(web={"host": host or cfg.web.host, "port": cfg.web.port if port is None else port})
+    services = Services(cfg)
+    worker = Worker(services)
+    worker.start()
+    app = create_app(cfg, services)
+
+    def announce(bound_port: int) -> None:
+        click.echo(f"StudyBuddy is running at http://{cfg.web.host}:{bound_port}/  (Ctrl-C stops it)")
+        click.echo(f"  data: {cfg.state_path.resolve()}  store: {cfg.storage_url.split(':', 1)[0]}  "
+                   f"broker: {cfg.broker.url.split(':', 1)[0]}")
+
+    try:
+        serve(app, cfg.web.host, cfg.web.port, threads=cfg.web.threads, on_bound=announce)
+    finally:
+        click.echo("stopping…")
+        worker.stop(timeout=30)
+        services.close()
+
+
+@main.command()
+@click.pass_obj
+def web(obj: Context) -> None:
+    """Run the web server (waitress)."""
+    from .web import create_app
+    from .web.serve import serve
+
+    cfg = obj.config()
+    app = create_app(cfg)
+    serve(app, cfg.web.host, cfg.web.port, threads=cfg.web.threads)
+
+
+@main.command()
+@click.option("--queues", help="Comma-separated subset of queues to consume (default: worker.queues).")
+@click.option("--concurrency", type=click.IntRange(1, 64), help="Consumer threads (default: worker.concurrency).")
+@click.option("--no-reaper", is_flag=True, help="Do not run the reaper in this worker.")
+@click.pass_obj
+def worker(obj: Context, queues: str | None, concurrency: int | None, no_reaper: bool) -> None:
+    """Run the worker: consume the job queues until SIGTERM."""
+    from .config import QUEUE_NAMES
+    from .services import Services
+    from .worker.consumer import Worker
+
+    cfg = obj.config()
+    names = [q.strip() for q in queues.split(",") if q.strip()] if queues else None
+    for name in names or []:
+        if name not in QUEUE_NAMES:
+            raise click.BadParameter(f"unknown queue {name!r}; known: {', '.join(QUEUE_NAMES)}",
+                                     param_hint="--queues")
+    services = Services(cfg)
+    w = Worker(services, names, concurrency, run_reaper=not no_reaper)
+    w.run_forever()
+    services.close()
+    log.info("worker stopped")
+
+
+@main.command("check-config")
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+def check_config(file: str | None) -> None:
+    """Check a configuration file (and STUDYBUDDY_* overrides); list every problem, exit 2 if any."""
+    path = file or _config_path(None)
+    try:
+        load_config(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(problem)
+        click.echo(f"{len(exc.problems)} problem(s) found")
+        raise SystemExit(2) from None
+    click.echo("config OK")
+
+
+@main.command("create-admin")
+@click.argument("email")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="The password (asked for when not given).")
+@click.option("--name", default="", help="Display name.")
+@click.pass_obj
+def create_admin(obj: Context, email: str, password: str, name: str) -> None:
+    """Create an administrator account, or make an existing account an administrator."""
+    from .accounts import AccountError, create_user
+    from .store import open_store
+
+    store = open_store(obj.config())
+    try:
+        existing = store.users.get_by_email(email.strip())
+        if existing:
+            store.users.update(existing.id, is_admin=True)
+            click.echo(f"{existing.email} is now an administrator")
+            return
+        user = create_user(store, email, password, name, is_admin=True)
+        click.echo(f"administrator {user.email} created")
+    except AccountError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
+    finally:
+        store.close()
+
+
+def _add_optional_commands() -> None:
+    """Operations commands (status, probe, monitor) live in cli_ops."""
+    try:
+        from . import cli_ops
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__package__}.cli_ops":
+            raise
+        return
+    for command in cli_ops.COMMANDS:
+        main.add_command(command)
+
+
+_add_optional_commands()
+
+
+def entry(argv: list[str] | None = None) -> Any:
+    return main.main(args=argv, prog_name="studybuddy")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(entry())

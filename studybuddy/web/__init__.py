@@ -1,0 +1,136 @@
+"""The web application: create_app(config) builds it; views stay thin over the services."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, request, session
+from flask_babel import Babel, get_locale
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from ..config import Config
+from ..services import Services
+
+log = logging.getLogger(__name__)
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+LANGUAGES = ("he", "en")
+
+
+def get_services() -> Services:
+    return current_app.extensions["studybuddy"]  # type: ignore[no-any-return]
+
+
+def _select_locale() -> str:
+    if current_user and getattr(current_user, "is_authenticated", False) and current_user.language in LANGUAGES:
+        return str(current_user.language)
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return str(chosen)
+    cfg: Config = get_services().config
+    return cfg.app.default_language
+
+
+def create_app(config: Config, services: Services | None = None) -> Flask:
+    """Build the app from a validated config. Opens the store (migrations) unless given services."""
+    app = Flask(
+        "studybuddy",
+        template_folder=str(PACKAGE_DIR / "templates"),
+        static_folder=str(PACKAGE_DIR / "static"),
+        static_url_path="/static",
+    )
+    if not config.web.secret_key:
+        raise ValueError("web.secret_key is empty: the CLI creates one in the state directory")
+    app.config.update(
+        SECRET_KEY=config.web.secret_key,
+        SESSION_COOKIE_NAME="studybuddy_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.web.secure_cookies,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=config.web.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(days=config.web.session_days),
+        # Per-file limit plus multipart overhead; the upload view checks each file.
+        MAX_CONTENT_LENGTH=config.web.max_upload_mb * 1024 * 1024 + 256 * 1024,
+        WTF_CSRF_HEADERS=["X-CSRF-Token"],
+        WTF_CSRF_TIME_LIMIT=None,
+        BABEL_DEFAULT_LOCALE=config.app.default_language,
+        BABEL_TRANSLATION_DIRECTORIES=str(PACKAGE_DIR / "translations"),
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["studybuddy"] = services or Services(config)
+
+    CSRFProtect(app)
+    Babel(app, locale_selector=_select_locale)
+    login = LoginManager(app)
+    login.login_view = "auth.login"
+    login.login_message = ""
+
+    from .auth import load_user
+
+    login.user_loader(load_user)
+
+    from . import api, auth, courses, errors, main
+
+    app.register_blueprint(main.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(courses.bp)
+    app.register_blueprint(api.bp)
+    errors.init_app(app)
+    _register_optional_blueprints(app)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError) -> Any:
+        log.warning("CSRF check failed on %s %s: %s", request.method, request.path, exc.description)
+        return errors.error_response(400, "The form expired or was not sent from this site. "
+                                          "Reload the page and try again.")
+
+    @app.context_processor
+    def language_context() -> dict[str, Any]:
+        lang = str(get_locale() or config.app.default_language)
+        return {"lang": lang, "text_dir": "rtl" if lang == "he" else "ltr"}
+
+    @app.after_request
+    def security_headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+            "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+            "form-action 'self'; frame-ancestors 'none'; frame-src 'self'; worker-src 'self'; "
+            "manifest-src 'self'",
+        )
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        return response
+
+    return app
+
+
+# Blueprints of areas that may not be present in every build of the tree; each module
+# exposes `bp`. Listed here so registration stays in one place.
+_OPTIONAL_BLUEPRINTS = ("health", "documents", "tools", "review", "settings", "pwa")
+
+
+def _register_optional_blueprints(app: Flask) -> None:
+    import importlib
+
+    for name in _OPTIONAL_BLUEPRINTS:
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{__name__}.{name}":
+                continue
+            raise
+        app.register_blueprint(module.bp)
+        init = getattr(module, "init_app", None)
+        if init:
+            init(app)

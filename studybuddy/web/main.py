@@ -1,0 +1,36 @@
+"""Landing page and language choice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from . import LANGUAGES, get_services
+from .auth import _safe_next
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+def index() -> Any:
+    if current_user.is_authenticated:
+        return redirect(url_for("courses.library"))
+    return render_template("index.html")
+
+
+@bp.route("/language/<lang>", methods=["POST"])
+def set_language(lang: str) -> Any:
+    if lang in LANGUAGES:
+        session["lang"] = lang
+        if current_user.is_authenticated:
+            get_services().store.users.update(current_user.id, language=lang)
+    return redirect(_safe_next(request.form.get("next") or request.referrer and _path(request.referrer)))
+
+
+def _path(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")

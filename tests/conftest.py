@@ -1,0 +1,116 @@
+"""Shared fixtures: a temp state dir per test, real SQLite, the in-process broker, three users."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from studybuddy.accounts import create_user
+from studybuddy.config import Config, load_config
+from studybuddy.services import Services
+from studybuddy.store.models import User
+
+PASSWORD = "correct horse battery"
+RABBIT_URL = os.environ.get("STUDYBUDDY_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+def make_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:
+    base = load_config(env={})
+    cfg = base.replace(
+        app={"state_dir": str(tmp_path / "state")},
+        web={"secret_key": "test-secret-key-not-for-production"},
+        broker={"url": "memory://", "queue_prefix": f"t{uuid.uuid4().hex[:10]}."},
+        worker={"reaper_interval_seconds": 0.2, "retry_backoff_seconds": 0.1, "lease_seconds": 30},
+    )
+    return cfg.replace(**sections) if sections else cfg
+
+
+@pytest.fixture
+def cfg(tmp_path: Path) -> Config:
+    return make_config(tmp_path)
+
+
+@pytest.fixture
+def services(cfg: Config) -> Iterator[Services]:
+    s = Services(cfg)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def store(services: Services) -> Any:
+    return services.store
+
+
+@pytest.fixture
+def users(store: Any) -> dict[str, User]:
+    charlie = create_user(store, "charlie@example.com", PASSWORD, "Charlie")  # first: admin
+    alice = create_user(store, "alice@example.com", PASSWORD, "Alice")
+    bob = create_user(store, "bob@example.com", PASSWORD, "Bob")
+    return {"alice": alice, "bob": bob, "charlie": charlie}
+
+
+@pytest.fixture
+def app(cfg: Config, services: Services) -> Any:
+    from studybuddy.web import create_app
+
+    application = create_app(cfg, services)
+    application.config.update(TESTING=True)
+    return application
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+def csrf_token(client: Any) -> str:
+    """The CSRF token of the client's session (as a page would embed it)."""
+    import re
+
+    page = client.get("/login" if not _logged_in(client) else "/library").get_data(as_text=True)
+    match = re.search(r'name="csrf-token" content="([^"]+)"', page)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def _logged_in(client: Any) -> bool:
+    with client.session_transaction() as sess:
+        return "_user_id" in sess
+
+
+def login(client: Any, email: str, password: str = PASSWORD) -> None:
+    token = csrf_token(client)
+    response = client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+@pytest.fixture
+def login_as(client: Any, users: dict[str, User]) -> Any:
+    def do(name: str) -> Any:
+        login(client, users[name].email)
+        return client
+
+    return do
+
+
+def rabbit_available(url: str = RABBIT_URL) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5672), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def rabbit_url() -> str:
+    if not rabbit_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail("RabbitMQ is not reachable on 127.0.0.1:5672 and CI=true: this is a failure")
+        pytest.skip("RabbitMQ is NOT reachable on 127.0.0.1:5672 — broker tests skipped")
+    return RABBIT_URL

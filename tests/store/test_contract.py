@@ -1,0 +1,300 @@
+"""One contract, every store: SQLite for real, MongoDB on mongomock (and on a real server when
+STUDYBUDDY_TEST_MONGODB_URI is set)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from studybuddy.store import DuplicateError
+from studybuddy.store.models import (
+    Artifact,
+    Chunk,
+    Course,
+    Document,
+    Item,
+    Job,
+    MonitorEvent,
+    Page,
+    User,
+    new_id,
+)
+
+BACKENDS = ["sqlite", "mongomock"] + (["mongodb"] if os.environ.get("STUDYBUDDY_TEST_MONGODB_URI") else [])
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: Any, tmp_path: Path) -> Iterator[Any]:
+    if request.param == "sqlite":
+        from studybuddy.store.sqlite import SqliteStore
+
+        s: Any = SqliteStore(tmp_path / "db.sqlite", tmp_path / "blobs")
+    elif request.param == "mongomock":
+        import mongomock
+        import mongomock.gridfs
+
+        from studybuddy.store.mongo import MongoStore
+
+        mongomock.gridfs.enable_gridfs_integration()
+
+        s = MongoStore("mongodb://localhost/studybuddy_test", client=mongomock.MongoClient())
+    else:
+        from studybuddy.store.mongo import MongoStore
+
+        name = f"studybuddy_test_{uuid.uuid4().hex[:8]}"
+        s = MongoStore(os.environ["STUDYBUDDY_TEST_MONGODB_URI"], database=name)
+        request.addfinalizer(lambda: s.client.drop_database(name))
+    yield s
+    s.close()
+
+
+def _user(store: Any, email: str = "alice@example.com") -> User:
+    return store.users.add(User(id=new_id(), email=email, password_hash="x"))
+
+
+def _course(store: Any, owner: User) -> Course:
+    return store.courses.add(Course(id=new_id(), owner_id=owner.id, name="אלגברה"))
+
+
+def _document(store: Any, course: Course, blob: bytes = b"%PDF-1.4") -> Document:
+    blob_id = store.blobs.put(blob)
+    return store.documents.add(Document(id=new_id(), course_id=course.id, owner_id=course.owner_id,
+                                        display_name="הרצאה 1.pdf", blob_id=blob_id))
+
+
+def _job(store: Any, owner: User, **kw: Any) -> Job:
+    return store.jobs.add(Job(id=new_id(), type="ping", queue="summarize", owner_id=owner.id, **kw))
+
+
+def test_users_email_is_unique_case_insensitively(store: Any) -> None:
+    alice = _user(store)
+    assert store.users.get_by_email("ALICE@example.com ").id == alice.id
+    with pytest.raises(DuplicateError):
+        store.users.add(User(id=new_id(), email="alice@example.com", password_hash="y"))
+    assert store.users.count() == 1
+    updated = store.users.update(alice.id, display_name="Alice", is_admin=True)
+    assert updated.display_name == "Alice" and updated.is_admin is True
+    assert [u.id for u in store.users.list()] == [alice.id]
+
+
+def test_courses_documents_pages_chunks_roundtrip(store: Any) -> None:
+    alice = _user(store)
+    course = _course(store, alice)
+    assert store.courses.get(course.id).name == "אלגברה"
+    assert [c.id for c in store.courses.list_for_owner(alice.id)] == [course.id]
+    doc = _document(store, course)
+    store.documents.update(doc.id, status="ready", page_count=2)
+    assert store.documents.get(doc.id).status == "ready"
+    store.pages.replace_for_document(doc.id, [Page(doc.id, 1, "עמוד אחד"), Page(doc.id, 2, "עמוד שניים")])
+    assert [p.number for p in store.pages.list_for_document(doc.id)] == [1, 2]
+    assert store.pages.get(doc.id, 2).text == "עמוד שניים"
+    chunks = [Chunk(id=new_id(), document_id=doc.id, course_id=course.id, ordinal=i, page=i + 1,
+                    text=f"טקסט {i}", search_text=f"טקסט {i}", start=0, end=6) for i in range(3)]
+    store.chunks.replace_for_document(doc.id, chunks)
+    assert [c.ordinal for c in store.chunks.list_for_document(doc.id)] == [0, 1, 2]
+    assert store.chunks.count_for_course(course.id) == 3
+    assert store.chunks.get(chunks[1].id).page == 2
+    # Replacing is a replacement, not an append.
+    store.chunks.replace_for_document(doc.id, chunks[:1])
+    assert store.chunks.count_for_course(course.id) == 1
+
+
+def test_delete_course_cascades_to_everything_blobs_included(store: Any) -> None:
+    alice = _user(store)
+    course = _course(store, alice)
+    other = _course(store, alice)
+    doc = _document(store, course)
+    keep = _document(store, other, b"keep")
+    store.pages.replace_for_document(doc.id, [Page(doc.id, 1, "x")])
+    store.chunks.replace_for_document(doc.id, [Chunk(new_id(), doc.id, course.id, 0, 1, "x", "x")])
+    store.artifacts.add(Artifact(id=new_id(), owner_id=alice.id, course_id=course.id, kind="summary",
+                                 content={"markdown": "x"}, document_id=doc.id))
+    store.items.add(Item(id=new_id(), kind="chat_message", owner_id=alice.id, course_id=course.id, data={}))
+    job = _job(store, alice, course_id=course.id)
+    store.delete_course(course.id)
+    assert store.courses.get(course.id) is None
+    assert store.documents.get(doc.id) is None
+    assert store.pages.list_for_document(doc.id) == []
+    assert store.chunks.count_for_course(course.id) == 0
+    assert store.artifacts.list_for_course(course.id) == []
+    assert store.items.find("chat_message", course_id=course.id) == []
+    assert store.jobs.get(job.id) is None
+    assert not store.blobs.exists(doc.blob_id)
+    # The other course is untouched.
+    assert store.documents.get(keep.id) is not None and store.blobs.get(keep.blob_id) == b"keep"
+
+
+def test_delete_document_takes_pages_chunks_artifacts_and_blob(store: Any) -> None:
+    alice = _user(store)
+    course = _course(store, alice)
+    doc = _document(store, course)
+    store.chunks.replace_for_document(doc.id, [Chunk(new_id(), doc.id, course.id, 0, 1, "x", "x")])
+    store.artifacts.add(Artifact(id=new_id(), owner_id=alice.id, course_id=course.id, kind="summary",
+                                 content={}, document_id=doc.id))
+    course_art = store.artifacts.add(Artifact(id=new_id(), owner_id=alice.id, course_id=course.id,
+                                              kind="summary", content={}))
+    store.delete_document(doc.id)
+    assert store.documents.get(doc.id) is None
+    assert store.chunks.list_for_document(doc.id) == []
+    assert [a.id for a in store.artifacts.list_for_course(course.id)] == [course_art.id]
+    assert not store.blobs.exists(doc.blob_id)
+
+
+def test_job_claim_is_atomic_and_single(store: Any) -> None:
+    alice = _user(store)
+    job = _job(store, alice)
+    winners: list[Any] = []
+
+    def claim(worker: str) -> None:
+        got = store.jobs.claim(job.id, worker, 30, 1000.0)
+        if got:
+            winners.append(got)
+
+    threads = [threading.Thread(target=claim, args=(f"w{i}",)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(winners) == 1
+    claimed = winners[0]
+    assert claimed.state == "running" and claimed.attempts == 1
+    assert claimed.lease_expires_at == pytest.approx(1030.0)
+    # A second delivery of the same message does nothing.
+    assert store.jobs.claim(job.id, "late", 30, 1001.0) is None
+
+
+def test_job_lifecycle_progress_finish_and_owner_checks(store: Any) -> None:
+    alice = _user(store)
+    job = _job(store, alice)
+    store.jobs.claim(job.id, "w1", 30, 100.0)
+    assert store.jobs.set_progress(job.id, "w1", 40, "reading", 101.0)
+    assert not store.jobs.set_progress(job.id, "w2", 50, "not mine", 101.0)
+    got = store.jobs.get(job.id)
+    assert (got.progress, got.stage) == (40, "reading")
+    assert store.jobs.heartbeat(job.id, "w1", 30, 110.0)
+    assert store.jobs.get(job.id).lease_expires_at == pytest.approx(140.0)
+    assert not store.jobs.finish(job.id, "w2", "succeeded", 111.0)
+    assert store.jobs.finish(job.id, "w1", "succeeded", 112.0, result_ref="artifact-1")
+    done = store.jobs.get(job.id)
+    assert done.state == "succeeded" and done.result_ref == "artifact-1" and done.progress == 100
+    assert not store.jobs.finish(job.id, "w1", "failed", 113.0)
+    assert store.jobs.count_by_state() == {"succeeded": 1}
+    assert [j.id for j in store.jobs.list_for_owner(alice.id)] == [job.id]
+
+
+def test_retry_later_waits_for_not_before(store: Any) -> None:
+    alice = _user(store)
+    job = _job(store, alice)
+    store.jobs.mark_dispatched(job.id, 100.0)
+    store.jobs.claim(job.id, "w1", 30, 100.0)
+    assert store.jobs.retry_later(job.id, "w1", 150.0, "TransientError: boom", 101.0)
+    again = store.jobs.get(job.id)
+    assert again.state == "queued" and again.dispatched_at is None and again.error_internal
+    assert store.jobs.claim(job.id, "w2", 30, 120.0) is None  # not yet due
+    assert store.jobs.due_for_dispatch(120.0, 0.0) == []
+    assert [j.id for j in store.jobs.due_for_dispatch(150.0, 0.0)] == [job.id]
+    assert store.jobs.claim(job.id, "w2", 30, 150.0).attempts == 2
+
+
+def test_dispatch_marks_are_exclusive(store: Any) -> None:
+    alice = _user(store)
+    job = _job(store, alice)
+    assert [j.id for j in store.jobs.due_for_dispatch(10.0, 0.0)] == [job.id]
+    assert store.jobs.mark_dispatched(job.id, 10.0)
+    assert not store.jobs.mark_dispatched(job.id, 10.0)
+    assert store.jobs.due_for_dispatch(10.0, 5.0) == []
+    # Dispatched long ago and still queued: due again (the message was lost).
+    assert [j.id for j in store.jobs.due_for_dispatch(1000.0, 500.0)] == [job.id]
+    store.jobs.unmark_dispatched(job.id)
+    assert store.jobs.get(job.id).dispatched_at is None
+
+
+def test_expired_leases_requeue_and_exhausted_jobs_die(store: Any) -> None:
+    alice = _user(store)
+    job = _job(store, alice, max_attempts=2)
+    store.jobs.mark_dispatched(job.id, 0.0)
+    store.jobs.claim(job.id, "w1", 10, 100.0)
+    assert store.jobs.requeue_expired(105.0) == []
+    requeued = store.jobs.requeue_expired(111.0)
+    assert [j.id for j in requeued] == [job.id]
+    assert requeued[0].state == "queued" and requeued[0].dispatched_at is None
+    assert store.jobs.bury_exhausted(112.0) == []
+    store.jobs.claim(job.id, "w2", 10, 112.0)
+    store.jobs.requeue_expired(200.0)
+    dead = store.jobs.bury_exhausted(201.0)
+    assert [j.id for j in dead] == [job.id]
+    final = store.jobs.get(job.id)
+    assert final.state == "dead" and final.error_user
+    assert store.jobs.claim(job.id, "w3", 10, 202.0) is None
+
+
+def test_release_gives_the_attempt_back(store: Any) -> None:
+    alice = _user(store)
+    job = _job(store, alice)
+    store.jobs.claim(job.id, "w1", 30, 100.0)
+    assert store.jobs.release(job.id, "w1", 101.0)
+    back = store.jobs.get(job.id)
+    assert back.state == "queued" and back.attempts == 0 and back.dispatched_at is None
+
+
+def test_artifacts_items_counters(store: Any) -> None:
+    alice = _user(store)
+    course = _course(store, alice)
+    art = store.artifacts.add(Artifact(id=new_id(), owner_id=alice.id, course_id=course.id, kind="quiz",
+                                       content={"questions": [{"stem": "מה?"}]}, provider="local"))
+    assert store.artifacts.get(art.id).content["questions"][0]["stem"] == "מה?"
+    store.artifacts.update_content(art.id, {"questions": []})
+    assert store.artifacts.get(art.id).content == {"questions": []}
+    assert [a.id for a in store.artifacts.list_for_course(course.id, "quiz")] == [art.id]
+    assert store.artifacts.list_for_course(course.id, "summary") == []
+    item = store.items.add(Item(id=new_id(), kind="review_mark", owner_id=alice.id, key="mark-1",
+                                course_id=course.id, data={"grade": 3}))
+    with pytest.raises(DuplicateError):
+        store.items.add(Item(id=new_id(), kind="review_mark", owner_id=alice.id, key="mark-1", data={}))
+    assert store.items.get_by_key("review_mark", alice.id, "mark-1").id == item.id
+    store.items.put(Item(id=item.id, kind="review_mark", owner_id=alice.id, key="mark-1",
+                         course_id=course.id, data={"grade": 4}))
+    assert store.items.get(item.id).data == {"grade": 4}
+    # Unkeyed items never collide.
+    for _ in range(2):
+        store.items.add(Item(id=new_id(), kind="chat_message", owner_id=alice.id, data={}))
+    assert len(store.items.find("chat_message", owner_id=alice.id)) == 2
+    store.items.delete(item.id)
+    assert store.items.get(item.id) is None
+    assert store.counters.incr("quota:alice:2026-11-29") == 1
+    assert store.counters.incr("quota:alice:2026-11-29", 2) == 3
+    assert store.counters.get("quota:alice:2026-11-29") == 3
+    assert store.counters.get("nothing") == 0
+
+
+def test_monitor_state_and_events(store: Any) -> None:
+    assert store.monitor.get_state("strikes") is None
+    store.monitor.set_state("strikes", {"web": 2})
+    store.monitor.set_state("strikes", {"web": 3})
+    assert store.monitor.get_state("strikes") == {"web": 3}
+    store.monitor.add_event(MonitorEvent(id=new_id(), kind="restart", check="web", data={"unit": "x"},
+                                         created_at=10.0))
+    store.monitor.add_event(MonitorEvent(id=new_id(), kind="mail", check="web", data={}, created_at=20.0))
+    assert [e.kind for e in store.monitor.events()] == ["restart", "mail"]
+    assert [e.kind for e in store.monitor.events(since=15.0)] == ["mail"]
+    assert [e.created_at for e in store.monitor.events(kind="restart")] == [10.0]
+
+
+def test_blobs(store: Any) -> None:
+    import io
+
+    a = store.blobs.put(b"hello")
+    b = store.blobs.put(io.BytesIO(b"x" * 3_000_000))
+    assert store.blobs.get(a) == b"hello"
+    assert len(store.blobs.get(b)) == 3_000_000
+    assert set(store.blobs.list_ids()) == {a, b}
+    store.blobs.delete(a)
+    assert not store.blobs.exists(a)
+    with pytest.raises(KeyError):
+        store.blobs.get(a)
+    store.ping()
