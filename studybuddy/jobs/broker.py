@@ -101,7 +101,6 @@ class Broker:
                         routing_key=queue,
                         serializer="json",
                         delivery_mode=2,
-                        content_type="application/json",
                         timeout=self.config.publish_confirm_timeout,
                     )
                     return
