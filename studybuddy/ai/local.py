@@ -18,9 +18,11 @@ from typing import Any
 from ..study import textkit as tk
 from ..study.localtext import LOCAL_TEXT
 from .base import ProviderBadOutput, SourceChunk, ToolRequest, ToolResult
+from .schemas import SchemaError, validate
 
 log = logging.getLogger(__name__)
 
+THIN_MATERIAL = "too little usable text in the material"
 LENGTH_WORDS = {"short": 80, "medium": 200, "long": 450}
 
 
@@ -139,7 +141,11 @@ class LocalProvider:
         if builder is None:
             raise ProviderBadOutput(f"local provider has no tool {request.tool!r}", provider=self.name)
         started = time.perf_counter()
-        data = builder(request)
+        try:
+            data = validate(request.tool, builder(request), request)
+        except SchemaError as exc:
+            # Only happens when the material is too thin to build anything from (no cards, no terms).
+            raise ProviderBadOutput(f"{THIN_MATERIAL}: {exc}", provider=self.name) from exc
         latency = int((time.perf_counter() - started) * 1000)
         return ToolResult(data=data, provider=self.name, model=self.model, latency_ms=latency)
 

@@ -9,6 +9,6 @@ if TYPE_CHECKING:
     from ..runner import JobContext
 
 
-def handle(ctx: "JobContext") -> str:
+def handle(ctx: JobContext) -> str:
     ctx.progress(50, "pong")
     return f"pong:{ctx.job.queue}:{time.time():.3f}"

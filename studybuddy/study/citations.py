@@ -1,0 +1,62 @@
+"""Where a cited source lives: (document name, page, link that opens it at that place)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ..ai.base import SourceChunk
+from ..store.base import Store
+from ..store.models import Document
+
+
+@dataclass(frozen=True)
+class Citation:
+    number: int
+    document_id: str
+    document_name: str
+    page: int
+    url: str  # empty when the document no longer exists
+
+    @property
+    def label(self) -> str:
+        return f"{self.document_name}, p. {self.page}" if self.page else self.document_name
+
+
+def is_pdf(document: Document) -> bool:
+    return document.mime == "application/pdf" or document.kind == "pdf" or \
+        document.display_name.lower().endswith(".pdf")
+
+
+def source_url(document: Document, page: int) -> str:
+    """The original PDF opened at the page, or the extracted text of that page or slide."""
+    if is_pdf(document):
+        return f"/documents/{document.id}/file#page={max(page, 1)}"
+    return f"/documents/{document.id}/pages/{max(page, 1)}"
+
+
+def sources_record(sources: list[SourceChunk]) -> list[dict[str, Any]]:
+    """What an artifact keeps of the sources its answer was built from (text excluded)."""
+    return [{k: v for k, v in asdict(s).items() if k != "text"} for s in sources]
+
+
+def resolve_citations(store: Store, sources: list[dict[str, Any]], owner_id: str) -> dict[int, Citation]:
+    """Each stored source by number, linked to the owner's document (unlinked if it is gone)."""
+    documents: dict[str, Document | None] = {}
+    out: dict[int, Citation] = {}
+    for source in sources:
+        document_id = str(source.get("document_id", ""))
+        if document_id not in documents:
+            found = store.documents.get(document_id) if document_id else None
+            documents[document_id] = found if found is not None and found.owner_id == owner_id else None
+        document = documents[document_id]
+        page = int(source.get("page") or 0)
+        number = int(source.get("number") or 0)
+        name = document.display_name if document else str(source.get("document_name", ""))
+        out[number] = Citation(number, document_id, name, page, source_url(document, page) if document else "")
+    return out
+
+
+def citation_links(citations: dict[int, Citation]) -> dict[int, tuple[str, str]]:
+    """The (url, title) pairs render_markdown turns "[n]" into."""
+    return {n: (c.url, c.label) for n, c in citations.items()}

@@ -1,0 +1,235 @@
+"""What every study tool shares: checking a request, gathering the material, asking the AI router,
+and keeping the answer as an artifact with its sources."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..ai.base import AllProvidersFailed, ProviderError, SourceChunk, ToolRequest, ToolResult
+from ..ai.local import THIN_MATERIAL
+from ..jobs.errors import PermanentError
+from ..store.models import Artifact, Chunk, Document, new_id
+from .citations import sources_record
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..services import Services
+    from ..worker.runner import JobContext
+
+log = logging.getLogger(__name__)
+
+# The tools a student starts from a form (quiz_grade is started by submitting a quiz).
+FORM_TOOLS = ("summary", "flashcards", "quiz", "glossary", "homework", "chat")
+
+NO_MATERIAL = "This course has no ready material yet"
+AI_DOWN = AllProvidersFailed.user_message
+TOO_THIN = "There is too little text in this material for this tool. Add more material and try again."
+
+# How many passages each tool reads: the whole material (sampled evenly) or the best matches.
+MATERIAL_LIMIT = {"summary": 60, "flashcards": 40, "quiz": 40, "glossary": 60}
+RETRIEVAL_K = {"chat": 6, "homework": 6}
+
+TITLES = {
+    "he": {"flashcards": "כרטיסיות — {scope}", "quiz": "בוחן — {scope}", "glossary": "מילון מונחים — {scope}"},
+    "en": {"flashcards": "Flashcards — {scope}", "quiz": "Quiz — {scope}", "glossary": "Glossary — {scope}"},
+}
+
+
+class ToolInputError(ValueError):
+    """A request a student can fix; the message is shown to them."""
+
+
+def _int_in(raw: Mapping[str, Any], name: str, default: int, low: int, high: int, label: str) -> int:
+    value = raw.get(name, default)
+    if value in (None, ""):
+        return default
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ToolInputError(f"{label} must be a whole number from {low} to {high}.") from None
+    if not low <= number <= high:
+        raise ToolInputError(f"{label} must be from {low} to {high}.")
+    return number
+
+
+def _choice(raw: Mapping[str, Any], name: str, options: tuple[str, ...], label: str) -> str:
+    value = str(raw.get(name) or options[0]).strip()
+    if value not in options:
+        raise ToolInputError(f"{label} must be one of: {', '.join(options)}.")
+    return value
+
+
+def _text(raw: Mapping[str, Any], name: str, limit: int, label: str) -> str:
+    value = str(raw.get(name) or "").strip()
+    if not value:
+        raise ToolInputError(f"{label} is empty.")
+    if len(value) > limit:
+        raise ToolInputError(f"{label} is too long: {len(value)} characters, the limit is {limit}.")
+    return value
+
+
+def _flag(raw: Mapping[str, Any], name: str) -> bool:
+    value = raw.get(name, False)
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "on", "yes")
+
+
+def clean_params(tool: str, raw: Mapping[str, Any], config: Config) -> dict[str, Any]:
+    """The validated parameters of a tool request; raises ToolInputError with a clear message."""
+    default_language = config.app.default_language
+    language = _choice(raw, "language", (default_language, "en" if default_language == "he" else "he"),
+                       "The language")
+    params: dict[str, Any] = {"language": language}
+    limit = config.quota.max_question_chars
+    if tool == "summary":
+        params["length"] = _choice(raw, "length", ("medium", "short", "long"), "The length")
+        params["style"] = _choice(raw, "style", ("bullets", "prose", "exam"), "The style")
+    elif tool == "flashcards":
+        params["count"] = _int_in(raw, "count", 10, 1, 50, "The number of cards")
+    elif tool == "quiz":
+        params["count"] = _int_in(raw, "count", 5, 1, 25, "The number of questions")
+        params["kind"] = _choice(raw, "kind", ("mc", "open"), "The question type")
+    elif tool == "glossary":
+        params["count"] = _int_in(raw, "count", 30, 1, 100, "The number of terms")
+    elif tool == "homework":
+        params["problem"] = _text(raw, "problem", limit, "The problem")
+    elif tool == "chat":
+        params["question"] = _text(raw, "question", limit, "The question")
+        params["simple"] = _flag(raw, "simple")
+        params["conversation_id"] = str(raw.get("conversation_id") or "")
+    else:
+        raise ToolInputError(f"Unknown tool {tool!r}.")
+    document_id = str(raw.get("document_id") or "").strip()
+    if document_id and tool in MATERIAL_LIMIT:
+        params["document_id"] = document_id
+    return params
+
+
+def ready_documents(services: Services, course_id: str) -> list[Document]:
+    return [d for d in services.store.documents.list_for_course(course_id) if d.status == "ready"]
+
+
+def _number(chunks: list[tuple[Chunk, str]]) -> list[SourceChunk]:
+    return [
+        SourceChunk(number=i, chunk_id=c.id, document_id=c.document_id, document_name=name, page=c.page,
+                    text=c.text)
+        for i, (c, name) in enumerate(chunks, 1)
+    ]
+
+
+def _spread(items: list[Any], limit: int) -> list[Any]:
+    """`limit` items spread evenly over the list, in order (the whole list if it is short)."""
+    if len(items) <= limit:
+        return items
+    step = len(items) / limit
+    return [items[int(i * step)] for i in range(limit)]
+
+
+def material_sources(services: Services, course_id: str, document_id: str, limit: int) -> list[SourceChunk]:
+    """Passages of one ready document, or of every ready document of the course, sampled evenly."""
+    documents = ready_documents(services, course_id)
+    if document_id:
+        documents = [d for d in documents if d.id == document_id]
+        if not documents:
+            raise PermanentError("This document is not ready yet, or it is not in this course.")
+    chunks: list[tuple[Chunk, str]] = []
+    for document in documents:
+        found = sorted(services.store.chunks.list_for_document(document.id), key=lambda c: c.ordinal)
+        chunks += [(c, document.display_name) for c in found if c.text.strip()]
+    if not chunks:
+        raise PermanentError(NO_MATERIAL)
+    return _number(_spread(chunks, limit))
+
+
+def retrieved_sources(services: Services, course_id: str, query: str, k: int) -> list[SourceChunk]:
+    """The passages of a course that best match a question (empty when nothing matches)."""
+    hits = services.retrieval.search(course_id, query, k=k)
+    return _number([(hit.chunk, hit.document_name) for hit in hits])
+
+
+def run_ai(services: Services, request: ToolRequest) -> ToolResult:
+    """Ask the router; a failure of every provider becomes a message the student understands."""
+    try:
+        return services.ai.run(request)  # type: ignore[no-any-return]
+    except AllProvidersFailed as exc:
+        if THIN_MATERIAL in exc.errors.get("local", ""):
+            raise PermanentError(TOO_THIN, internal=str(exc.errors)) from exc
+        raise PermanentError(AI_DOWN, internal=f"all providers failed: {exc.errors}") from exc
+    except ProviderError as exc:
+        raise PermanentError(AI_DOWN, internal=f"provider error: {exc}") from exc
+
+
+def save_artifact(
+    ctx: JobContext,
+    kind: str,
+    title: str,
+    request: ToolRequest,
+    result: ToolResult,
+    extra: Mapping[str, Any] | None = None,
+) -> Artifact:
+    """Keep a tool's answer with the sources it cites and what it cost."""
+    job = ctx.job
+    content = {
+        **result.data,
+        "sources": sources_record(request.sources),
+        "params": {k: v for k, v in request.params.items() if k != "history"},
+        "language": request.language,
+        **(extra or {}),
+    }
+    artifact = Artifact(
+        id=new_id(),
+        owner_id=job.owner_id,
+        course_id=job.course_id,
+        kind=kind,
+        content=content,
+        document_id=str(job.params.get("document_id") or job.document_id or ""),
+        title=title[:200],
+        job_id=job.id,
+        provider=result.provider,
+        model=result.model,
+        latency_ms=result.latency_ms,
+        tokens_in=result.tokens_in,
+        tokens_out=result.tokens_out,
+    )
+    return ctx.store.artifacts.add(artifact)
+
+
+def job_params(ctx: JobContext, tool: str) -> dict[str, Any]:
+    """The job's parameters checked again in the worker (a job record is input too)."""
+    try:
+        return clean_params(tool, ctx.job.params, ctx.config)
+    except ToolInputError as exc:
+        raise PermanentError(str(exc)) from exc
+
+
+def check_course(ctx: JobContext) -> None:
+    course = ctx.store.courses.get(ctx.job.course_id) if ctx.job.course_id else None
+    if course is None or course.owner_id != ctx.job.owner_id:
+        raise PermanentError("This course no longer exists.")
+
+
+def run_material_tool(ctx: JobContext, tool: str) -> str:
+    """Summary, flashcards, quiz and glossary: read the material, ask, keep the artifact."""
+    check_course(ctx)
+    params = job_params(ctx, tool)
+    language = params.pop("language")
+    ctx.progress(10, "Reading the material")
+    sources = material_sources(ctx.services, ctx.job.course_id, params.pop("document_id", ""),
+                               MATERIAL_LIMIT[tool])
+    ctx.progress(30, "Writing")
+    request = ToolRequest(tool=tool, sources=sources, language=language, params=params)
+    result = run_ai(ctx.services, request)
+    ctx.progress(90, "Saving")
+    names = sorted({s.document_name for s in sources})
+    if len(names) == 1:
+        scope = names[0]
+    else:
+        course = ctx.store.courses.get(ctx.job.course_id)
+        scope = course.name if course else ""
+    title = str(result.data.get("title") or TITLES[language].get(tool, "{scope}").format(scope=scope))
+    artifact = save_artifact(ctx, tool, title, request, result)
+    log.info("%s %s made by %s/%s in %d ms", tool, artifact.id, result.provider, result.model, result.latency_ms)
+    return artifact.id
