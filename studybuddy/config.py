@@ -82,7 +82,6 @@ class WorkerConfig:
     max_attempts: int = 4
     retry_backoff_seconds: float = 5.0
     reaper_interval_seconds: float = 15.0
-    dispatch_grace_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -93,6 +92,10 @@ class IngestConfig:
     ocr_languages: str = "heb+eng"
     chunk_words: int = 220
     chunk_overlap_words: int = 40
+    tesseract_cmd: str = "tesseract"
+    ocr_timeout_seconds: int = 120
+    max_files_per_upload: int = 20
+    max_paste_chars: int = 500000
 
 
 @dataclass(frozen=True)
@@ -454,7 +457,9 @@ def load_config(
             built[section] = section_type(**values[section])
         except TypeError as exc:  # pragma: no cover - guarded by the checks above
             problems.append(f"{source}: section {section}: {exc}")
-    if not problems:
+    if len(built) == len(section_types):
+        # Settings that failed their type check kept their defaults, so the cross-field
+        # checks can still run and every problem is listed at once.
         cfg = Config(**built)
         problems.extend(_validate(cfg, where))
         if not problems:
