@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 # The finish reasons that mean "the model would not say it", where a repair will not help.
 _BLOCKED = {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII"}
 
+# We declare no tools, so the SDK's automatic function calling has nothing to do.
+_NO_AFC = genai_types.AutomaticFunctionCallingConfig(disable=True)
+
 
 def _transport_errors() -> tuple[type[BaseException], ...]:
     """The HTTP library's transport errors (timeouts, refused connections), whichever it uses."""
@@ -133,6 +136,7 @@ class GeminiProvider(RemoteProvider):
             system_instruction=prompt.system,
             response_mime_type="application/json",
             response_json_schema=schema,
+            automatic_function_calling=_NO_AFC,
         )
         response = self._call(self._contents(prompt), config)
         usage = getattr(response, "usage_metadata", None)
@@ -156,7 +160,9 @@ class GeminiProvider(RemoteProvider):
     def probe(self) -> None:
         """A one-word real generation; raises ProviderError when it does not come back as JSON."""
         config = genai_types.GenerateContentConfig(
-            system_instruction=PROBE_SYSTEM, response_mime_type="application/json"
+            system_instruction=PROBE_SYSTEM,
+            response_mime_type="application/json",
+            automatic_function_calling=_NO_AFC,
         )
         response = self._call(
             [genai_types.Content(role="user", parts=[genai_types.Part(text=PROBE_USER)])], config
