@@ -1,0 +1,1 @@
+"""The monitor: end-to-end probes, the strike policy, restarts through systemctl, mail and reports."""

@@ -1,0 +1,171 @@
+"""Alert mail: de-duplicated per check and state, repeated at most every `mail.repeat_minutes`,
+capped per hour (the suppressed count is folded into the next mail), retried when SMTP fails.
+Everything is persisted in the store, so a monitor restart neither repeats nor forgets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..config import Config
+from ..store import Store
+from ..store.models import MonitorEvent, new_id
+from .mailer import Mail, Mailer, MailError, render
+
+log = logging.getLogger(__name__)
+
+STATE_KEY = "alerts"
+KINDS = ("failing", "escalated", "recovered", "gave_up")
+OUTBOX_LIMIT = 100
+OUTBOX_MAX_AGE = 24 * 3600
+
+_HEADLINES = {
+    "failing": "A StudyBuddy check is failing.",
+    "escalated": "CRITICAL: a StudyBuddy problem was not cured by a restart; the monitor stopped restarting.",
+    "recovered": "A StudyBuddy check has recovered.",
+    "gave_up": "CRITICAL: systemd gave up on a StudyBuddy service.",
+}
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: str
+    check: str
+    state: str
+    output: str = ""
+    unit: str = ""
+    action: str = ""
+    since: float = 0.0
+
+
+class Alerter:
+    def __init__(self, store: Store, config: Config, mailer: Mailer,
+                 clock: Callable[[], float] = time.time, host: str | None = None):
+        self.store = store
+        self.config = config
+        self.mailer = mailer
+        self.clock = clock
+        self.host = host or socket.getfqdn()
+        self.zone = ZoneInfo(config.app.timezone)
+
+    # -- state ------------------------------------------------------------------------------
+    def _load(self) -> dict[str, Any]:
+        state = self.store.monitor.get_state(STATE_KEY) or {}
+        state.setdefault("last", {})        # check -> {"state", "at"}
+        state.setdefault("sent_at", [])     # times of mails counted against the hourly cap
+        state.setdefault("suppressed", 0)
+        state.setdefault("outbox", [])      # mails SMTP did not take yet
+        return state
+
+    def _save(self, state: dict[str, Any]) -> None:
+        self.store.monitor.set_state(STATE_KEY, state)
+
+    def _event(self, kind: str, check: str, **data: Any) -> None:
+        self.store.monitor.add_event(MonitorEvent(new_id(), kind, check, data, self.clock()))
+
+    def _fmt(self, t: float) -> str:
+        return dt.datetime.fromtimestamp(t, self.zone).strftime("%Y-%m-%d %H:%M:%S %Z") if t else ""
+
+    # -- alerts -----------------------------------------------------------------------------
+    def alert(self, alert: Alert) -> str:
+        """Mail about a state change. Returns sent, queued (SMTP failed), duplicate or suppressed."""
+        if alert.kind not in KINDS:
+            raise ValueError(f"unknown alert kind {alert.kind!r}")
+        now = self.clock()
+        state = self._load()
+        last = state["last"].get(alert.check)
+        if last and last["state"] == alert.state and now - last["at"] < self.config.mail.repeat_minutes * 60:
+            return "duplicate"
+        state["sent_at"] = [t for t in state["sent_at"] if now - t < 3600]
+        if len(state["sent_at"]) >= self.config.mail.max_per_hour:
+            state["suppressed"] += 1
+            # Not recorded as "last": once the cap lifts, the alert is still owed.
+            self._save(state)
+            self._event("mail_suppressed", alert.check, alert_kind=alert.kind, state=alert.state)
+            log.warning("alert for %s (%s) not mailed: hourly cap reached", alert.check, alert.state)
+            return "suppressed"
+        repeat = bool(last and last["state"] == alert.state)
+        suppressed, state["suppressed"] = state["suppressed"], 0
+        mail = self.render_alerts([alert], suppressed=suppressed, repeat=repeat)
+        state["last"][alert.check] = {"state": alert.state, "at": now}
+        state["sent_at"].append(now)
+        outcome = self._deliver(state, mail, alert.kind, alert.check)
+        self._save(state)
+        return outcome
+
+    def render_alerts(self, alerts: list[Alert], suppressed: int = 0, repeat: bool = False) -> Mail:
+        first = alerts[0]
+        label = {"failing": "FAILING", "escalated": "CRITICAL", "recovered": "RECOVERED",
+                 "gave_up": "CRITICAL"}[first.kind]
+        subject = f"[StudyBuddy {label}] {first.check}" + (" (still)" if repeat else "")
+        if first.unit:
+            subject += f" — {first.unit}"
+        return render(
+            "alert", subject,
+            headline=_HEADLINES[first.kind] + (" It is still going on." if repeat else ""),
+            host=self.host, when=self._fmt(self.clock()), cap=self.config.mail.max_per_hour,
+            suppressed=suppressed,
+            alerts=[{"kind": a.kind, "check": a.check, "state": a.state, "output": a.output,
+                     "unit": a.unit, "action": a.action, "since": self._fmt(a.since)} for a in alerts],
+        )
+
+    def send_mail(self, mail: Mail, kind: str, check: str = "") -> str:
+        """Send a mail outside the alert rules (the daily report); retried like alerts."""
+        state = self._load()
+        outcome = self._deliver(state, mail, kind, check)
+        self._save(state)
+        return outcome
+
+    def _deliver(self, state: dict[str, Any], mail: Mail, kind: str, check: str) -> str:
+        if not self.mailer.enabled:
+            self._event("mail_skipped", check, kind=kind, subject=mail.subject)
+            log.info("mail is disabled; not sent: %s", mail.subject)
+            return "disabled"
+        try:
+            self.mailer.send(mail)
+        except MailError as exc:
+            log.error("could not send mail %r (kept for retry): %s", mail.subject, exc)
+            state["outbox"].append({"mail": mail.to_dict(), "kind": kind, "check": check,
+                                    "at": self.clock(), "tries": 1, "error": str(exc)[:300]})
+            state["outbox"] = state["outbox"][-OUTBOX_LIMIT:]
+            self._event("mail_failed", check, kind=kind, subject=mail.subject, error=str(exc)[:300])
+            return "queued"
+        self._event("mail", check, kind=kind, subject=mail.subject)
+        return "sent"
+
+    def flush(self) -> int:
+        """Retry mails SMTP did not take; returns how many were sent now."""
+        state = self._load()
+        if not state["outbox"] or not self.mailer.enabled:
+            return 0
+        now = self.clock()
+        keep: list[dict[str, Any]] = []
+        sent = 0
+        failed = False
+        for entry in state["outbox"]:
+            if failed:
+                keep.append(entry)
+                continue
+            if now - entry["at"] > OUTBOX_MAX_AGE:
+                log.error("giving up on mail %r after a day of SMTP failures", entry["mail"]["subject"])
+                continue
+            try:
+                self.mailer.send(Mail.from_dict(entry["mail"]))
+            except MailError as exc:
+                entry["tries"] += 1
+                entry["error"] = str(exc)[:300]
+                keep.append(entry)
+                failed = True  # the server is still unwell: do not wait out a timeout per mail
+                continue
+            sent += 1
+            self._event("mail", entry.get("check", ""), kind=entry.get("kind", ""),
+                        subject=entry["mail"]["subject"], retried=True)
+        state["outbox"] = keep
+        self._save(state)
+        return sent

@@ -1,0 +1,269 @@
+"""The monitor's end-to-end probes (registered in studybuddy.health.CHECKS)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from ..config import QUEUE_NAMES
+from ..health import CheckResult, HealthContext, _ms, _safe_error
+from .httpclient import HttpClient, HttpError
+from .restarter import Restarter
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.2
+
+
+def _url(ctx: HealthContext, path: str) -> str:
+    return ctx.config.monitor.web_url.rstrip("/") + path
+
+
+# -- web ------------------------------------------------------------------------------------
+
+def probe_web(ctx: HealthContext) -> list[CheckResult]:
+    client = HttpClient(timeout=10.0)
+    started = time.perf_counter()
+    try:
+        status, body = client.request("GET", _url(ctx, "/health/ready"))
+    except HttpError as exc:
+        return [CheckResult("web:responseTime", "fail", output=str(exc))]
+    elapsed = _ms(time.perf_counter() - started)
+    try:
+        verdict = json.loads(body).get("status", "")
+    except (ValueError, AttributeError):
+        verdict = ""
+    if status != 200 or verdict not in ("pass", "warn"):
+        return [CheckResult("web:responseTime", "fail", elapsed, "ms",
+                            f"/health/ready answered {status} {verdict or 'without a status'}".strip())]
+    return [CheckResult("web:responseTime", "pass", elapsed, "ms")]
+
+
+# -- canary jobs ----------------------------------------------------------------------------
+
+def monitor_owner_id(ctx: HealthContext) -> str:
+    user = ctx.services.store.users.get_by_email(ctx.config.monitor.account_email)
+    return user.id if user is not None else "monitor"
+
+
+def probe_canary(ctx: HealthContext) -> list[CheckResult]:
+    """A `ping` job on each of the six queues, submitted together, each waited for end to end."""
+    from ..jobs import submit_job
+
+    store = ctx.services.store
+    owner = monitor_owner_id(ctx)
+    submitted: dict[str, tuple[str, float]] = {}
+    results: list[CheckResult] = []
+    for queue in QUEUE_NAMES:
+        try:
+            job = submit_job(ctx.services, "ping", owner, params={"queue": queue})
+        except Exception as exc:  # noqa: BLE001
+            results.append(CheckResult("canary:latency", "fail", output=_safe_error(exc), component_id=queue))
+            continue
+        submitted[queue] = (job.id, time.perf_counter())
+    deadline = time.monotonic() + ctx.config.monitor.canary_timeout_seconds
+    pending = dict(submitted)
+    while pending:
+        for queue, (job_id, started) in list(pending.items()):
+            job = store.jobs.get(job_id)
+            if job is None or job.finished:
+                del pending[queue]
+                if job is not None and job.state == "succeeded":
+                    results.append(CheckResult("canary:latency", "pass", _ms(time.perf_counter() - started),
+                                               "ms", component_id=queue))
+                else:
+                    why = f"ping job {job.state}" if job is not None else "ping job vanished"
+                    results.append(CheckResult("canary:latency", "fail", output=why, component_id=queue))
+        if not pending:
+            break
+        if time.monotonic() > deadline:
+            for queue, (job_id, _) in pending.items():
+                job = store.jobs.get(job_id)
+                where = f"still {job.state}" if job is not None else "vanished"
+                results.append(CheckResult(
+                    "canary:latency", "fail",
+                    output=f"no answer in {ctx.config.monitor.canary_timeout_seconds:.0f}s (job {where})",
+                    component_id=queue))
+            break
+        ctx.tick()
+        ctx.sleep(POLL_SECONDS)
+    for job_id, _ in submitted.values():
+        job = store.jobs.get(job_id)
+        if job is not None and job.finished:
+            store.jobs.delete(job_id)
+        # An unanswered canary stays queued for the worker; the next answer cleans nothing up,
+        # so it is marked to be deleted by the next round.
+        elif job is not None:
+            ctx.state.setdefault("stale_canaries", []).append(job_id)
+    for job_id in list(ctx.state.get("stale_canaries", [])):
+        job = store.jobs.get(job_id)
+        if job is None or job.finished:
+            if job is not None:
+                store.jobs.delete(job_id)
+            ctx.state["stale_canaries"].remove(job_id)
+    return sorted(results, key=lambda r: r.component_id)
+
+
+# -- a real upload --------------------------------------------------------------------------
+
+PROBE_COURSE = "StudyBuddy monitor probe"
+
+
+def probe_upload(ctx: HealthContext) -> list[CheckResult]:
+    """Log in as the monitor account, upload a small text document, wait for ready, delete it."""
+    mc = ctx.config.monitor
+    if not mc.account_password:
+        return [CheckResult("upload:roundTrip", "warn",
+                            output="monitor.account_password is not set: the upload probe cannot log in")]
+    client = HttpClient(timeout=15.0)
+    started = time.perf_counter()
+    course_id = ""
+    try:
+        client.login(_url(ctx, "/login"), mc.account_email, mc.account_password)
+        status, body = client.request("POST", _url(ctx, "/api/v1/courses"), json_body={"name": PROBE_COURSE})
+        if status != 201:
+            return [CheckResult("upload:roundTrip", "fail", output=f"creating the probe course: HTTP {status}")]
+        course_id = json.loads(body)["id"]
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        text = (f"StudyBuddy monitor probe {stamp}.\nבדיקת העלאה של המערכת.\n"
+                "The capybara is the largest living rodent.\n").encode()
+        status, body = client.upload(_url(ctx, f"/api/v1/courses/{course_id}/documents"), "file",
+                                     "monitor-probe.txt", text, "text/plain")
+        if status not in (200, 201, 202):
+            return [CheckResult("upload:roundTrip", "fail", output=f"upload answered HTTP {status}")]
+        deadline = time.monotonic() + mc.upload_timeout_seconds
+        doc_status = ""
+        while time.monotonic() < deadline:
+            status, body = client.request("GET", _url(ctx, f"/api/v1/courses/{course_id}"))
+            docs = json.loads(body).get("documents", []) if status == 200 else []
+            doc_status = docs[0]["status"] if docs else "missing"
+            if doc_status in ("ready", "failed", "missing"):
+                break
+            ctx.tick()
+            ctx.sleep(0.5)
+        elapsed = _ms(time.perf_counter() - started)
+        if doc_status != "ready":
+            return [CheckResult("upload:roundTrip", "fail", elapsed, "ms",
+                                f"the document ended {doc_status or 'unprocessed'}")]
+        return [CheckResult("upload:roundTrip", "pass", elapsed, "ms")]
+    except (HttpError, ValueError, KeyError, IndexError) as exc:
+        return [CheckResult("upload:roundTrip", "fail", output=_safe_error(exc))]
+    finally:
+        if course_id:
+            try:
+                client.request("DELETE", _url(ctx, f"/api/v1/courses/{course_id}"))
+            except HttpError as exc:
+                log.warning("could not delete the probe course: %s", exc)
+
+
+# -- AI providers ---------------------------------------------------------------------------
+
+def probe_ai(ctx: HealthContext) -> list[CheckResult]:
+    """A minimal real call per configured provider, at most every monitor.ai_probe_interval_seconds."""
+    now = ctx.clock()
+    cached = ctx.state.get("ai")
+    if cached and now - cached["at"] < ctx.config.monitor.ai_probe_interval_seconds:
+        return [CheckResult.from_json(r["name"], r["json"]) for r in cached["results"]]
+    from ..ai import configured_providers
+
+    results: list[CheckResult] = []
+    for name, provider in sorted(configured_providers(ctx.config).items()):
+        started = time.perf_counter()
+        try:
+            provider.probe()
+        except Exception as exc:  # noqa: BLE001
+            results.append(CheckResult("ai:responseTime", "fail", output=_safe_error(exc), component_id=name))
+        else:
+            results.append(CheckResult("ai:responseTime", "pass", _ms(time.perf_counter() - started), "ms",
+                                       component_id=name))
+        ctx.tick()
+    ctx.state["ai"] = {"at": now, "results": [{"name": r.name, "json": r.to_json()} for r in results]}
+    return results
+
+
+# -- systemd units --------------------------------------------------------------------------
+
+def under_systemd() -> bool:
+    return Path("/run/systemd/system").is_dir()
+
+
+def _cgroup_pids(control_group: str) -> list[int]:
+    if not control_group:
+        return []
+    pids: list[int] = []
+    root = Path("/sys/fs/cgroup") / control_group.lstrip("/")
+    for procs in [root / "cgroup.procs", *root.glob("*/cgroup.procs")]:
+        try:
+            pids.extend(int(p) for p in procs.read_text().split())
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+def _unit_usage(props: dict[str, str]) -> tuple[float | None, float | None]:
+    """Resident memory (MiB) of the unit's processes via psutil, and its CPU time in seconds."""
+    import psutil
+
+    rss = 0
+    cpu = 0.0
+    seen = False
+    for pid in _cgroup_pids(props.get("ControlGroup", "")) or (
+            [int(props["MainPID"])] if props.get("MainPID", "0").isdigit() and props["MainPID"] != "0" else []):
+        try:
+            proc = psutil.Process(pid)
+            rss += proc.memory_info().rss
+            times = proc.cpu_times()
+            cpu += times.user + times.system
+            seen = True
+        except (psutil.Error, OSError):
+            continue
+    if seen:
+        return rss / (1024 * 1024), cpu
+    memory = props.get("MemoryCurrent", "")
+    cpu_ns = props.get("CPUUsageNSec", "")
+    return (int(memory) / (1024 * 1024) if memory.isdigit() else None,
+            int(cpu_ns) / 1e9 if cpu_ns.isdigit() else None)
+
+
+def probe_units(ctx: HealthContext) -> list[CheckResult]:
+    mc = ctx.config.monitor
+    if not under_systemd():
+        return [CheckResult("unit:activeState", "warn", output="not running under systemd", component_id=u)
+                for u in mc.units]
+    restarter = Restarter(mc.units, mc.systemctl, mc.command_timeout_seconds)
+    results: list[CheckResult] = []
+    previous: dict[str, Any] = ctx.state.setdefault("units", {})
+    now = ctx.clock()
+    for unit in mc.units:
+        try:
+            props = restarter.show(unit)
+        except RuntimeError as exc:
+            results.append(CheckResult("unit:activeState", "fail", output=f"systemctl show: {exc}",
+                                       component_id=unit))
+            continue
+        active = props.get("ActiveState", "unknown")
+        sub = props.get("SubState", "")
+        status = "pass" if active == "active" else ("warn" if active in ("activating", "reloading") else "fail")
+        results.append(CheckResult("unit:activeState", status, f"{active}/{sub}", output=(
+            "" if status == "pass" else f"result: {props.get('Result', '')}"), component_id=unit))
+        restarts = int(props["NRestarts"]) if props.get("NRestarts", "").isdigit() else 0
+        before = previous.get(unit, {}).get("restarts", restarts)
+        results.append(CheckResult("unit:restarts", "warn" if restarts > before else "pass", restarts,
+                                   "restarts", "systemd restarted it since the last round"
+                                   if restarts > before else "", component_id=unit))
+        memory_mb, cpu_s = _unit_usage(props)
+        if memory_mb is not None:
+            warn = memory_mb > mc.memory_warn_mb
+            results.append(CheckResult("process:memory", "warn" if warn else "pass", round(memory_mb, 1), "MiB",
+                                       f"above {mc.memory_warn_mb} MiB" if warn else "", component_id=unit))
+        last = previous.get(unit, {})
+        if cpu_s is not None and last.get("cpu") is not None and now > last.get("at", now):
+            percent = max(cpu_s - last["cpu"], 0.0) / (now - last["at"]) * 100 / (os.cpu_count() or 1)
+            results.append(CheckResult("process:cpu", "pass", round(percent, 1), "%", component_id=unit))
+        previous[unit] = {"restarts": restarts, "cpu": cpu_s, "at": now}
+        ctx.tick()
+    return results
