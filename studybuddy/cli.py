@@ -180,8 +180,10 @@ def create_admin(obj: Context, email: str, password: str, name: str) -> None:
 
 def _add_optional_commands() -> None:
     """Operations commands (status, probe, monitor) live in cli_ops."""
+    import importlib
+
     try:
-        from . import cli_ops
+        cli_ops = importlib.import_module(f"{__package__}.cli_ops")
     except ModuleNotFoundError as exc:
         if exc.name != f"{__package__}.cli_ops":
             raise

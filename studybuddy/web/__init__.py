@@ -76,6 +76,14 @@ def create_app(config: Config, services: Services | None = None) -> Flask:
 
     login.user_loader(load_user)
 
+    @login.unauthorized_handler
+    def unauthorized() -> Any:
+        from flask import redirect, url_for
+
+        if errors.wants_json():
+            return errors.json_error(401, errors.MESSAGES[401])
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
     from . import api, auth, courses, errors, main
 
     app.register_blueprint(main.bp)
