@@ -6,12 +6,12 @@ import random
 import re
 
 import pytest
-from study_material import ENGLISH, HEBREW, sources
 
 from studybuddy.ai.base import SourceChunk, ToolRequest
 from studybuddy.ai.local import LENGTH_WORDS, LocalProvider, grade_open_answer
 from studybuddy.ai.schemas import validate
 from studybuddy.study import textkit as tk
+from tests.study.study_material import ENGLISH, HEBREW, sources
 
 COURSES = {"en": ENGLISH, "he": HEBREW}
 
