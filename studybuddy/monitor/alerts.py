@@ -66,8 +66,8 @@ class Alerter:
     def _save(self, state: dict[str, Any]) -> None:
         self.store.monitor.set_state(STATE_KEY, state)
 
-    def _event(self, kind: str, check: str, **data: Any) -> None:
-        self.store.monitor.add_event(MonitorEvent(new_id(), kind, check, data, self.clock()))
+    def _event(self, event_kind: str, check: str, **data: Any) -> None:
+        self.store.monitor.add_event(MonitorEvent(new_id(), event_kind, check, data, self.clock()))
 
     def _fmt(self, t: float) -> str:
         return dt.datetime.fromtimestamp(t, self.zone).strftime("%Y-%m-%d %H:%M:%S %Z") if t else ""
