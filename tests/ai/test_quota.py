@@ -1,0 +1,137 @@
+"""The daily AI request quota: counted per local day in the configured zone, admins exempt."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+import pytest
+
+from studybuddy.ai.quota import QuotaExceeded, check_and_count, refund, seconds_until_reset, usage
+from studybuddy.config import Config
+from studybuddy.store.models import User
+
+UTC = dt.UTC
+
+
+def at(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=UTC)
+
+
+@pytest.fixture
+def qcfg(cfg: Config) -> Config:
+    return cfg.replace(quota={"daily_ai_requests": 3}, app={"timezone": "Asia/Jerusalem"})
+
+
+def test_limit_then_clear_refusal(qcfg: Config, store: Any, users: dict[str, User]) -> None:
+    alice = users["alice"]
+    now = at(2026, 1, 15, 12, 0)  # 14:00 in Jerusalem (UTC+2 in winter)
+    for _ in range(3):
+        check_and_count(store, qcfg, alice, now)
+    with pytest.raises(QuotaExceeded) as info:
+        check_and_count(store, qcfg, alice, now)
+    exc = info.value
+    assert exc.limit == 3
+    assert exc.reset_at == dt.datetime(2026, 1, 16, 0, 0, tzinfo=exc.reset_at.tzinfo)
+    assert exc.reset_at.utcoffset() == dt.timedelta(hours=2)
+    assert exc.retry_after_seconds == 10 * 3600
+    assert str(exc) == (
+        "You have used all 3 AI requests for today. The limit resets at 00:00 (IST) on 2026-01-16, "
+        "in about 10 h 0 min."
+    )
+    # A refused request is not counted; another student has their own allowance.
+    assert usage(store, qcfg, alice, now).used == 3
+    assert usage(store, qcfg, alice, now).remaining == 0
+    check_and_count(store, qcfg, users["bob"], now)
+
+
+def test_reset_at_local_midnight_not_utc_midnight(qcfg: Config, store: Any, users: dict[str, User]) -> None:
+    alice = users["alice"]
+    before = at(2026, 1, 15, 21, 59, 59)  # 23:59:59 in Jerusalem
+    for _ in range(3):
+        check_and_count(store, qcfg, alice, before)
+    with pytest.raises(QuotaExceeded) as info:
+        check_and_count(store, qcfg, alice, before)
+    assert info.value.retry_after_seconds == 1
+    # 00:00 in Jerusalem is still 2026-01-15 in UTC, and the new day has begun.
+    check_and_count(store, qcfg, alice, at(2026, 1, 15, 22, 0, 0))
+    assert usage(store, qcfg, alice, at(2026, 1, 15, 22, 0, 0)).used == 1
+
+
+def test_the_configured_zone_decides(qcfg: Config, store: Any, users: dict[str, User]) -> None:
+    ny = qcfg.replace(app={"timezone": "America/New_York"})
+    alice = users["alice"]
+    # 23:00 UTC on Jan 15 is 18:00 in New York: still Jan 15 there.
+    for _ in range(3):
+        check_and_count(store, ny, alice, at(2026, 1, 15, 12, 0))
+    with pytest.raises(QuotaExceeded) as info:
+        check_and_count(store, ny, alice, at(2026, 1, 15, 23, 0))
+    assert info.value.reset_at.isoformat() == "2026-01-16T00:00:00-05:00"
+    # 05:00 UTC on Jan 16 is midnight in New York.
+    check_and_count(store, ny, alice, at(2026, 1, 16, 5, 0))
+
+
+def test_reset_across_a_dst_change(qcfg: Config) -> None:
+    # Jerusalem moves to summer time on 2026-03-27 at 02:00; the day is 23 hours long.
+    # 22:00 UTC on Mar 26 is midnight (UTC+2) starting Mar 27; the next midnight is 21:00 UTC.
+    assert seconds_until_reset(qcfg, at(2026, 3, 26, 22, 0)) == 23 * 3600
+    assert seconds_until_reset(qcfg, at(2026, 3, 27, 20, 0)) == 3600  # 23:00 summer time
+
+
+def test_admins_are_exempt(qcfg: Config, store: Any, users: dict[str, User]) -> None:
+    charlie = users["charlie"]
+    assert charlie.is_admin
+    for _ in range(10):
+        check_and_count(store, qcfg, charlie, at(2026, 1, 15, 12, 0))
+    assert usage(store, qcfg, charlie, at(2026, 1, 15, 12, 0)).remaining is None
+
+
+def test_zero_turns_the_limit_off(qcfg: Config, store: Any, users: dict[str, User]) -> None:
+    off = qcfg.replace(quota={"daily_ai_requests": 0})
+    for _ in range(10):
+        check_and_count(store, off, users["alice"], at(2026, 1, 15, 12, 0))
+
+
+def test_refund(qcfg: Config, store: Any, users: dict[str, User]) -> None:
+    alice, now = users["alice"], at(2026, 1, 15, 12, 0)
+    for _ in range(3):
+        check_and_count(store, qcfg, alice, now)
+    refund(store, qcfg, alice, now)
+    check_and_count(store, qcfg, alice, now)
+    refund(store, qcfg, alice, at(2026, 1, 20, 12, 0))  # nothing counted that day: stays at 0
+    assert usage(store, qcfg, alice, at(2026, 1, 20, 12, 0)).used == 0
+
+
+def test_epoch_seconds_and_naive_datetimes(qcfg: Config, store: Any, users: dict[str, User]) -> None:
+    check_and_count(store, qcfg, users["alice"], at(2026, 1, 15, 12, 0).timestamp())
+    assert usage(store, qcfg, users["alice"], at(2026, 1, 15, 12, 0)).used == 1
+    with pytest.raises(ValueError, match="timezone-aware"):
+        check_and_count(store, qcfg, users["alice"], dt.datetime(2026, 1, 15, 12, 0))
+
+
+def test_concurrent_requests_never_exceed_the_limit(cfg: Config, store: Any, users: dict[str, User]) -> None:
+    limited = cfg.replace(quota={"daily_ai_requests": 25})
+    now = at(2026, 1, 15, 12, 0)
+    allowed: list[int] = []
+    refused: list[int] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(10):
+            try:
+                check_and_count(store, limited, users["alice"], now)
+            except QuotaExceeded:
+                with lock:
+                    refused.append(1)
+            else:
+                with lock:
+                    allowed.append(1)
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(allowed) == 25 and len(refused) == 35
+    assert usage(store, limited, users["alice"], now).used == 25
