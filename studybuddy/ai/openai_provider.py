@@ -96,7 +96,7 @@ class OpenAIProvider(RemoteProvider):
     def _call(self, messages: list[dict[str, str]], response_format: dict[str, Any]) -> Any:
         try:
             return self.client.chat.completions.create(
-                model=self.model, messages=messages, response_format=response_format  # type: ignore[arg-type]
+                model=self.model, messages=messages, response_format=response_format  # type: ignore[call-overload]
             )
         except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
             raise ProviderAuthError(
