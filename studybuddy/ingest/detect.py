@@ -124,26 +124,3 @@ def detect_kind(data: bytes, name: str) -> FileKind:
             raise Rejected(messages.EXTENSION_MISMATCH.format(name=name), status=415)
         raise Rejected(messages.UNSUPPORTED_TYPE, status=415)
     return FileKind(kind=kind, mime=KINDS[kind])
-
-
-def check_zip_safe(data: bytes, max_uncompressed_mb: int, max_ratio: int, what: str) -> None:
-    """Refuse archives that unpack to too much data or compress suspiciously well."""
-    from .extract import ExtractionError
-
-    limit = max_uncompressed_mb * 1024 * 1024
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            infos = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise ExtractionError(messages.CORRUPT_OFFICE.format(kind=what), str(exc)) from None
-    if len(infos) > 10000:
-        raise ExtractionError(messages.ZIP_BOMB, f"{len(infos)} archive members")
-    total = sum(info.file_size for info in infos)
-    if total > limit:
-        raise ExtractionError(messages.ZIP_BOMB, f"unpacks to {total} bytes")
-    for info in infos:
-        if info.file_size > 1024 * 1024 and info.file_size > max_ratio * max(info.compress_size, 1):
-            raise ExtractionError(
-                messages.ZIP_BOMB,
-                f"{info.filename}: ratio {info.file_size / max(info.compress_size, 1):.0f}",
-            )

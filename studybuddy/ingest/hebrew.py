@@ -138,13 +138,14 @@ _NUMBER_SIGNS = "%°‰#$₪€"
 _NUMBER_SEPARATORS = ",.:/+-−"
 
 
-def visual_to_logical(line: str, rtl: bool = True) -> str:
+def visual_to_logical(line: str, rtl: bool = True, mirror: bool = True) -> str:
     """Turn one line stored in painting order (left to right) back into logical order.
 
     For a right-to-left line the whole line is reversed, then Latin runs (words with the
     spaces, punctuation and numbers between them) and numbers are turned back the way the
     Unicode bidi algorithm lays them out, and brackets outside those runs are mirrored.
-    For a left-to-right line only the Hebrew runs turn.
+    For a left-to-right line only the Hebrew runs turn. `mirror=False` leaves brackets alone
+    (for text whose extractor mirrored them already).
     """
     if rtl:
         units = _clusters(line[::-1]) if _marks_before_letters(line) else _clusters(line)[::-1]
@@ -168,7 +169,7 @@ def visual_to_logical(line: str, rtl: bool = True) -> str:
                 out.extend(units[i:j][::-1])
                 i = j
             else:
-                out.append(unit.translate(_MIRROR) if len(unit) == 1 else unit)
+                out.append(unit.translate(_MIRROR) if mirror and len(unit) == 1 else unit)
                 i += 1
         return "".join(out)
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 HANDLERS: dict[str, str] = {
     "ping": "studybuddy.worker.handlers.ping:handle",
+    "ingest": "studybuddy.worker.handlers.ingest:handle",
     "summary": "studybuddy.worker.handlers.summary:handle",
     "flashcards": "studybuddy.worker.handlers.flashcards:handle",
     "quiz": "studybuddy.worker.handlers.quiz:handle",

@@ -1,0 +1,86 @@
+"""Accepting a document: check it, store the bytes under an opaque id, record it, queue its ingest."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from ..jobs.service import submit_job
+from ..store.models import Course, Document, new_id
+from . import messages
+from .detect import FileKind, Rejected, clean_display_name, detect_kind
+
+if TYPE_CHECKING:
+    from ..services import Services
+
+log = logging.getLogger(__name__)
+
+MB = 1024 * 1024
+
+
+def _store_document(services: Services, course: Course, display_name: str, kind: FileKind,
+                    data: bytes) -> Document:
+    store = services.store
+    blob_id = store.blobs.put(data)
+    document = Document(
+        id=new_id(),
+        course_id=course.id,
+        owner_id=course.owner_id,
+        display_name=display_name,
+        blob_id=blob_id,
+        mime=kind.mime,
+        kind=kind.kind,
+        size=len(data),
+    )
+    try:
+        store.documents.add(document)
+    except BaseException:
+        store.blobs.delete(blob_id)
+        raise
+    try:
+        job = submit_job(services, "ingest", course.owner_id, course_id=course.id, document_id=document.id)
+    except BaseException:
+        store.delete_document(document.id)
+        raise
+    updated = store.documents.update(document.id, job_id=job.id)
+    log.info("document %s (%s, %d bytes) added to course %s; ingest job %s",
+             document.id, kind.kind, len(data), course.id, job.id)
+    return updated or document
+
+
+def accept_file(services: Services, course: Course, filename: str | None, data: bytes) -> Document:
+    """Check an uploaded file and queue its ingest; Rejected (nothing stored) for bad input."""
+    display_name = clean_display_name(filename)
+    limit = services.config.web.max_upload_mb
+    if len(data) > limit * MB:
+        raise Rejected(messages.TOO_LARGE.format(limit=limit), status=413)
+    kind = detect_kind(data, display_name)
+    return _store_document(services, course, display_name, kind, data)
+
+
+def accept_text(services: Services, course: Course, title: str | None, text: str | None) -> Document:
+    """A pasted text becomes a plain-text document with the given title."""
+    title = (title or "").strip()
+    if not title:
+        raise Rejected(messages.TITLE_REQUIRED)
+    display_name = clean_display_name(title)
+    text = (text or "").replace("\r\n", "\n")
+    if not text.strip():
+        raise Rejected(messages.EMPTY_TEXT)
+    limit = services.config.ingest.max_paste_chars
+    if len(text) > limit:
+        raise Rejected(messages.TEXT_TOO_LONG.format(limit=limit))
+    data = text.encode("utf-8")
+    if len(data) > services.config.web.max_upload_mb * MB:
+        raise Rejected(messages.TOO_LARGE.format(limit=services.config.web.max_upload_mb), status=413)
+    kind = FileKind(kind="txt", mime="text/plain")
+    return _store_document(services, course, display_name, kind, data)
+
+
+def remove_document(services: Services, document: Document) -> None:
+    """Delete a document with its pages, chunks, derived artifacts and file."""
+    services.store.delete_document(document.id)
+    from .retrieval import mark_course_changed
+
+    mark_course_changed(services.store, document.course_id)
+    log.info("document %s deleted from course %s", document.id, document.course_id)
