@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-RUFF_ARGS := --line-length 110 --target-version py311
+RUFF_ARGS := --isolated --line-length 120 --target-version py311 --select E,F,W,B --ignore B905
 
 .PHONY: run test lint bench clean
 

@@ -344,9 +344,9 @@ def load_config(
             raw, lines = _load_yaml_with_lines(text, source)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            where = f":{mark.line + 1}" if mark else ""
+            at = f":{mark.line + 1}" if mark else ""
             problem = getattr(exc, "problem", None) or str(exc)
-            raise ConfigError([f"{source}{where}: not valid YAML: {problem}"]) from None
+            raise ConfigError([f"{source}{at}: not valid YAML: {problem}"]) from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from .base import DuplicateError, Store, StoreError
 from .models import new_id, now
@@ -19,7 +19,8 @@ def open_store(cfg: "Config") -> Store:
     if url.startswith("sqlite:///"):
         from .sqlite import SqliteStore
 
-        return SqliteStore(url[len("sqlite:///"):], cfg.state_path / "blobs", cfg.storage.busy_timeout_ms)
+        store = SqliteStore(url[len("sqlite:///"):], cfg.state_path / "blobs", cfg.storage.busy_timeout_ms)
+        return cast(Store, store)
     from .mongo import MongoStore
 
-    return MongoStore(url)
+    return cast(Store, MongoStore(url))
