@@ -63,6 +63,8 @@ class Policy:
             unit = unit_for(result)
             st.update(last_status=result.status, last_output=result.output[:500], last_at=now, unit=unit)
             if result.status == "fail":
+                if st["strikes"] == 0 and st["state"] == "ok":
+                    st["first_fail"] = now
                 st["strikes"] += 1
                 if st["state"] == "ok" and st["strikes"] >= self.config.monitor.strikes:
                     actions.extend(self._open(result, st, unit, now))
@@ -85,11 +87,13 @@ class Policy:
         return actions
 
     def _open(self, result: CheckResult, st: dict[str, Any], unit: str, now: float) -> list[str]:
-        st.update(state="failing", since=now, incident=new_id())
+        # The incident started with its first failing round, not with the third.
+        st.update(state="failing", since=st.get("first_fail", now), incident=new_id())
         self._event("incident_open", result.key, incident=st["incident"], output=result.output[:500],
                     unit=unit)
         action = f"will restart {unit}" if unit else "no unit to restart: needs a person"
-        self.alerter.alert(Alert("failing", result.key, "failing", result.output, unit, action, since=now))
+        self.alerter.alert(Alert("failing", result.key, "failing", result.output, unit, action,
+                                 since=st["since"]))
         return [f"failing {result.key}"]
 
     def _act(self, result: CheckResult, st: dict[str, Any], unit: str, now: float) -> list[str]:
