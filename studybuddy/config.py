@@ -113,6 +113,7 @@ class AIConfig:
     openai_json_mode: str = choice("schema", "schema", "object")
     retry_backoff_seconds: float = 1.0
     retry_backoff_max_seconds: float = 20.0
+    retry_budget_seconds: float = 90.0
     summary: list[str] = field(default_factory=lambda: ["gemini", "openai", "local"])
     homework: list[str] = field(default_factory=lambda: ["gemini", "openai", "local"])
     flashcards: list[str] = field(default_factory=lambda: ["openai", "gemini", "local"])

@@ -1,6 +1,7 @@
 """The "triple hybrid": each tool tries its providers in the configured order.
 
-Per provider: retries with exponential backoff on 429/5xx/timeouts (honouring Retry-After),
+Per provider: retries with exponential backoff on 429/5xx/timeouts (honouring Retry-After,
+and only while the request is within ``ai.retry_budget_seconds``),
 no retry on authentication or request errors, a circuit breaker that skips a provider
 after repeated failures. Invalid output is repaired once inside the provider; if it is still
 invalid the router fails over. When every provider failed, AllProvidersFailed.
@@ -75,7 +76,9 @@ class Router:
             jitter = self._random.uniform(0.5, 1.0)
         return min(cap, base * jitter)
 
-    def _attempt_provider(self, name: str, request: ToolRequest, errors: dict[str, str]) -> ToolResult | None:
+    def _attempt_provider(
+        self, name: str, request: ToolRequest, errors: dict[str, str], deadline: float
+    ) -> ToolResult | None:
         provider = self.providers[name]
         breaker = self.breakers[name]
         tries = 1 + max(0, self.config.ai.max_retries)
@@ -89,8 +92,8 @@ class Router:
             except ProviderUnavailable as exc:
                 breaker.record_failure()
                 errors[name] = str(exc)
-                if attempt + 1 < tries:
-                    delay = self.backoff(attempt, exc.retry_after)
+                delay = self.backoff(attempt, exc.retry_after)
+                if attempt + 1 < tries and self._clock() + delay < deadline:
                     log.warning(
                         "%s unavailable for %s (%s); retry %d/%d in %.1fs",
                         name, request.tool, exc, attempt + 1, tries - 1, delay,
@@ -123,10 +126,11 @@ class Router:
         """The first good answer along the tool's provider order; AllProvidersFailed otherwise."""
         order = self.order_for(request.tool)
         errors: dict[str, str] = {}
+        deadline = self._clock() + self.config.ai.retry_budget_seconds
         if not order:
             log.error("no configured provider for %s (order %s)", request.tool, provider_order(self.config, request.tool))
         for name in order:
-            result = self._attempt_provider(name, request, errors)
+            result = self._attempt_provider(name, request, errors, deadline)
             if result is not None:
                 if errors:
                     log.info("%s answered %s after failover from %s", name, request.tool, ", ".join(errors))

@@ -288,3 +288,17 @@ def test_status_lists_models_and_states(ai_cfg: Config, clock: FakeClock) -> Non
     assert status_["openai"]["model"] == "gpt-test"
     assert status_["gemini"]["state"] == CLOSED
     assert "local" in status_
+
+
+def test_no_new_retry_after_the_budget_is_spent(
+    ai_cfg: Config, clock: FakeClock, openai_server: FakeOpenAI, gemini_server: FakeGemini
+) -> None:
+    # Backoffs are 0.005-0.01 s then 0.01-0.02 s: the first retry fits in 0.012 s, the second does not.
+    cfg = ai_cfg.replace(ai={"retry_budget_seconds": 0.012, "retry_backoff_seconds": 0.01})
+    openai_server.default = status(503)
+    gemini_server.default = status(503)
+    router = make_router(cfg, clock, only=("openai", "gemini", "local"))
+    result = router.run(request("chat", question="What does chlorophyll absorb?"))
+    assert len(openai_server.requests) == 2
+    assert len(gemini_server.requests) == 1  # the budget is gone: one try, no retries
+    assert result.provider == "local"
