@@ -279,3 +279,11 @@ def test_a_provider_needs_a_key() -> None:
         OpenAIProvider("", "gpt-test")
     with pytest.raises(ValueError):
         GeminiProvider("", "gemini-test")
+
+
+def test_gemini_blocked_prompt_is_bad_output(ai_cfg: Config, gemini_server: FakeGemini) -> None:
+    body = {"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 9}}
+    gemini_server.queue(Reply(raw=json.dumps(body).encode()))
+    with pytest.raises(ProviderBadOutput, match="prompt was blocked"):
+        GeminiProvider.from_config(ai_cfg).run(request("chat", question="q"))
+    assert len(gemini_server.requests) == 1
