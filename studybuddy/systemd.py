@@ -32,8 +32,15 @@ class Notifier:
         self.last_status = ""
 
     def _send(self, message: str) -> None:
-        if self._n is not None:
-            self._n.notify(message)
+        # sdnotify's own notify() encodes latin-1 and silently drops anything else (an em dash,
+        # Hebrew); systemd reads UTF-8, so we send the bytes over its connected socket ourselves.
+        sock = getattr(self._n, "socket", None) if self._n is not None else None
+        if sock is None:
+            return
+        try:
+            sock.sendall(message.encode("utf-8"))
+        except OSError as exc:
+            log.debug("sd_notify %r failed: %s", message.split("\n", 1)[0], exc)
 
     def ready(self, status: str = "") -> None:
         self._send("READY=1" + (f"\nSTATUS={status}" if status else ""))
