@@ -1,0 +1,354 @@
+"""The study tools of a course: forms, results with citations, history, quizzes, chat, glossary."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Flask, abort, jsonify, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..ai import quota
+from ..jobs.service import submit_job
+from ..store.models import Artifact, Course, Item
+from ..study import chat, glossary, quiz
+from ..study.citations import citation_links, resolve_citations
+from ..study.markdown import render_markdown
+from ..study.tools import FORM_TOOLS, ToolInputError, clean_params, ready_documents
+from . import get_services
+from .access import owned_artifact, owned_course
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("tools", __name__)
+
+HISTORY_KINDS = ("summary", "flashcards", "quiz", "glossary", "homework")
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+def _problem(status: int, message: str, course: Course | None = None, tool: str = "") -> Any:
+    """A refused request: nothing was submitted; say why."""
+    if _wants_json():
+        return jsonify({"error": message}), status
+    if course is None:
+        return render_template("error.html", status=status, message=message), status
+    return render_template("tools/index.html", **_tools_context(course), error=message, error_tool=tool,
+                           form=request.form), status
+
+
+def _history(course: Course, limit: int = 50) -> list[Artifact]:
+    found = [a for a in get_services().store.artifacts.list_for_course(course.id)
+             if a.owner_id == current_user.id and a.kind in HISTORY_KINDS]
+    return sorted(found, key=lambda a: a.created_at, reverse=True)[:limit]
+
+
+def _tools_context(course: Course) -> dict[str, Any]:
+    services = get_services()
+    return {
+        "course": course,
+        "documents": ready_documents(services, course.id),
+        "history": _history(course, 20),
+        "usage": quota.usage(services.store, services.config, current_user),
+        "max_chars": services.config.quota.max_question_chars,
+    }
+
+
+def _count_request() -> str:
+    """Count one AI request against today's quota; returns a refusal message, or ''."""
+    services = get_services()
+    try:
+        quota.check_and_count(services.store, services.config, current_user)
+    except quota.QuotaExceeded as exc:
+        return str(exc)
+    return ""
+
+
+def _submit(tool: str, course: Course, params: dict[str, Any]) -> Any:
+    """Quota check, then the job; the caller turns the job into a response."""
+    services = get_services()
+    refusal = _count_request()
+    if refusal:
+        return None, refusal
+    try:
+        job = submit_job(services, tool, current_user.id, course_id=course.id, params=params)
+    except Exception:
+        quota.refund(services.store, services.config, current_user)
+        raise
+    return job, ""
+
+
+def _quota_response(message: str, course: Course | None, tool: str = "", page: str | None = None) -> Any:
+    """429 with the quota message and when it resets; nothing was submitted."""
+    if page is not None and not _wants_json():
+        response = make_response(page)
+    else:
+        response = make_response(_problem(429, message, course, tool)[0])
+    response.status_code = 429
+    response.headers["Retry-After"] = str(int(quota.seconds_until_reset(get_services().config)) + 1)
+    return response
+
+
+@bp.route("/courses/<course_id>/tools")
+@login_required
+def index(course_id: str) -> Any:
+    return render_template("tools/index.html", **_tools_context(owned_course(course_id)), form={})
+
+
+@bp.route("/courses/<course_id>/tools/<tool>", methods=["POST"])
+@login_required
+def start(course_id: str, tool: str) -> Any:
+    course = owned_course(course_id)
+    if tool not in FORM_TOOLS or tool == "chat":
+        abort(404)
+    services = get_services()
+    raw = request.get_json(silent=True) if request.is_json else request.form
+    try:
+        params = clean_params(tool, raw or {}, services.config)
+    except ToolInputError as exc:
+        return _problem(400, _(str(exc)), course, tool)
+    document_id = params.get("document_id", "")
+    if document_id and document_id not in {d.id for d in ready_documents(services, course.id)}:
+        return _problem(400, _("Choose a document of this course that is ready."), course, tool)
+    job, refusal = _submit(tool, course, params)
+    if refusal:
+        return _quota_response(refusal, course, tool)
+    if _wants_json():
+        return jsonify({"job_id": job.id, "status_url": url_for("api.job_status", job_id=job.id)}), 202
+    return redirect(url_for("tools.wait", course_id=course.id, job_id=job.id))
+
+
+@bp.route("/courses/<course_id>/jobs/<job_id>")
+@login_required
+def wait(course_id: str, job_id: str) -> Any:
+    course = owned_course(course_id)
+    job = get_services().store.jobs.get(job_id)
+    if job is None or job.owner_id != current_user.id or job.course_id != course.id:
+        abort(404)
+    if job.state == "succeeded" and job.result_ref:
+        return redirect(url_for("tools.result", artifact_id=job.result_ref))
+    return render_template("tools/wait.html", course=course, job=job)
+
+
+def _citations(artifact: Artifact) -> dict[int, Any]:
+    return resolve_citations(get_services().store, artifact.content.get("sources", []), current_user.id)
+
+
+@bp.route("/results/<artifact_id>")
+@login_required
+def result(artifact_id: str) -> Any:
+    artifact = owned_artifact(artifact_id)
+    course = owned_course(artifact.course_id)
+    if artifact.kind == "chat":
+        conversation_id = str(artifact.content.get("conversation_id", ""))
+        return redirect(url_for("tools.conversation", course_id=course.id, conversation_id=conversation_id))
+    if artifact.kind == "quiz":
+        return redirect(url_for("tools.take_quiz", artifact_id=artifact.id))
+    citations = _citations(artifact)
+    links = citation_links(citations)
+    markdown = render_markdown(str(artifact.content.get("markdown", "")), links)
+    return render_template(f"tools/result_{artifact.kind}.html", course=course, artifact=artifact,
+                           content=artifact.content, citations=citations, markdown=markdown,
+                           render=lambda text: render_markdown(text, links))
+
+
+@bp.route("/courses/<course_id>/history")
+@login_required
+def history(course_id: str) -> Any:
+    course = owned_course(course_id)
+    return render_template("tools/history.html", course=course, history=_history(course, 500))
+
+
+# quizzes -------------------------------------------------------------------------------------
+def _owned_quiz(artifact_id: str) -> Artifact:
+    artifact = owned_artifact(artifact_id)
+    if artifact.kind != "quiz":
+        abort(404)
+    return artifact
+
+
+@bp.route("/quizzes/<artifact_id>")
+@login_required
+def take_quiz(artifact_id: str) -> Any:
+    artifact = _owned_quiz(artifact_id)
+    course = owned_course(artifact.course_id)
+    return render_template("tools/quiz_take.html", course=course, artifact=artifact,
+                           questions=quiz.questions(artifact), attempts=quiz.attempts(get_services().store, artifact),
+                           max_chars=get_services().config.quota.max_question_chars, error="")
+
+
+@bp.route("/quizzes/<artifact_id>/attempts", methods=["POST"])
+@login_required
+def submit_quiz(artifact_id: str) -> Any:
+    artifact = _owned_quiz(artifact_id)
+    course = owned_course(artifact.course_id)
+    services = get_services()
+    try:
+        answers = quiz.parse_answers(artifact, request.form, services.config.quota.max_question_chars)
+    except ToolInputError as exc:
+        return render_template("tools/quiz_take.html", course=course, artifact=artifact,
+                               questions=quiz.questions(artifact), attempts=quiz.attempts(services.store, artifact),
+                               max_chars=services.config.quota.max_question_chars, error=_(str(exc)),
+                               form=request.form), 400
+    needs_grading = any(q.get("type") == "open" and a for q, a in zip(quiz.questions(artifact), answers))
+    if needs_grading:
+        refusal = _count_request()
+        if refusal:
+            return _quota_response(refusal, None)
+    attempt = quiz.start_attempt(services.store, artifact, answers)
+    if attempt.data["pending"]:
+        try:
+            job = submit_job(services, "quiz_grade", current_user.id, course_id=course.id,
+                             params={"attempt_id": attempt.id})
+        except Exception:
+            quota.refund(services.store, services.config, current_user)
+            services.store.items.delete(attempt.id)
+            raise
+        quiz.set_attempt_job(services.store, attempt, job.id)
+    return redirect(url_for("tools.quiz_attempt", attempt_id=attempt.id))
+
+
+def _owned_attempt(attempt_id: str) -> Item:
+    attempt = get_services().store.items.get(attempt_id)
+    if attempt is None or attempt.kind != quiz.ATTEMPT or attempt.owner_id != current_user.id:
+        abort(404)
+    return attempt
+
+
+@bp.route("/quiz-attempts/<attempt_id>")
+@login_required
+def quiz_attempt(attempt_id: str) -> Any:
+    attempt = _owned_attempt(attempt_id)
+    artifact = _owned_quiz(attempt.parent_id)
+    course = owned_course(artifact.course_id)
+    job = get_services().store.jobs.get(str(attempt.data.get("job_id", ""))) if attempt.data.get("job_id") else None
+    citations = _citations(artifact)
+    links = citation_links(citations)
+    rows = list(zip(quiz.questions(artifact), attempt.data.get("answers", []), attempt.data.get("results", [])))
+    return render_template("tools/quiz_attempt.html", course=course, artifact=artifact, attempt=attempt, rows=rows,
+                           job=job, citations=citations, render=lambda text: render_markdown(text, links))
+
+
+# chat ----------------------------------------------------------------------------------------
+def _owned_conversation(course: Course, conversation_id: str) -> Item:
+    found = chat.owned_conversation(get_services().store, conversation_id, current_user.id, course.id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _chat_page(course: Course, conversation: Item | None, status: int = 200, error: str = "") -> Any:
+    store = get_services().store
+    thread = chat.messages(store, conversation) if conversation else []
+    pending = ""
+    if thread and thread[-1].data.get("role") == "user":
+        job = store.jobs.get(str(thread[-1].data.get("job_id", "")))
+        if job is not None and not job.finished:
+            pending = job.id
+        elif job is not None and job.state != "succeeded":
+            error = error or _(job.error_user or "Something went wrong while working on this.")
+    rendered = [(m, _render_message(m)) for m in thread]
+    return render_template("tools/chat.html", course=course, conversation=conversation, thread=rendered,
+                           conversations=chat.conversations(store, current_user.id, course.id), pending=pending,
+                           error=error, max_chars=get_services().config.quota.max_question_chars,
+                           has_material=bool(ready_documents(get_services(), course.id))), status
+
+
+def _render_message(message: Item) -> dict[str, Any]:
+    text = str(message.data.get("text", ""))
+    if message.data.get("role") != "assistant":
+        return {"html": None, "citations": {}}
+    artifact = get_services().store.artifacts.get(str(message.data.get("artifact_id", "")))
+    citations = _citations(artifact) if artifact and artifact.owner_id == current_user.id else {}
+    cited = {n: c for n, c in citations.items() if artifact and n in artifact.content.get("citations", [])}
+    return {"html": render_markdown(text, citation_links(citations)), "citations": cited}
+
+
+@bp.route("/courses/<course_id>/chat")
+@login_required
+def chat_home(course_id: str) -> Any:
+    return _chat_page(owned_course(course_id), None)
+
+
+@bp.route("/courses/<course_id>/chat/<conversation_id>")
+@login_required
+def conversation(course_id: str, conversation_id: str) -> Any:
+    course = owned_course(course_id)
+    return _chat_page(course, _owned_conversation(course, conversation_id))
+
+
+@bp.route("/courses/<course_id>/chat", methods=["POST"])
+@bp.route("/courses/<course_id>/chat/<conversation_id>", methods=["POST"])
+@login_required
+def ask(course_id: str, conversation_id: str = "") -> Any:
+    course = owned_course(course_id)
+    services = get_services()
+    current = _owned_conversation(course, conversation_id) if conversation_id else None
+    try:
+        params = clean_params("chat", request.form, services.config)
+    except ToolInputError as exc:
+        return _chat_page(course, current, 400, _(str(exc)))
+    refusal = _count_request()
+    if refusal:
+        return _quota_response(refusal, None, page=_chat_page(course, current, 429, refusal)[0])
+    current = current or chat.start_conversation(services.store, current_user.id, course.id, params["question"])
+    message = chat.add_message(services.store, current, "user", params["question"], simple=params["simple"])
+    params.update(conversation_id=current.id, message_id=message.id)
+    try:
+        job = submit_job(services, "chat", current_user.id, course_id=course.id, params=params)
+    except Exception:
+        quota.refund(services.store, services.config, current_user)
+        services.store.items.delete(message.id)
+        raise
+    services.store.items.put(dataclasses.replace(message, data={**message.data, "job_id": job.id}))
+    if _wants_json():
+        return jsonify({"job_id": job.id, "conversation_id": current.id}), 202
+    return redirect(url_for("tools.conversation", course_id=course.id, conversation_id=current.id))
+
+
+@bp.route("/results/<artifact_id>/message")
+@login_required
+def message_fragment(artifact_id: str) -> Any:
+    """One assistant answer as HTML, for the chat page to show as soon as its job finishes."""
+    artifact = owned_artifact(artifact_id)
+    if artifact.kind != "chat":
+        abort(404)
+    store = get_services().store
+    conversation = store.items.get(str(artifact.content.get("conversation_id", "")))
+    if conversation is None or conversation.owner_id != current_user.id:
+        abort(404)
+    message = next((m for m in chat.messages(store, conversation) if m.data.get("artifact_id") == artifact.id), None)
+    if message is None:
+        abort(404)
+    return render_template("tools/_message.html", message=message, rendered=_render_message(message))
+
+
+# glossary ------------------------------------------------------------------------------------
+@bp.route("/courses/<course_id>/glossary")
+@login_required
+def glossary_page(course_id: str) -> Any:
+    course = owned_course(course_id)
+    query = request.args.get("q", "").strip()[:200]
+    terms = glossary.course_terms(get_services().store, course.id, current_user.id)
+    shown = glossary.search(terms, query) if query else terms
+    return render_template("tools/glossary.html", course=course, terms=shown, total=len(terms), query=query)
+
+
+def init_app(app: Flask) -> None:
+    """Let the course page's tool grid show the latest results."""
+
+    def recent_tools(course: Course, limit: int = 5) -> list[Artifact]:
+        return _history(course, limit)
+
+    def tools_time(timestamp: float) -> str:
+        zone = ZoneInfo(get_services().config.app.timezone)
+        return dt.datetime.fromtimestamp(float(timestamp), zone).strftime("%Y-%m-%d %H:%M")
+
+    app.jinja_env.globals["recent_tools"] = recent_tools
+    app.jinja_env.filters["tools_time"] = tools_time
