@@ -27,17 +27,29 @@
       tick();
     }
   };
+  // Translated job state names come from the page: data-state-<state> on an ancestor.
+  window.StudyBuddy.stateLabel = function (el, state) {
+    var holder = el.closest("[data-state-" + state + "]");
+    return holder ? holder.getAttribute("data-state-" + state) : state;
+  };
   // Live job rows: <li data-job-id=...> with data-role=state/progress/stage children.
   document.querySelectorAll("[data-job-id]").forEach(function (row) {
     var state = row.getAttribute("data-job-state");
     if (state !== "queued" && state !== "running") { return; }
     window.StudyBuddy.watchJob(row.getAttribute("data-job-id"), function (job) {
-      var s = row.querySelector('[data-role="state"]'); if (s) { s.textContent = job.state; }
+      var s = row.querySelector('[data-role="state"]');
+      if (s) { s.textContent = window.StudyBuddy.stateLabel(row, job.state); }
       var p = row.querySelector('[data-role="progress"]'); if (p) { p.value = job.progress; }
       var g = row.querySelector('[data-role="stage"]'); if (g) { g.textContent = job.error || job.stage; }
       row.setAttribute("data-job-state", job.state);
     });
   });
+  // A banner while the browser is offline.
+  var offline = document.getElementById("offline-banner");
+  function showConnection() { if (offline) { offline.hidden = navigator.onLine; } }
+  window.addEventListener("online", showConnection);
+  window.addEventListener("offline", showConnection);
+  showConnection();
   // Confirmation for dangerous forms.
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (ev) {
