@@ -30,6 +30,7 @@ class HttpClient:
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect)
         self.csrf = ""
+        self.last_location = ""
 
     def request(self, method: str, url: str, *, data: bytes | None = None, json_body: Any = None,
                 headers: dict[str, str] | None = None) -> tuple[int, str]:
@@ -43,25 +44,32 @@ class HttpClient:
         req = urllib.request.Request(url, data=data, method=method, headers=all_headers)
         try:
             with self.opener.open(req, timeout=self.timeout) as response:
+                self.last_location = response.headers.get("Location", "")
                 return response.status, response.read().decode("utf-8", "replace")
         except urllib.error.HTTPError as exc:
+            self.last_location = exc.headers.get("Location", "") if exc.headers else ""
             body = exc.read().decode("utf-8", "replace") if exc.fp else ""
             return exc.code, body
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
             raise HttpError(f"{method} {urllib.parse.urlsplit(url).path}: {reason}") from exc
 
-    def login(self, url: str, email: str, password: str) -> None:
+    def _fetch_csrf(self, url: str) -> None:
         status, page = self.request("GET", url, headers={"Accept": "text/html"})
         match = _CSRF_META.search(page) or _CSRF_INPUT.search(page)
         if status != 200 or not match:
-            raise HttpError(f"the login page answered {status} without a CSRF token")
+            raise HttpError(f"{urllib.parse.urlsplit(url).path} answered {status} without a CSRF token")
         self.csrf = match.group(1)
+
+    def login(self, url: str, email: str, password: str) -> None:
+        self._fetch_csrf(url)
         form = urllib.parse.urlencode({"email": email, "password": password, "csrf_token": self.csrf})
         status, _ = self.request("POST", url, data=form.encode(),
                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
         if status != 302:
             raise HttpError(f"login as {email} failed (HTTP {status})")
+        # Logging in starts a new session, and with it a new CSRF token: take it from the landing page.
+        self._fetch_csrf(urllib.parse.urljoin(url, self.last_location or "/"))
 
     def upload(self, url: str, field: str, filename: str, content: bytes, mime: str) -> tuple[int, str]:
         boundary = "----studybuddy" + secrets.token_hex(12)

@@ -113,15 +113,30 @@ def probe_canary(ctx: HealthContext) -> list[CheckResult]:
 PROBE_COURSE = "StudyBuddy monitor probe"
 
 
+def ensure_monitor_account(ctx: HealthContext) -> None:
+    """The dedicated, non-admin account the upload probe logs in with."""
+    from ..accounts import AccountError, create_user
+
+    mc = ctx.config.monitor
+    store = ctx.services.store
+    if store.users.get_by_email(mc.account_email) is None:
+        try:
+            create_user(store, mc.account_email, mc.account_password, "StudyBuddy monitor", is_admin=False)
+            log.info("created the monitor account %s", mc.account_email)
+        except AccountError as exc:
+            log.warning("could not create the monitor account: %s", exc)
+
+
 def probe_upload(ctx: HealthContext) -> list[CheckResult]:
     """Log in as the monitor account, upload a small text document, wait for ready, delete it."""
     mc = ctx.config.monitor
     if not mc.account_password:
         return [CheckResult("upload:roundTrip", "warn",
                             output="monitor.account_password is not set: the upload probe cannot log in")]
+    ensure_monitor_account(ctx)
     client = HttpClient(timeout=15.0)
     started = time.perf_counter()
-    course_id = ""
+    course_id = document_id = ""
     try:
         client.login(_url(ctx, "/login"), mc.account_email, mc.account_password)
         status, body = client.request("POST", _url(ctx, "/api/v1/courses"), json_body={"name": PROBE_COURSE})
@@ -131,28 +146,35 @@ def probe_upload(ctx: HealthContext) -> list[CheckResult]:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
         text = (f"StudyBuddy monitor probe {stamp}.\nבדיקת העלאה של המערכת.\n"
                 "The capybara is the largest living rodent.\n").encode()
-        status, body = client.upload(_url(ctx, f"/api/v1/courses/{course_id}/documents"), "file",
+        status, body = client.upload(_url(ctx, f"/api/v1/courses/{course_id}/documents"), "files",
                                      "monitor-probe.txt", text, "text/plain")
-        if status not in (200, 201, 202):
+        if status != 201:
             return [CheckResult("upload:roundTrip", "fail", output=f"upload answered HTTP {status}")]
+        document_id = json.loads(body)["documents"][0]["id"]
         deadline = time.monotonic() + mc.upload_timeout_seconds
         doc_status = ""
         while time.monotonic() < deadline:
-            status, body = client.request("GET", _url(ctx, f"/api/v1/courses/{course_id}"))
-            docs = json.loads(body).get("documents", []) if status == 200 else []
-            doc_status = docs[0]["status"] if docs else "missing"
-            if doc_status in ("ready", "failed", "missing"):
+            status, body = client.request("GET", _url(ctx, f"/api/v1/documents/{document_id}"))
+            doc_status = json.loads(body).get("status", "") if status == 200 else f"HTTP {status}"
+            if doc_status in ("ready", "failed") or status != 200:
                 break
             ctx.tick()
-            ctx.sleep(0.5)
+            ctx.sleep(0.2)
         elapsed = _ms(time.perf_counter() - started)
         if doc_status != "ready":
             return [CheckResult("upload:roundTrip", "fail", elapsed, "ms",
-                                f"the document ended {doc_status or 'unprocessed'}")]
-        return [CheckResult("upload:roundTrip", "pass", elapsed, "ms")]
-    except (HttpError, ValueError, KeyError, IndexError) as exc:
+                                f"the document is {doc_status or 'unprocessed'} after "
+                                f"{time.perf_counter() - started:.0f}s")]
+        status, _ = client.request("DELETE", _url(ctx, f"/api/v1/documents/{document_id}"))
+        if status != 200:
+            return [CheckResult("upload:roundTrip", "fail", elapsed, "ms",
+                                f"deleting the document answered HTTP {status}")]
+        document_id = ""
+        return [CheckResult("upload:roundTrip", "pass", _ms(time.perf_counter() - started), "ms")]
+    except (HttpError, ValueError, KeyError, IndexError, TypeError) as exc:
         return [CheckResult("upload:roundTrip", "fail", output=_safe_error(exc))]
     finally:
+        # The course goes too (and with it a document left behind by a failure).
         if course_id:
             try:
                 client.request("DELETE", _url(ctx, f"/api/v1/courses/{course_id}"))

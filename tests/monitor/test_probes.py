@@ -1,0 +1,197 @@
+"""The monitor's end-to-end probes against a real web server, a real worker and (in CI) RabbitMQ."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from studybuddy.config import QUEUE_NAMES, Config
+from studybuddy.health import CHECKS, HealthContext
+from studybuddy.monitor import probes
+from studybuddy.services import Services
+from studybuddy.worker.consumer import Worker
+from tests.conftest import make_config
+
+from .helpers import free_port
+
+
+def _handlers(*types: str) -> dict[str, Any]:
+    from studybuddy.worker.handlers import HANDLERS
+
+    out = {}
+    for job_type in types:
+        module, _, name = HANDLERS[job_type].partition(":")
+        try:
+            out[job_type] = getattr(importlib.import_module(module), name)
+        except ModuleNotFoundError as exc:
+            pytest.skip(f"handler for {job_type} not available: {exc}")
+    return out
+
+
+@pytest.fixture
+def worker(services: Services) -> Iterator[Worker]:
+    w = Worker(services, handlers=_handlers("ping", "ingest"), run_reaper=False)
+    w.start()
+    assert w.wait_ready(10)
+    yield w
+    w.stop(timeout=10)
+
+
+class WebServer:
+    def __init__(self, cfg: Config, services: Services):
+        from studybuddy.web import create_app
+        from studybuddy.web.serve import serve
+
+        self.app = create_app(cfg, services)
+        ports: list[int] = []
+        bound = threading.Event()
+
+        def on_bound(port: int) -> None:
+            ports.append(port)
+            bound.set()
+
+        self.thread = threading.Thread(target=serve, args=(self.app, "127.0.0.1", 0),
+                                       kwargs={"threads": 4, "on_bound": on_bound}, daemon=True)
+        self.thread.start()
+        assert bound.wait(10)
+        self.url = f"http://127.0.0.1:{ports[0]}"
+
+
+@pytest.fixture
+def web(cfg: Config, services: Services) -> WebServer:
+    return WebServer(cfg, services)
+
+
+def ctx_for(cfg: Config, services: Services, **monitor: Any) -> HealthContext:
+    cfg = cfg.replace(monitor=monitor) if monitor else cfg
+    return HealthContext(cfg, services)
+
+
+def test_canary_goes_through_every_queue(cfg: Config, services: Services, worker: Worker) -> None:
+    results = probes.probe_canary(ctx_for(cfg, services, canary_timeout_seconds=20.0))
+    assert [r.component_id for r in results] == sorted(QUEUE_NAMES)
+    assert all(r.status == "pass" and r.observed_unit == "ms" for r in results), results
+    # The canary cleans up after itself.
+    assert services.store.jobs.count_by_state().get("succeeded", 0) == 0
+
+
+def test_canary_fails_without_a_worker_and_cleans_up_later(cfg: Config, services: Services) -> None:
+    ctx = ctx_for(cfg, services, canary_timeout_seconds=0.5)
+    results = probes.probe_canary(ctx)
+    assert len(results) == 6 and all(r.status == "fail" for r in results)
+    assert "no answer in" in results[0].output and "queued" in results[0].output
+    assert len(ctx.state["stale_canaries"]) == 6
+    w = Worker(services, handlers=_handlers("ping"), run_reaper=False)
+    w.start()
+    try:
+        assert w.wait_ready(10)
+        results = probes.probe_canary(ctx_for(cfg, services, canary_timeout_seconds=20.0).__class__(
+            cfg.replace(monitor={"canary_timeout_seconds": 20.0}), services, state=ctx.state))
+        assert all(r.status == "pass" for r in results)
+        deadline = time.monotonic() + 10
+        while ctx.state["stale_canaries"] and time.monotonic() < deadline:
+            probes.probe_canary(HealthContext(cfg.replace(monitor={"canary_timeout_seconds": 20.0}),
+                                              services, state=ctx.state))
+        assert ctx.state["stale_canaries"] == []
+    finally:
+        w.stop(timeout=10)
+
+
+@pytest.mark.rabbitmq
+def test_canary_over_rabbitmq(tmp_path: Path, rabbit_url: str) -> None:
+    cfg = make_config(tmp_path, broker={"url": rabbit_url, "queue_prefix": f"t{uuid.uuid4().hex[:10]}."})
+    services = Services(cfg)
+    w = Worker(services, handlers=_handlers("ping"), run_reaper=False)
+    w.start()
+    try:
+        assert w.wait_ready(15)
+        results = probes.probe_canary(ctx_for(cfg, services, canary_timeout_seconds=20.0))
+        assert all(r.status == "pass" for r in results), results
+        broker = {r.key: r for r in CHECKS["broker"].fn(HealthContext(cfg, services))}
+        assert broker["broker:consumers/summarize"].observed_value >= 1
+        assert broker["broker:consumers/summarize"].status == "pass"
+    finally:
+        w.stop(timeout=10)
+        services.close()
+
+
+@pytest.mark.rabbitmq
+def test_no_consumer_fails_over_rabbitmq(tmp_path: Path, rabbit_url: str) -> None:
+    cfg = make_config(tmp_path, broker={"url": rabbit_url, "queue_prefix": f"t{uuid.uuid4().hex[:10]}."})
+    services = Services(cfg)
+    try:
+        results = {r.key: r for r in CHECKS["broker"].fn(HealthContext(cfg, services))}
+        assert results["broker:connection"].status == "pass"
+        assert results["broker:consumers/homework"].status == "fail"
+        assert results["broker:consumers/homework"].output == "no worker consumes this queue"
+    finally:
+        services.close()
+
+
+def test_web_probe(cfg: Config, services: Services, web: WebServer) -> None:
+    result = probes.probe_web(ctx_for(cfg, services, web_url=web.url))[0]
+    assert result.status == "pass" and result.observed_unit == "ms"
+    down = probes.probe_web(ctx_for(cfg, services, web_url=f"http://127.0.0.1:{free_port()}"))[0]
+    assert down.status == "fail" and "refused" in down.output.lower()
+
+
+def test_upload_probe_round_trip(cfg: Config, services: Services, web: WebServer, worker: Worker) -> None:
+    ctx = ctx_for(cfg, services, web_url=web.url, account_password="monitor password 123",
+                  upload_timeout_seconds=30.0)
+    result = probes.probe_upload(ctx)[0]
+    assert result.status == "pass", result
+    account = services.store.users.get_by_email(cfg.monitor.account_email)
+    assert account is not None and not account.is_admin
+    # Everything it made is gone again.
+    assert services.store.courses.list_for_owner(account.id) == []
+    # A second round reuses the account.
+    assert probes.probe_upload(ctx)[0].status == "pass"
+
+
+def test_upload_probe_fails_when_nothing_processes(cfg: Config, services: Services, web: WebServer) -> None:
+    ctx = ctx_for(cfg, services, web_url=web.url, account_password="monitor password 123",
+                  upload_timeout_seconds=1.0)
+    result = probes.probe_upload(ctx)[0]
+    assert result.status == "fail" and "after" in result.output
+    account = services.store.users.get_by_email(cfg.monitor.account_email)
+    assert account is not None
+    assert services.store.courses.list_for_owner(account.id) == []
+
+
+def test_upload_probe_with_a_wrong_password(cfg: Config, services: Services, web: WebServer) -> None:
+    from studybuddy.accounts import create_user
+
+    create_user(services.store, cfg.monitor.account_email, "the real password", is_admin=False)
+    ctx = ctx_for(cfg, services, web_url=web.url, account_password="not the password")
+    result = probes.probe_upload(ctx)[0]
+    assert result.status == "fail" and "login" in result.output
+
+
+def test_upload_probe_without_a_password_warns(cfg: Config, services: Services) -> None:
+    assert probes.probe_upload(ctx_for(cfg, services))[0].status == "warn"
+
+
+def test_ai_probe_is_rate_limited(cfg: Config, services: Services) -> None:
+    ctx = ctx_for(cfg, services, ai_probe_interval_seconds=3600)
+    first = probes.probe_ai(ctx)
+    names = [r.component_id for r in first]
+    assert "local" in names and all(r.status == "pass" for r in first if r.component_id == "local")
+    at = ctx.state["ai"]["at"]
+    again = probes.probe_ai(ctx)
+    assert [r.key for r in again] == [r.key for r in first]
+    assert ctx.state["ai"]["at"] == at  # not probed again within the hour
+
+
+def test_units_probe_outside_systemd(cfg: Config, services: Services) -> None:
+    if probes.under_systemd():
+        pytest.skip("this host runs systemd")
+    results = probes.probe_units(ctx_for(cfg, services))
+    assert {r.component_id for r in results} == set(cfg.monitor.units)
+    assert all(r.status == "warn" and "systemd" in r.output for r in results)
