@@ -14,11 +14,16 @@ from .textdecode import decode_text
 
 
 class Rejected(Exception):
-    """Bad input: `message` is shown to the student; nothing is stored."""
+    """Bad input: `message` is shown to the student; nothing is stored.
 
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.message = message
+    `template` and `params` let the web layer translate the message before filling it in.
+    """
+
+    def __init__(self, template: str, status: int = 400, **params: object):
+        self.template = template
+        self.params = params
+        self.message = template.format(**params) if params else template
+        super().__init__(self.message)
         self.status = status
 
 
@@ -59,7 +64,7 @@ def clean_display_name(name: str | None) -> str:
     if name in (".", ".."):
         raise Rejected(messages.BAD_FILE_NAME)
     if len(name) > MAX_NAME_CHARS:
-        raise Rejected(messages.NAME_TOO_LONG.format(limit=MAX_NAME_CHARS))
+        raise Rejected(messages.NAME_TOO_LONG, limit=MAX_NAME_CHARS)
     return name
 
 
@@ -121,6 +126,6 @@ def detect_kind(data: bytes, name: str) -> FileKind:
                     kind = "md" if ext in ("md", "markdown") else "txt"
     if kind is None:
         if ext in KNOWN_EXTENSIONS:
-            raise Rejected(messages.EXTENSION_MISMATCH.format(name=name), status=415)
+            raise Rejected(messages.EXTENSION_MISMATCH, status=415, name=name)
         raise Rejected(messages.UNSUPPORTED_TYPE, status=415)
     return FileKind(kind=kind, mime=KINDS[kind])

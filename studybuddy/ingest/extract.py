@@ -379,8 +379,9 @@ def extract_pptx(data: bytes, cfg: IngestConfig, progress: Progress = _no_progre
 
 # HTML, text, images -----------------------------------------------------------------------
 
-_BLOCK_TAGS = ("p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "br", "section", "article",
-               "table", "ul", "ol", "pre", "blockquote", "header", "footer", "td", "th", "dd", "dt")
+_BLOCK_TAGS = ["p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "br", "section", "article",
+               "table", "ul", "ol", "pre", "blockquote", "header", "footer", "td", "th", "dd", "dt", "hr",
+               "main", "nav", "aside", "figure", "figcaption", "caption", "title"]
 
 
 def extract_html(data: bytes, cfg: IngestConfig, progress: Progress = _no_progress) -> list[str]:
@@ -391,10 +392,14 @@ def extract_html(data: bytes, cfg: IngestConfig, progress: Progress = _no_progre
     except ValueError as exc:
         raise ExtractionError(messages.TEXT_UNDECODABLE, str(exc)) from None
     soup = BeautifulSoup(text, "html.parser")
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
     for tag in soup(["script", "style", "noscript", "template", "svg", "iframe", "object", "head"]):
         tag.decompose()
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    body = soup.get_text("\n")
+    # Block elements end lines; inline ones (b, a, span...) flow within the line.
+    for tag in soup.find_all(_BLOCK_TAGS):
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    body = soup.get_text("")
     pages = [((title + "\n") if title and title not in body else "") + body]
     progress(1, 1)
     return pages

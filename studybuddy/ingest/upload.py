@@ -53,7 +53,7 @@ def accept_file(services: Services, course: Course, filename: str | None, data: 
     display_name = clean_display_name(filename)
     limit = services.config.web.max_upload_mb
     if len(data) > limit * MB:
-        raise Rejected(messages.TOO_LARGE.format(limit=limit), status=413)
+        raise Rejected(messages.TOO_LARGE, status=413, limit=limit)
     kind = detect_kind(data, display_name)
     return _store_document(services, course, display_name, kind, data)
 
@@ -69,10 +69,10 @@ def accept_text(services: Services, course: Course, title: str | None, text: str
         raise Rejected(messages.EMPTY_TEXT)
     limit = services.config.ingest.max_paste_chars
     if len(text) > limit:
-        raise Rejected(messages.TEXT_TOO_LONG.format(limit=limit))
+        raise Rejected(messages.TEXT_TOO_LONG, limit=limit)
     data = text.encode("utf-8")
     if len(data) > services.config.web.max_upload_mb * MB:
-        raise Rejected(messages.TOO_LARGE.format(limit=services.config.web.max_upload_mb), status=413)
+        raise Rejected(messages.TOO_LARGE, status=413, limit=services.config.web.max_upload_mb)
     kind = FileKind(kind="txt", mime="text/plain")
     return _store_document(services, course, display_name, kind, data)
 

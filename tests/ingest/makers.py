@@ -52,15 +52,15 @@ def visual_hebrew_pdf(pages: list[list[str]]) -> bytes:
     return bytes(pdf.output())
 
 
-def reversed_hebrew_pdf(lines: list[str]) -> bytes:
-    """A PDF that stores each line letter-reversed and paints it left to right.
+def left_to_right_hebrew_pdf(lines: list[str]) -> bytes:
+    """A PDF that stores Hebrew lines in logical order but paints them left to right.
 
-    Text extractors that follow the content stream read these lines backwards.
+    Position-based extractors (pdfium) read these lines backwards.
     """
     pdf = _pdf()
     pdf.add_page()
     for line in lines:
-        pdf.cell(w=0, h=8, text=line[::-1], new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(w=0, h=8, text=line, new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 
 
@@ -91,17 +91,20 @@ def encrypted_pdf(password: str = "secret") -> bytes:
     return bytes(pdf.output())
 
 
-def text_image(lines: list[str], size: int = 48, fmt: str = "") -> object:
-    """A white image with dark text lines (Hebrew drawn right to left by hand)."""
-    from PIL import Image, ImageDraw, ImageFont
+def text_image(lines: list[str], size: int = 48) -> object:
+    """A white image with dark text lines, laid out right to left as a page would show them."""
+    from PIL import Image, ImageDraw, ImageFont, features
 
-    font = ImageFont.truetype(hebrew_font(), size)
+    # With libraqm Pillow lays out bidi text itself; without it, give it the painting order.
+    raqm = features.check("raqm")
+    layout = ImageFont.Layout.RAQM if raqm else ImageFont.Layout.BASIC
+    font = ImageFont.truetype(hebrew_font(), size, layout_engine=layout)
     width = 1600
     image = Image.new("RGB", (width, 80 + len(lines) * int(size * 1.8)), "white")
     draw = ImageDraw.Draw(image)
     y = 40
     for line in lines:
-        shown = painting_order(line)
+        shown = line if raqm else painting_order(line)
         box = draw.textbbox((0, 0), shown, font=font)
         draw.text((width - 60 - (box[2] - box[0]), y), shown, fill="black", font=font)
         y += int(size * 1.8)
