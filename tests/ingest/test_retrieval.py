@@ -1,0 +1,132 @@
+"""Retrieval: the right chunk first for Hebrew queries, with and without prefix letters, on both stores."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from studybuddy.ingest.hebrew import search_form
+from studybuddy.ingest.retrieval import Retrieval, mark_course_changed
+from studybuddy.store.models import Chunk, Course, Document, User, new_id
+
+PASSAGES = [
+    "הספר מתאר את תולדות העם היהודי בימי הביניים",
+    "המים בים המלח מלוחים מאוד ואין בהם דגים",
+    "הפוטוסינתזה מתרחשת בעלים של הצמח בעזרת אור השמש",
+    "המיטוכונדריה היא תחנת הכוח של התא",
+    "Newton's second law: force equals mass times acceleration",
+    "חוק ניוטון השני קובע שכוח שווה למסה כפול תאוצה",
+]
+
+
+@pytest.fixture(params=["sqlite", "mongomock"])
+def any_store(request: Any, tmp_path: Path) -> Iterator[Any]:
+    if request.param == "sqlite":
+        from studybuddy.store.sqlite import SqliteStore
+
+        s: Any = SqliteStore(tmp_path / "db.sqlite", tmp_path / "blobs")
+    else:
+        import mongomock
+        import mongomock.gridfs
+
+        from studybuddy.store.mongo import MongoStore
+
+        mongomock.gridfs.enable_gridfs_integration()
+        s = MongoStore("mongodb://localhost/studybuddy_test", client=mongomock.MongoClient())
+    yield s
+    s.close()
+
+
+def _add_document(store: Any, course: Course, name: str, passages: list[str]) -> Document:
+    document = store.documents.add(Document(id=new_id(), course_id=course.id, owner_id=course.owner_id,
+                                            display_name=name, status="ready"))
+    store.chunks.replace_for_document(document.id, [
+        Chunk(id=new_id(), document_id=document.id, course_id=course.id, ordinal=i, page=i + 1, text=text,
+              search_text=search_form(text), start=0, end=len(text))
+        for i, text in enumerate(passages)
+    ])
+    mark_course_changed(store, course.id)
+    return document
+
+
+@pytest.fixture
+def course(any_store: Any) -> Course:
+    user = any_store.users.add(User(id=new_id(), email="alice@example.com", password_hash="x"))
+    return any_store.courses.add(Course(id=new_id(), owner_id=user.id, name="ביולוגיה"))
+
+
+@pytest.mark.parametrize(
+    "query,page",
+    [
+        ("ספר", 1), ("ובספר", 1), ("לספר", 1), ("הספרים", None),
+        ("ים", 2), ("בים", 2), ("וכשבים", 2),
+        ("פוטוסינתזה", 3), ("והפוטוסינתזה", 3), ("בעלים", 3), ("עלים", 3),
+        ("מיטוכונדריה", 4), ("שהמיטוכונדריה", 4), ("תא", 4),
+        ("force", 5), ("FORCE acceleration", 5),
+        ("כוח ותאוצה", 6),
+    ],
+)
+def test_right_chunk_first(any_store: Any, course: Course, query: str, page: int | None) -> None:
+    document = _add_document(any_store, course, "סיכום.pdf", PASSAGES)
+    hits = Retrieval(any_store).search(course.id, query)
+    if page is None:
+        assert hits == [] or hits[0].chunk.page != 1 or hits[0].score > 0
+        return
+    assert hits, f"no hit for {query!r}"
+    assert hits[0].chunk.page == page, [(h.chunk.page, h.score) for h in hits]
+    assert hits[0].document_name == "סיכום.pdf"
+    assert hits[0].chunk.document_id == document.id
+    assert hits == sorted(hits, key=lambda h: -h.score)
+
+
+def test_nikud_in_query_or_text_does_not_matter(any_store: Any, course: Course) -> None:
+    _add_document(any_store, course, "a.txt", ["בְּרֵאשִׁית בָּרָא אֱלֹהִים", "טקסט אחר לגמרי"])
+    assert Retrieval(any_store).search(course.id, "בראשית")[0].chunk.page == 1
+    assert Retrieval(any_store).search(course.id, "בְּרֵאשִׁית")[0].chunk.page == 1
+
+
+def test_exact_form_ranks_above_prefix_match(any_store: Any, course: Course) -> None:
+    _add_document(any_store, course, "a.txt", ["על הספר הזה", "בספר הזה יש הכול"])
+    hits = Retrieval(any_store).search(course.id, "בספר")
+    assert [h.chunk.page for h in hits] == [2, 1]
+
+
+def test_document_filter_k_and_empty_queries(any_store: Any, course: Course) -> None:
+    first = _add_document(any_store, course, "a.pdf", ["התא והגרעין", "התא והממברנה"])
+    second = _add_document(any_store, course, "b.pdf", ["התא בצמחים"])
+    retrieval = Retrieval(any_store)
+    assert {h.chunk.document_id for h in retrieval.search(course.id, "תא")} == {first.id, second.id}
+    assert [h.chunk.document_id for h in retrieval.search(course.id, "תא", document_id=second.id)] == [second.id]
+    assert len(retrieval.search(course.id, "תא", k=1)) == 1
+    assert retrieval.search(course.id, "   ") == []
+    assert retrieval.search(course.id, "!!!") == []
+    assert retrieval.search(course.id, "תא", document_id="no-such-document") == []
+    assert retrieval.search("no-such-course", "תא") == []
+
+
+def test_index_follows_changes(any_store: Any, course: Course) -> None:
+    retrieval = Retrieval(any_store)
+    assert retrieval.search(course.id, "קפיברה") == []
+    document = _add_document(any_store, course, "a.txt", ["הקפיברה היא המכרסם הגדול בעולם"])
+    assert retrieval.search(course.id, "קפיברה")[0].chunk.document_id == document.id
+    any_store.delete_document(document.id)
+    assert retrieval.search(course.id, "קפיברה") == []
+    # A re-ingest replaces the chunks of a document; the version counter tells the cache.
+    again = _add_document(any_store, course, "b.txt", ["טקסט ראשון"])
+    assert retrieval.search(course.id, "שני") == []
+    any_store.chunks.replace_for_document(again.id, [
+        Chunk(id=new_id(), document_id=again.id, course_id=course.id, ordinal=0, page=1, text="טקסט שני",
+              search_text=search_form("טקסט שני"))
+    ])
+    mark_course_changed(any_store, course.id)
+    assert retrieval.search(course.id, "שני")[0].chunk.text == "טקסט שני"
+
+
+def test_courses_do_not_mix(any_store: Any, course: Course) -> None:
+    other = any_store.courses.add(Course(id=new_id(), owner_id=course.owner_id, name="other"))
+    _add_document(any_store, other, "x.txt", ["אבולוציה ומוטציות"])
+    assert Retrieval(any_store).search(course.id, "אבולוציה") == []
+    assert Retrieval(any_store).search(other.id, "אבולוציה")
