@@ -13,6 +13,7 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from ..study import textkit as tk
@@ -43,30 +44,42 @@ class _Material:
         self.sources = sources
         self.sentences: list[_Sentence] = []
         seen: set[str] = set()
+        passages: list[list[str]] = []
         for source in sources:
+            passages.append([])
             for i, text in enumerate(tk.split_sentences(source.text)):
-                norm = " ".join(tk.words(text))
+                found = tk.words(text)
+                passages[-1] += found
+                norm = " ".join(found)
                 if not norm or norm in seen:
                     continue
                 seen.add(norm)
                 self.sentences.append(
-                    _Sentence(len(self.sentences), source.number, text, frozenset(tk.keys(text)),
-                              len(norm.split()), i == 0)
+                    _Sentence(len(self.sentences), source.number, text, frozenset(tk.keys_of(found)),
+                              len(found), i == 0)
                 )
-        self.weights = tk.term_weights(s.text for s in sources)
+        self.weights = tk.weights_of(passages)
         self.key_weight: dict[str, float] = {}
         for word, weight in self.weights.items():
             for form in tk.word_forms(word):
                 self.key_weight[form] = max(self.key_weight.get(form, 0.0), weight)
-        self.definitions: list[tuple[tk.Definition, _Sentence]] = []
+
+    @cached_property
+    def definitions(self) -> list[tuple[tk.Definition, _Sentence]]:
+        """Definitional sentences, one per term, the most characteristic terms first."""
+        found: list[tuple[tk.Definition, _Sentence]] = []
         terms: set[str] = set()
         for sentence in self.sentences:
-            found = tk.find_definition(sentence.text)
-            if found and tk.normalize(found.term) not in terms:
-                terms.add(tk.normalize(found.term))
-                self.definitions.append((found, sentence))
-        self.definitions.sort(key=lambda d: (-self._term_score(d[0].term), d[1].order))
-        self.terms = tk.key_terms([s.text for s in sources], limit=80)
+            definition = tk.find_definition(sentence.text)
+            if definition and tk.normalize(definition.term) not in terms:
+                terms.add(tk.normalize(definition.term))
+                found.append((definition, sentence))
+        found.sort(key=lambda d: (-self._term_score(d[0].term), d[1].order))
+        return found
+
+    @cached_property
+    def terms(self) -> list[str]:
+        return tk.key_terms([s.text for s in self.sources], limit=80)
 
     def _term_score(self, term: str) -> float:
         found = tk.content_words(term)
@@ -344,7 +357,8 @@ class LocalProvider:
             return {"markdown": _pick(question, text["greetings"]), "citations": [], "off_topic": False}
         ranked = material.ranked_for(query)
         if not ranked:
-            topics = ", ".join(([d.term for d, _ in material.definitions] + material.terms)[:3])
+            named = [d.term for d, _ in material.definitions[:3]]
+            topics = ", ".join((named + (material.terms[:3] if len(named) < 3 else []))[:3])
             refusal = text["off_topic"] + (" " + text["try_topics"].format(topics=topics) if topics else "")
             return {"markdown": refusal, "citations": [], "off_topic": True}
         best = ranked[0][0]
@@ -354,8 +368,8 @@ class LocalProvider:
             picked = picked[:2]
         lines = [_pick(question, text["openers_simple"] if simple else text["openers"]), ""]
         lines += [f"- {_cite(s)}" for s in picked]
-        definition = next((d for d, s in material.definitions if tk.keys(d.term) & query), None)
-        if simple and definition:
+        definition = next((d for d, s in material.definitions if tk.keys(d.term) & query), None) if simple else None
+        if definition:
             lines += ["", text["in_short"].format(term=definition.term, definition=definition.definition)]
         lines += ["", _pick(question + "!", text["closers"])]
         return {"markdown": "\n".join(lines), "citations": sorted({s.source for s in picked}), "off_topic": False}

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 # Hebrew points and cantillation; the maqaf (U+05BE) and other punctuation in the block are kept.
 _NIKUD = re.compile("[\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7]")
@@ -95,7 +96,8 @@ def is_stopword(word: str) -> bool:
     return word in STOPWORDS_EN or word in STOPWORDS_HE or len(word) < 2 or word.isdigit()
 
 
-def word_forms(word: str) -> set[str]:
+@lru_cache(maxsize=65536)
+def word_forms(word: str) -> frozenset[str]:
     """A word and, for Hebrew, the word without up to two prefix letters (ו, ה, ב, ל, מ, ש, כ)."""
     forms = {word}
     if _HEBREW.match(word):
@@ -108,19 +110,30 @@ def word_forms(word: str) -> set[str]:
                 break
     elif len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
         forms.add(word[:-1])
-    return forms
+    return frozenset(forms)
+
+
+@lru_cache(maxsize=65536)
+def _carries_meaning(word: str) -> bool:
+    return not is_stopword(word) and not any(is_stopword(f) for f in word_forms(word) - {word})
 
 
 def content_words(text: str) -> list[str]:
     """Words that carry meaning (stop words and single letters dropped)."""
-    return [w for w in words(text) if not is_stopword(w) and not any(is_stopword(f) for f in word_forms(w) - {w})]
+    return [w for w in words(text) if _carries_meaning(w)]
 
 
 def keys(text: str) -> set[str]:
     """Every comparison form of every content word of a text."""
+    return keys_of(words(text))
+
+
+def keys_of(found: Iterable[str]) -> set[str]:
+    """Every comparison form of the content words among words already in comparison form."""
     out: set[str] = set()
-    for word in content_words(text):
-        out |= word_forms(word)
+    for word in found:
+        if _carries_meaning(word):
+            out |= word_forms(word)
     return out
 
 
@@ -180,12 +193,17 @@ def find_definition(sentence: str) -> Definition | None:
 
 def term_weights(texts: Iterable[str]) -> dict[str, float]:
     """TF-IDF-like weight of each content word over a set of passages."""
+    return weights_of(words(text) for text in texts)
+
+
+def weights_of(passages: Iterable[list[str]]) -> dict[str, float]:
+    """term_weights for passages already split into words in comparison form."""
     tf: Counter[str] = Counter()
     df: Counter[str] = Counter()
     count = 0
-    for text in texts:
+    for passage in passages:
         count += 1
-        found = content_words(text)
+        found = [w for w in passage if _carries_meaning(w)]
         tf.update(found)
         df.update(set(found))
     if not count:
@@ -196,14 +214,19 @@ def term_weights(texts: Iterable[str]) -> dict[str, float]:
 def key_terms(texts: list[str], limit: int = 50) -> list[str]:
     """The most characteristic words of the material, in their original spelling, best first."""
     weights = term_weights(texts)
-    spelled: dict[str, str] = {}
-    for text in texts:
-        for raw in _WORD.findall(_NIKUD.sub("", text)):
-            spelled.setdefault(normalize(raw), raw)
     ranked = sorted(
         (w for w in weights if len(w) >= 4 and not w.isdigit()), key=lambda w: (-weights[w], w)
-    )
-    return [spelled.get(w, w) for w in ranked[:limit]]
+    )[:limit]
+    wanted = set(ranked)
+    spelled: dict[str, str] = {}
+    for text in texts:
+        for raw in _WORD.findall(text):
+            word = normalize(raw)
+            if word in wanted and word not in spelled:
+                spelled[word] = _NIKUD.sub("", raw)
+        if len(spelled) == len(wanted):
+            break
+    return [spelled.get(w, w) for w in ranked]
 
 
 def contains_phrase(haystack: str, needle: str) -> bool:
