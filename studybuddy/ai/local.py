@@ -12,6 +12,7 @@ import logging
 import time
 import zlib
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -101,7 +102,7 @@ class _Material:
             score *= 1.1
         return score
 
-    def relevance(self, sentence: _Sentence, query: set[str]) -> float:
+    def relevance(self, sentence: _Sentence, query: AbstractSet[str]) -> float:
         """How well a sentence answers a question whose keys are `query`."""
         matched = sentence.keys & query
         score = sum(1.0 + self.key_weight.get(k, 0.5) for k in matched)
@@ -109,7 +110,7 @@ class _Material:
             return 0.0
         return score / (1.0 + 0.01 * sentence.word_count)
 
-    def ranked_for(self, query: set[str]) -> list[tuple[float, _Sentence]]:
+    def ranked_for(self, query: AbstractSet[str]) -> list[tuple[float, _Sentence]]:
         scored = [(self.relevance(s, query), s) for s in self.sentences]
         return sorted((p for p in scored if p[0] > 0), key=lambda p: (-p[0], p[1].order))
 
@@ -299,8 +300,8 @@ class LocalProvider:
     def _glossary(self, request: ToolRequest) -> dict[str, Any]:
         material = _Material(request.sources)
         count = _count(request.params, "count", 30, 1, 100)
-        terms = [{"term": d.term, "definition": d.definition, "source": s.source}
-                 for d, s in material.definitions[:count]]
+        terms: list[dict[str, Any]] = [{"term": d.term, "definition": d.definition, "source": s.source}
+                                       for d, s in material.definitions[:count]]
         known = {tk.normalize(t["term"]) for t in terms}
         defined_words = {w for t in terms for w in tk.keys(t["term"])}
         for term in material.terms:
