@@ -60,11 +60,10 @@ def probe_canary(ctx: HealthContext) -> list[CheckResult]:
     results: list[CheckResult] = []
     for queue in QUEUE_NAMES:
         try:
-            job = submit_job(ctx.services, "ping", owner, params={"queue": queue})
+            submitted[queue] = (submit_job(ctx.services, "ping", owner, params={"queue": queue}).id,
+                                time.perf_counter())
         except Exception as exc:  # noqa: BLE001
             results.append(CheckResult("canary:latency", "fail", output=_safe_error(exc), component_id=queue))
-            continue
-        submitted[queue] = (job.id, time.perf_counter())
     deadline = time.monotonic() + ctx.config.monitor.canary_timeout_seconds
     pending = dict(submitted)
     while pending:

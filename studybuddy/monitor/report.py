@@ -59,7 +59,7 @@ def build_report(config: Config, store: Store, now: float, host: str,
         for key, status in (event.data.get("results") or {}).items():
             bucket = counts.setdefault(key, {"pass": 0, "warn": 0, "fail": 0})
             bucket[status if status in bucket else "fail"] += 1
-    availability = []
+    availability: list[dict[str, Any]] = []
     for key in sorted(counts):
         c = counts[key]
         total = sum(c.values())
@@ -96,7 +96,7 @@ def build_report(config: Config, store: Store, now: float, host: str,
     ai_requests, ai_users = _ai_usage(store, yesterday)
     jobs = dict(sorted(store.jobs.count_by_state().items()))
     subject = f"[StudyBuddy] Daily report {dt.datetime.fromtimestamp(now, zone).date().isoformat()}"
-    worst = min((float(a["percent"]) for a in availability if a["percent"] != "-"), default=100.0)
+    worst = min((float(str(a["percent"])) for a in availability if a["percent"] != "-"), default=100.0)
     return render(
         "report", subject, host=host, period=f"{fmt(since)} – {fmt(now)} ({config.app.timezone})",
         rounds=len(rounds), availability=availability, worst=f"{worst:.2f}", incidents=incidents,
