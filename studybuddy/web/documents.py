@@ -92,7 +92,7 @@ def _parse_body() -> tuple[MultiDict[str, str], MultiDict[str, FileStorage]]:
     if request.content_length is not None and request.content_length > total:
         raise _FileTooLarge(cfg.web.max_upload_mb)
 
-    def stream_factory(total_length: int | None, content_type: str | None, filename: str | None,
+    def stream_factory(total_content_length: int | None, content_type: str | None, filename: str | None,
                        content_length: int | None = None) -> IO[bytes]:
         return _LimitedSpool(per_file, cfg.web.max_upload_mb)  # type: ignore[return-value]
 
