@@ -92,7 +92,7 @@ class Check:
     description: str = ""
 
 
-def _safe_error(exc: BaseException) -> str:
+def safe_error(exc: BaseException) -> str:
     """An error description without secrets or stack traces: the type and a short message."""
     text = str(exc).splitlines()[0] if str(exc) else ""
     for marker in ("://", "password", "token", "key="):
@@ -102,7 +102,7 @@ def _safe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:160]}" if text else type(exc).__name__
 
 
-def _ms(seconds: float) -> float:
+def ms(seconds: float) -> float:
     return round(seconds * 1000, 1)
 
 
@@ -123,8 +123,8 @@ def check_store(ctx: HealthContext) -> list[CheckResult]:
         if store.items.get(item.id) is not None:
             return [CheckResult("store:responseTime", "fail", output="a deleted record is still there")]
     except Exception as exc:  # noqa: BLE001 - any store failure is the finding
-        return [CheckResult("store:responseTime", "fail", output=_safe_error(exc))]
-    return [CheckResult("store:responseTime", "pass", _ms(time.perf_counter() - started), "ms")]
+        return [CheckResult("store:responseTime", "fail", output=safe_error(exc))]
+    return [CheckResult("store:responseTime", "pass", ms(time.perf_counter() - started), "ms")]
 
 
 def check_broker(ctx: HealthContext) -> list[CheckResult]:
@@ -134,8 +134,8 @@ def check_broker(ctx: HealthContext) -> list[CheckResult]:
         latency = broker.ping()
         stats = broker.queue_stats()
     except Exception as exc:  # noqa: BLE001
-        return [CheckResult("broker:connection", "fail", output=_safe_error(exc))]
-    results = [CheckResult("broker:connection", "pass", _ms(latency), "ms")]
+        return [CheckResult("broker:connection", "fail", output=safe_error(exc))]
+    results = [CheckResult("broker:connection", "pass", ms(latency), "ms")]
     warn_at = ctx.config.monitor.queue_depth_warn
     for queue, (depth, consumers) in sorted(stats.items()):
         status = "warn" if depth > warn_at else "pass"
@@ -156,7 +156,7 @@ def check_jobs(ctx: HealthContext) -> list[CheckResult]:
     try:
         counts = ctx.services.store.jobs.count_by_state()
     except Exception as exc:  # noqa: BLE001
-        return [CheckResult("jobs:count", "fail", output=_safe_error(exc))]
+        return [CheckResult("jobs:count", "fail", output=safe_error(exc))]
     return [CheckResult("jobs:count", "pass", {k: int(v) for k, v in sorted(counts.items())}, "jobs")]
 
 
@@ -165,7 +165,7 @@ def check_disk(ctx: HealthContext) -> list[CheckResult]:
     try:
         usage = shutil.disk_usage(path if path.exists() else path.parent)
     except OSError as exc:
-        return [CheckResult("disk:free", "fail", output=_safe_error(exc))]
+        return [CheckResult("disk:free", "fail", output=safe_error(exc))]
     free_mb = usage.free // (1024 * 1024)
     warn = ctx.config.monitor.disk_free_warn_mb
     if free_mb < warn / 10:
@@ -240,7 +240,7 @@ def run_check(check: Check, ctx: HealthContext) -> list[CheckResult]:
         return check.fn(ctx)
     except Exception as exc:
         log.exception("health check %s crashed", check.name)
-        return [CheckResult(f"{check.name}:check", "fail", output=_safe_error(exc))]
+        return [CheckResult(f"{check.name}:check", "fail", output=safe_error(exc))]
 
 
 def run_checks(ctx: HealthContext, names: list[str] | None = None,
@@ -284,12 +284,12 @@ def readiness(services: Services) -> list[CheckResult]:
     started = time.perf_counter()
     try:
         services.store.ping()
-        out.append(CheckResult("store:responseTime", "pass", _ms(time.perf_counter() - started), "ms"))
+        out.append(CheckResult("store:responseTime", "pass", ms(time.perf_counter() - started), "ms"))
     except Exception as exc:  # noqa: BLE001
-        out.append(CheckResult("store:responseTime", "fail", output=_safe_error(exc)))
+        out.append(CheckResult("store:responseTime", "fail", output=safe_error(exc)))
     try:
         latency = services.broker.ping()
-        out.append(CheckResult("broker:connection", "pass", _ms(latency), "ms"))
+        out.append(CheckResult("broker:connection", "pass", ms(latency), "ms"))
     except Exception as exc:  # noqa: BLE001
-        out.append(CheckResult("broker:connection", "fail", output=_safe_error(exc)))
+        out.append(CheckResult("broker:connection", "fail", output=safe_error(exc)))
     return out

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import QUEUE_NAMES
-from ..health import CheckResult, HealthContext, _ms, _safe_error
+from ..health import CheckResult, HealthContext, ms, safe_error
 from .httpclient import HttpClient, HttpError
 from .restarter import Restarter
 
@@ -32,7 +32,7 @@ def probe_web(ctx: HealthContext) -> list[CheckResult]:
         status, body = client.request("GET", _url(ctx, "/health/ready"))
     except HttpError as exc:
         return [CheckResult("web:responseTime", "fail", output=str(exc))]
-    elapsed = _ms(time.perf_counter() - started)
+    elapsed = ms(time.perf_counter() - started)
     try:
         verdict = json.loads(body).get("status", "")
     except (ValueError, AttributeError):
@@ -63,7 +63,7 @@ def probe_canary(ctx: HealthContext) -> list[CheckResult]:
             submitted[queue] = (submit_job(ctx.services, "ping", owner, params={"queue": queue}).id,
                                 time.perf_counter())
         except Exception as exc:  # noqa: BLE001
-            results.append(CheckResult("canary:latency", "fail", output=_safe_error(exc), component_id=queue))
+            results.append(CheckResult("canary:latency", "fail", output=safe_error(exc), component_id=queue))
     deadline = time.monotonic() + ctx.config.monitor.canary_timeout_seconds
     pending = dict(submitted)
     while pending:
@@ -72,7 +72,7 @@ def probe_canary(ctx: HealthContext) -> list[CheckResult]:
             if job is None or job.finished:
                 del pending[queue]
                 if job is not None and job.state == "succeeded":
-                    results.append(CheckResult("canary:latency", "pass", _ms(time.perf_counter() - started),
+                    results.append(CheckResult("canary:latency", "pass", ms(time.perf_counter() - started),
                                                "ms", component_id=queue))
                 else:
                     why = f"ping job {job.state}" if job is not None else "ping job vanished"
@@ -159,7 +159,7 @@ def probe_upload(ctx: HealthContext) -> list[CheckResult]:
                 break
             ctx.tick()
             ctx.sleep(0.2)
-        elapsed = _ms(time.perf_counter() - started)
+        elapsed = ms(time.perf_counter() - started)
         if doc_status != "ready":
             return [CheckResult("upload:roundTrip", "fail", elapsed, "ms",
                                 f"the document is {doc_status or 'unprocessed'} after "
@@ -169,9 +169,9 @@ def probe_upload(ctx: HealthContext) -> list[CheckResult]:
             return [CheckResult("upload:roundTrip", "fail", elapsed, "ms",
                                 f"deleting the document answered HTTP {status}")]
         document_id = ""
-        return [CheckResult("upload:roundTrip", "pass", _ms(time.perf_counter() - started), "ms")]
+        return [CheckResult("upload:roundTrip", "pass", ms(time.perf_counter() - started), "ms")]
     except (HttpError, ValueError, KeyError, IndexError, TypeError) as exc:
-        return [CheckResult("upload:roundTrip", "fail", output=_safe_error(exc))]
+        return [CheckResult("upload:roundTrip", "fail", output=safe_error(exc))]
     finally:
         # The course goes too (and with it a document left behind by a failure).
         if course_id:
@@ -197,9 +197,9 @@ def probe_ai(ctx: HealthContext) -> list[CheckResult]:
         try:
             provider.probe()
         except Exception as exc:  # noqa: BLE001
-            results.append(CheckResult("ai:responseTime", "fail", output=_safe_error(exc), component_id=name))
+            results.append(CheckResult("ai:responseTime", "fail", output=safe_error(exc), component_id=name))
         else:
-            results.append(CheckResult("ai:responseTime", "pass", _ms(time.perf_counter() - started), "ms",
+            results.append(CheckResult("ai:responseTime", "pass", ms(time.perf_counter() - started), "ms",
                                        component_id=name))
         ctx.tick()
     ctx.state["ai"] = {"at": now, "results": [{"name": r.name, "json": r.to_json()} for r in results]}

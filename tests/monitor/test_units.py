@@ -238,3 +238,16 @@ def test_memory_deny_write_execute_does_not_break_our_imports() -> None:
         pytest.skip(f"kernel lacks PR_SET_MDWE (Linux 6.3+): {proc.stdout}")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip().endswith("ok")
+
+
+@pytest.mark.parametrize("unit", SERVICES + ["studybuddy-failure-mail@.service"])
+def test_exec_start_names_a_real_command(unit: str) -> None:
+    """ExecStart= runs `studybuddy --config FILE <command>`, and that command exists."""
+    from click.testing import CliRunner
+
+    from studybuddy.cli import main
+
+    argv = _settings(unit)["ExecStart"][0].split()
+    assert argv[0] == "/usr/bin/studybuddy" and argv[1:3] == ["--config", "/etc/studybuddy/config.yaml"]
+    result = CliRunner().invoke(main, [argv[3], "--help"])
+    assert result.exit_code == 0, result.output
