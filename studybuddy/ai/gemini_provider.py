@@ -77,7 +77,9 @@ class GeminiProvider(RemoteProvider):
     @classmethod
     def from_config(cls, config: Config) -> GeminiProvider:
         ai = config.ai
-        return cls(ai.gemini_api_key, ai.gemini_model, base_url=ai.gemini_base_url, timeout=ai.timeout_seconds)
+        return cls(
+            ai.gemini_api_key, ai.gemini_model, base_url=ai.gemini_base_url, timeout=ai.timeout_seconds
+        )
 
     def __repr__(self) -> str:
         return f"GeminiProvider(model={self.model!r}, base_url={self.base_url!r})"
@@ -100,7 +102,9 @@ class GeminiProvider(RemoteProvider):
             code = int(exc.code or 0)
             status = exc.status or ""
             if code in (401, 403) or status in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
-                raise ProviderAuthError(f"gemini refused the credentials ({code})", provider=self.name) from exc
+                raise ProviderAuthError(
+                    f"gemini refused the credentials ({code})", provider=self.name
+                ) from exc
             # The Gemini API reports a bad key as 400 INVALID_ARGUMENT "API key not valid".
             if code == 400 and "api key" in str(exc.message or "").lower():
                 raise ProviderAuthError("gemini refused the API key (400)", provider=self.name) from exc
@@ -111,7 +115,9 @@ class GeminiProvider(RemoteProvider):
                     provider=self.name,
                     retry_after=retry_after_seconds(headers),
                 ) from exc
-            raise ProviderError(f"gemini rejected the request ({code} {status}): {exc.message}", provider=self.name) from exc
+            raise ProviderError(
+                f"gemini rejected the request ({code} {status}): {exc.message}", provider=self.name
+            ) from exc
         except self._timeouts as exc:
             raise ProviderUnavailable(
                 f"gemini did not answer within {self.timeout:g}s", provider=self.name
@@ -120,7 +126,9 @@ class GeminiProvider(RemoteProvider):
             raise ProviderUnavailable(f"cannot reach gemini: {exc}", provider=self.name) from exc
         except ValueError as exc:
             # The SDK could not decode the reply (a proxy error page, cut-off JSON): try again later.
-            raise ProviderUnavailable(f"gemini sent a reply the SDK cannot read: {exc}", provider=self.name) from exc
+            raise ProviderUnavailable(
+                f"gemini sent a reply the SDK cannot read: {exc}", provider=self.name
+            ) from exc
 
     @staticmethod
     def _contents(prompt: Prompt) -> list[genai_types.Content]:

@@ -96,7 +96,9 @@ class OpenAIProvider(RemoteProvider):
     def _call(self, messages: list[dict[str, str]], response_format: dict[str, Any]) -> Any:
         try:
             return self.client.chat.completions.create(
-                model=self.model, messages=messages, response_format=response_format  # type: ignore[call-overload]
+                model=self.model,
+                messages=messages,
+                response_format=response_format,  # type: ignore[call-overload]
             )
         except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
             raise ProviderAuthError(
@@ -116,7 +118,9 @@ class OpenAIProvider(RemoteProvider):
                     provider=self.name,
                     retry_after=retry_after_seconds(exc.response.headers),
                 ) from exc
-            raise ProviderError(f"openai rejected the request ({status}): {exc.message}", provider=self.name) from exc
+            raise ProviderError(
+                f"openai rejected the request ({status}): {exc.message}", provider=self.name
+            ) from exc
         except openai.OpenAIError as exc:
             # e.g. a reply the SDK cannot decode: the server is not behaving, try again later.
             raise ProviderUnavailable(f"openai call failed: {exc}", provider=self.name) from exc

@@ -144,17 +144,21 @@ def _task(request: ToolRequest) -> tuple[str, list[str]]:
         length = SUMMARY_LENGTHS.get(str(p.get("length", "medium")), SUMMARY_LENGTHS["medium"])
         style = SUMMARY_STYLES.get(str(p.get("style", "bullets")), SUMMARY_STYLES["bullets"])
         return (
-            (f"Task: summarise the material. Length: {length}. Write it as {style} Give it a short "
-            "title. List in citations the numbers of the sources the summary draws on, and cite "
-            "inline as [n] after the statement that uses source n."),
+            (
+                f"Task: summarise the material. Length: {length}. Write it as {style} Give it a short "
+                "title. List in citations the numbers of the sources the summary draws on, and cite "
+                "inline as [n] after the statement that uses source n."
+            ),
             [],
         )
     if tool == "flashcards":
         count = _int_param(request, "count", 10)
         return (
-            (f"Task: write exactly {count} flashcards from the material. The front is a question "
-            "or a term; the back is a short, complete answer that the cited source states. "
-            "source is the number of that source. Cover different topics; no duplicates."),
+            (
+                f"Task: write exactly {count} flashcards from the material. The front is a question "
+                "or a term; the back is a short, complete answer that the cited source states. "
+                "source is the number of that source. Cover different topics; no duplicates."
+            ),
             [],
         )
     if tool == "quiz":
@@ -172,16 +176,20 @@ def _task(request: ToolRequest) -> tuple[str, list[str]]:
                 "options must be plausible and come from the same material"
             )
         return (
-            (f"Task: write exactly {count} {shape}. explanation says why the answer is right, "
-            "citing the material. source is the number of the source that supports the answer."),
+            (
+                f"Task: write exactly {count} {shape}. explanation says why the answer is right, "
+                "citing the material. source is the number of the source that supports the answer."
+            ),
             [],
         )
     if tool == "quiz_grade":
         return (
-            ("Task: grade the student's answer to the question against the expected answer and "
-            "the material. score is between 0 (wrong) and 1 (fully correct); partial credit is "
-            "allowed. feedback is one to three encouraging sentences saying what was right and "
-            "what was missing. approximate is false."),
+            (
+                "Task: grade the student's answer to the question against the expected answer and "
+                "the material. score is between 0 (wrong) and 1 (fully correct); partial credit is "
+                "allowed. feedback is one to three encouraging sentences saying what was right and "
+                "what was missing. approximate is false."
+            ),
             [
                 _block("question", p.get("question", "")),
                 _block("expected_answer", p.get("expected", "")),
@@ -191,17 +199,21 @@ def _task(request: ToolRequest) -> tuple[str, list[str]]:
     if tool == "glossary":
         count = _int_param(request, "count", 20)
         return (
-            (f"Task: build a glossary of up to {count} important terms the material defines or "
-            "uses. Each definition is one or two sentences taken from the material; source is "
-            "the number of the source that defines it."),
+            (
+                f"Task: build a glossary of up to {count} important terms the material defines or "
+                "uses. Each definition is one or two sentences taken from the material; source is "
+                "the number of the source that defines it."
+            ),
             [],
         )
     if tool == "homework":
         return (
-            ("Task: help the student with the homework problem. Explain the solution step by "
-            "step so the student learns the method; steps lists each step in one sentence and "
-            "markdown is the full explanation. Use the material when it is relevant and cite it "
-            "as [n]; list those numbers in citations (an empty list when it is not relevant)."),
+            (
+                "Task: help the student with the homework problem. Explain the solution step by "
+                "step so the student learns the method; steps lists each step in one sentence and "
+                "markdown is the full explanation. Use the material when it is relevant and cite it "
+                "as [n]; list those numbers in citations (an empty list when it is not relevant)."
+            ),
             [_block("problem", p.get("problem", ""))],
         )
     if tool == "chat":
@@ -220,8 +232,7 @@ def _task(request: ToolRequest) -> tuple[str, list[str]]:
             "Task: answer the student's question (in <question>), taking the conversation so far "
             "(in <history>) into account. Ground the answer in the material and cite it inline "
             "as [n]; list the cited numbers in citations. If the material does not cover the "
-            "question but it is about studying, say so honestly and help in general terms. "
-            + OFF_TOPIC_RULE
+            "question but it is about studying, say so honestly and help in general terms. " + OFF_TOPIC_RULE
         )
         if p.get("simple"):
             task += " " + SIMPLE_MODE

@@ -86,7 +86,11 @@ class RemoteProvider:
                 problem = str(exc)
                 log.warning(
                     "%s/%s gave an unusable %s answer (attempt %d): %s",
-                    self.name, self.model, request.tool, attempt + 1, problem,
+                    self.name,
+                    self.model,
+                    request.tool,
+                    attempt + 1,
+                    problem,
                 )
                 prompt = Prompt(
                     system=prompt.system,

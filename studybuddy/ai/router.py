@@ -96,7 +96,12 @@ class Router:
                 if attempt + 1 < tries and self._clock() + delay < deadline:
                     log.warning(
                         "%s unavailable for %s (%s); retry %d/%d in %.1fs",
-                        name, request.tool, exc, attempt + 1, tries - 1, delay,
+                        name,
+                        request.tool,
+                        exc,
+                        attempt + 1,
+                        tries - 1,
+                        delay,
                     )
                     self._sleep(delay)
                     continue
@@ -128,7 +133,11 @@ class Router:
         errors: dict[str, str] = {}
         deadline = self._clock() + self.config.ai.retry_budget_seconds
         if not order:
-            log.error("no configured provider for %s (order %s)", request.tool, provider_order(self.config, request.tool))
+            log.error(
+                "no configured provider for %s (order %s)",
+                request.tool,
+                provider_order(self.config, request.tool),
+            )
         for name in order:
             result = self._attempt_provider(name, request, errors, deadline)
             if result is not None:

@@ -52,8 +52,12 @@ def ai_cfg(tmp_path: Path, openai_server: FakeOpenAI, gemini_server: FakeGemini)
 
 
 SOURCES = [
-    SourceChunk(1, "c1", "d1", "photosynthesis.pdf", 3, "Photosynthesis converts light energy into chemical energy."),
-    SourceChunk(2, "c2", "d1", "photosynthesis.pdf", 4, "Chlorophyll is the green pigment that absorbs light."),
+    SourceChunk(
+        1, "c1", "d1", "photosynthesis.pdf", 3, "Photosynthesis converts light energy into chemical energy."
+    ),
+    SourceChunk(
+        2, "c2", "d1", "photosynthesis.pdf", 4, "Chlorophyll is the green pigment that absorbs light."
+    ),
     SourceChunk(3, "c3", "d2", "cells.docx", 1, "The mitochondrion is the powerhouse of the cell."),
 ]
 
@@ -84,7 +88,9 @@ VALID: dict[str, dict[str, Any]] = {
         ]
     },
     "quiz_grade": {"score": 0.5, "feedback": "Half right.", "approximate": False},
-    "glossary": {"terms": [{"term": "Chlorophyll", "definition": "The green pigment that absorbs light.", "source": 2}]},
+    "glossary": {
+        "terms": [{"term": "Chlorophyll", "definition": "The green pigment that absorbs light.", "source": 2}]
+    },
     "homework": {"markdown": "Step by step [1]", "steps": ["Read", "Solve"], "citations": [1]},
     "chat": {"markdown": "Light energy becomes chemical energy 🌿 [1]", "citations": [1], "off_topic": False},
 }

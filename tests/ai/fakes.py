@@ -77,9 +77,7 @@ class FakeModelServer:
                     body = json.loads(raw) if raw else {}
                 except ValueError:
                     body = {"_raw": raw.decode("utf-8", "replace")}
-                rec = Recorded(
-                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
-                )
+                rec = Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 reply = server._next(rec)
                 if reply.stall and server._closing.wait(reply.stall):
                     return
@@ -100,7 +98,9 @@ class FakeModelServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     @property
@@ -136,7 +136,9 @@ class FakeOpenAI(FakeModelServer):
         if reply.raw is not None:
             return reply.status, reply.raw, reply.headers
         if reply.status != 200:
-            kind = {401: "invalid_request_error", 429: "rate_limit_exceeded"}.get(reply.status, "server_error")
+            kind = {401: "invalid_request_error", 429: "rate_limit_exceeded"}.get(
+                reply.status, "server_error"
+            )
             body = {"error": {"message": reply.text, "type": kind, "param": None, "code": None}}
             return reply.status, json.dumps(body).encode(), reply.headers
         content = None if reply.refusal else reply.text
@@ -167,8 +169,12 @@ class FakeGemini(FakeModelServer):
             return reply.status, reply.raw, reply.headers
         if reply.status != 200:
             state = {
-                400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
-                429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE",
+                400: "INVALID_ARGUMENT",
+                401: "UNAUTHENTICATED",
+                403: "PERMISSION_DENIED",
+                429: "RESOURCE_EXHAUSTED",
+                500: "INTERNAL",
+                503: "UNAVAILABLE",
             }.get(reply.status, "UNKNOWN")
             body = {"error": {"code": reply.status, "message": reply.text, "status": state}}
             return reply.status, json.dumps(body).encode(), reply.headers

@@ -59,11 +59,16 @@ def dana(ai_services: Services) -> User:
     return create_user(ai_services.store, "dana@example.com", PASSWORD, "Dana")
 
 
-def test_flashcards_job_answered_by_openai(ai_services: Services, dana: User, openai_server: FakeOpenAI) -> None:
+def test_flashcards_job_answered_by_openai(
+    ai_services: Services, dana: User, openai_server: FakeOpenAI
+) -> None:
     course, document = add_course(ai_services, dana, ENGLISH)
     openai_server.default = grounded_cards(openai_server)
-    job = wait_job(ai_services, submit_job(ai_services, "flashcards", dana.id, course_id=course.id,
-                                           params={"count": 3}).id, 60)
+    job = wait_job(
+        ai_services,
+        submit_job(ai_services, "flashcards", dana.id, course_id=course.id, params={"count": 3}).id,
+        60,
+    )
     assert job.state == "succeeded", job.error_internal
     artifact = ai_services.store.artifacts.get(job.result_ref)
     assert artifact is not None
@@ -90,8 +95,11 @@ def test_summary_job_fails_over_from_gemini_to_openai(
     course, _ = add_course(ai_services, dana, ENGLISH)
     gemini_server.default = status(503, "overloaded")
     openai_server.queue(ok({"title": "Plants", "markdown": "- Light to sugar [1]", "citations": [1]}))
-    job = wait_job(ai_services, submit_job(ai_services, "summary", dana.id, course_id=course.id,
-                                           params={"length": "short"}).id, 60)
+    job = wait_job(
+        ai_services,
+        submit_job(ai_services, "summary", dana.id, course_id=course.id, params={"length": "short"}).id,
+        60,
+    )
     assert job.state == "succeeded", job.error_internal
     artifact = ai_services.store.artifacts.get(job.result_ref)
     assert artifact is not None and artifact.provider == "openai"
@@ -99,13 +107,17 @@ def test_summary_job_fails_over_from_gemini_to_openai(
     assert "about 120 words" in openai_server.requests[0].body["messages"][0]["content"]
 
 
-def test_a_model_citing_a_missing_chunk_is_repaired(ai_services: Services, dana: User,
-                                                    openai_server: FakeOpenAI) -> None:
+def test_a_model_citing_a_missing_chunk_is_repaired(
+    ai_services: Services, dana: User, openai_server: FakeOpenAI
+) -> None:
     course, _ = add_course(ai_services, dana, ENGLISH)
     bad = {"cards": [{"front": "Q", "back": "A", "source": 999}]}
     openai_server.queue(ok(bad), ok({"cards": [{"front": "Q", "back": "A", "source": 1}]}))
-    job = wait_job(ai_services, submit_job(ai_services, "flashcards", dana.id, course_id=course.id,
-                                           params={"count": 1}).id, 60)
+    job = wait_job(
+        ai_services,
+        submit_job(ai_services, "flashcards", dana.id, course_id=course.id, params={"count": 1}).id,
+        60,
+    )
     assert job.state == "succeeded", job.error_internal
     assert "cites source 999" in conversation(openai_server, openai_server.requests[1])[-1][1]
     artifact = ai_services.store.artifacts.get(job.result_ref)

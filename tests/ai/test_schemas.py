@@ -91,8 +91,13 @@ def test_citations_without_sources() -> None:
 
 def test_open_questions() -> None:
     q = {
-        "type": "open", "stem": "Why is chlorophyll green?", "options": [], "correct": -1,
-        "answer": "It reflects green light.", "explanation": "See source 2.", "source": 2,
+        "type": "open",
+        "stem": "Why is chlorophyll green?",
+        "options": [],
+        "correct": -1,
+        "answer": "It reflects green light.",
+        "explanation": "See source 2.",
+        "source": 2,
     }
     assert validate("quiz", {"questions": [q]}, request("quiz", kind="open"))["questions"][0] == q
     with pytest.raises(SchemaError, match="-1 for an open question"):
