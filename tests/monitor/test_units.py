@@ -107,7 +107,13 @@ def test_service_contract(unit: str) -> None:
     assert s["Type"] == ["notify"]
     assert s["Restart"] == ["on-failure"]
     assert s["WatchdogSec"] and s["RestartSec"]
-    assert s["StateDirectory"] == ["studybuddy"]
+    if unit == "studybuddy-monitor.service":
+        # Shares the store without StateDirectory= (which would chown it to the monitor's user).
+        assert "StateDirectory" not in s and s["ReadWritePaths"] == ["/var/lib/studybuddy"]
+    else:
+        assert s["StateDirectory"] == ["studybuddy"]
+    assert s["Group"] == ["studybuddy"], "files in the shared state directory stay group-usable"
+    assert s["UMask"] == ["0007"]
     assert s["RuntimeDirectory"]
     assert s["MemoryDenyWriteExecute"] == ["yes"]
     assert s["OnFailure"] == ["studybuddy-failure-mail@%n.service"]
@@ -147,6 +153,26 @@ def test_sysusers_and_tmpfiles() -> None:
         user = _settings(unit)["User"][0]
         assert user in ("studybuddy", "studybuddy-monitor")
     assert _settings("studybuddy-monitor.service")["User"] == ["studybuddy-monitor"]
+
+
+@pytest.mark.skipif(shutil.which("systemd-sysusers") is None or shutil.which("systemd-tmpfiles") is None,
+                    reason="systemd-sysusers/systemd-tmpfiles missing: apt-get install systemd")
+def test_sysusers_and_tmpfiles_apply_to_a_fresh_root(tmp_path: Path) -> None:
+    (tmp_path / "etc").mkdir()
+    proc = subprocess.run(["systemd-sysusers", f"--root={tmp_path}", str(UNIT_DIR / "studybuddy.sysusers.conf")],
+                          check=False, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    passwd = {line.split(":")[0]: line.split(":") for line in (tmp_path / "etc/passwd").read_text().splitlines()}
+    groups = {line.split(":")[0]: line.split(":") for line in (tmp_path / "etc/group").read_text().splitlines()}
+    assert passwd["studybuddy"][6] == "/usr/sbin/nologin"
+    assert "studybuddy-monitor" in groups["studybuddy"][3].split(",")
+    proc = subprocess.run(["systemd-tmpfiles", f"--root={tmp_path}", "--create",
+                           str(UNIT_DIR / "studybuddy.tmpfiles.conf")],
+                          check=False, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    state = (tmp_path / "var/lib/studybuddy").stat()
+    assert oct(state.st_mode & 0o7777) == "0o770"
+    assert state.st_uid == int(passwd["studybuddy"][2]) and state.st_gid == int(groups["studybuddy"][2])
 
 
 POLKIT_HARNESS = textwrap.dedent(
