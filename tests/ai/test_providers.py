@@ -248,7 +248,7 @@ def test_stall_past_the_timeout(pair: tuple[RemoteProvider, FakeModelServer]) ->
     started = time.monotonic()
     with pytest.raises(ProviderUnavailable, match="did not answer within"):
         provider.run(request("chat", question="q"))
-    assert time.monotonic() - started < TIMEOUT * 4
+    assert time.monotonic() - started < TIMEOUT * 6  # well before the stall ends (TIMEOUT * 8)
 
 
 def test_unreachable_server(ai_cfg: Config, openai_server: FakeOpenAI, gemini_server: FakeGemini) -> None:

@@ -171,7 +171,7 @@ def test_stall_past_timeout_fails_over(
     started = time.monotonic()
     result = make_router(cfg, clock).run(request("chat", question="q"))
     assert result.provider == "gemini"
-    assert time.monotonic() - started < TIMEOUT * 4
+    assert time.monotonic() - started < TIMEOUT * 6  # well before the stall ends (TIMEOUT * 8)
 
 
 def test_repair_then_failover(
