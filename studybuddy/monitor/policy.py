@@ -22,8 +22,11 @@ STATE_KEY = "policy"
 
 class Policy:
     def __init__(self, store: Store, config: Config, restarter: Restarter, alerter: Alerter,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time,
+                 stopped_on_purpose: Callable[[str], bool] | None = None):
         self.store = store
+        # Tells whether an administrator stopped the unit (inactive, not failed): left alone.
+        self.stopped_on_purpose = stopped_on_purpose or (lambda unit: False)
         self.config = config
         self.restarter = restarter
         self.alerter = alerter
@@ -115,6 +118,9 @@ class Policy:
             return self._escalate(result, st, unit,
                                   f"{len(recent)} restarts in {mc.start_limit_interval_seconds // 60} minutes "
                                   "already; another would hit systemd's start limit")
+        if self.stopped_on_purpose(unit):
+            log.warning("%s failing, but %s was stopped on purpose: not restarting it", result.key, unit)
+            return [f"left {unit} stopped"]
         outcome = self.restarter.restart(unit)
         ust["restarts"] = [*recent, now]
         self._event("restart", result.key, unit=unit, ok=outcome.ok, output=outcome.summary,

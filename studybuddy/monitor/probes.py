@@ -12,7 +12,7 @@ from typing import Any
 from ..config import QUEUE_NAMES
 from ..health import CheckResult, HealthContext, ms, safe_error
 from .httpclient import HttpClient, HttpError
-from .restarter import Restarter
+from .restarter import Restarter, stopped_on_purpose
 
 log = logging.getLogger(__name__)
 
@@ -268,9 +268,14 @@ def probe_units(ctx: HealthContext) -> list[CheckResult]:
             continue
         active = props.get("ActiveState", "unknown")
         sub = props.get("SubState", "")
-        status = "pass" if active == "active" else ("warn" if active in ("activating", "reloading") else "fail")
-        results.append(CheckResult("unit:activeState", status, f"{active}/{sub}", output=(
-            "" if status == "pass" else f"result: {props.get('Result', '')}"), component_id=unit))
+        if active == "active":
+            status, output = "pass", ""
+        elif active in ("activating", "reloading", "deactivating") or stopped_on_purpose(props):
+            status, output = "warn", f"{active}, result {props.get('Result', '')}"
+        else:
+            status, output = "fail", f"{active}, result {props.get('Result', '')}"
+        results.append(CheckResult("unit:activeState", status, f"{active}/{sub}", output=output,
+                                   component_id=unit))
         restarts = int(props["NRestarts"]) if props.get("NRestarts", "").isdigit() else 0
         before = previous.get(unit, {}).get("restarts", restarts)
         results.append(CheckResult("unit:restarts", "warn" if restarts > before else "pass", restarts,

@@ -104,3 +104,8 @@ def parse_show(text: str) -> dict[str, str]:
         if sep:
             props[key.strip()] = value.strip()
     return props
+
+
+def stopped_on_purpose(props: dict[str, str]) -> bool:
+    """Inactive after a clean stop (`systemctl stop`), as opposed to failed or crashed."""
+    return props.get("ActiveState") == "inactive" and props.get("Result") == "success"

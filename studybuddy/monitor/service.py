@@ -19,8 +19,9 @@ from ..systemd import Notifier, watchdog_interval
 from .alerts import Alert, Alerter
 from .mailer import Mailer
 from .policy import Policy
+from .probes import under_systemd
 from .report import build_report, mark_sent, report_due
-from .restarter import Restarter
+from .restarter import Restarter, stopped_on_purpose
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,8 @@ class Monitor:
         self.mailer = mailer or Mailer(self.config.mail, self.host)
         self.restarter = restarter or Restarter(mc.units, mc.systemctl, mc.command_timeout_seconds)
         self.alerter = Alerter(self.store, self.config, self.mailer, clock, self.host)
-        self.policy = Policy(self.store, self.config, self.restarter, self.alerter, clock)
+        self.policy = Policy(self.store, self.config, self.restarter, self.alerter, clock,
+                             stopped_on_purpose=self._stopped_on_purpose)
         self.check_names = checks or list(CHECKS)
         self.stop_event = threading.Event()
         self._watchdog_every = watchdog_interval()
@@ -88,6 +90,15 @@ class Monitor:
     def _sleep(self, seconds: float) -> None:
         if self.stop_event.wait(seconds):
             raise MonitorStopping
+
+    def _stopped_on_purpose(self, unit: str) -> bool:
+        if not under_systemd():
+            return False
+        try:
+            return stopped_on_purpose(self.restarter.show(unit))
+        except RuntimeError as exc:
+            log.warning("cannot read the state of %s: %s", unit, exc)
+            return False
 
     def unit_for(self, check_name: str, result: CheckResult) -> str:
         units = self.config.monitor.units

@@ -208,3 +208,22 @@ def test_state_survives_a_monitor_restart(rig: Rig) -> None:
     rig.smtp.inbox.wait_for(3)
     assert [s.split("]")[0] for s in rig.subjects()] == [
         "[StudyBuddy FAILING", "[StudyBuddy CRITICAL", "[StudyBuddy RECOVERED"]
+
+
+def test_a_unit_stopped_on_purpose_is_left_alone(rig: Rig) -> None:
+    from studybuddy.monitor.restarter import stopped_on_purpose
+
+    mc = rig.cfg.monitor
+    restarter = Restarter(mc.units, str(rig.systemctl.path), 5.0)
+    rig.policy = Policy(rig.services.store, rig.cfg, restarter,
+                        Alerter(rig.services.store, rig.cfg, Mailer(rig.cfg.mail), rig.clock),
+                        rig.clock, stopped_on_purpose=lambda unit: stopped_on_purpose(restarter.show(unit)))
+    rig.systemctl.show_output("ActiveState=inactive\nSubState=dead\nResult=success\n")
+    for _ in range(3):
+        actions = rig.check(CANARY, "fail")
+        rig.clock.advance(300)
+    assert actions == [f"failing {CANARY}", f"left {WORKER} stopped"]
+    assert rig.restarts() == []
+    # A crashed unit is another matter.
+    rig.systemctl.show_output("ActiveState=failed\nSubState=failed\nResult=exit-code\n")
+    assert rig.check(CANARY, "fail") == [f"restarted {WORKER}"]
