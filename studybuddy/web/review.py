@@ -26,6 +26,11 @@ MAX_CARDS = 2000
 MAX_MARKS_PER_REQUEST = 500
 # Mark ids are made on the device (a UUID); they are the key that makes a resend harmless.
 MARK_ID_RE = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+# Why a mark is refused (English; shown through gettext).
+USER_MESSAGES = {
+    "malformed": "A review mark is not in the expected form.",
+    "gone": "This card no longer exists.",
+}
 
 
 def _flashcard_decks(owner_id: str) -> list[tuple[str, Artifact]]:
@@ -103,26 +108,26 @@ def deck() -> Any:
 def _check_mark(raw: Any, owned: dict[str, Artifact]) -> tuple[Item | None, str]:
     """The item to store for one mark, or an (English, translatable) reason it is refused."""
     if not isinstance(raw, dict):
-        return None, "A review mark is not in the expected form."
+        return None, USER_MESSAGES["malformed"]
     mark_id, artifact_id = raw.get("id"), raw.get("artifact_id")
     card_index, grade, reviewed_at = raw.get("card_index"), raw.get("grade"), raw.get("reviewed_at")
     if not isinstance(mark_id, str) or not MARK_ID_RE.match(mark_id):
-        return None, "A review mark is not in the expected form."
+        return None, USER_MESSAGES["malformed"]
     if grade not in GRADES:
-        return None, "A review mark is not in the expected form."
+        return None, USER_MESSAGES["malformed"]
     if not isinstance(card_index, int) or isinstance(card_index, bool) or card_index < 0:
-        return None, "A review mark is not in the expected form."
+        return None, USER_MESSAGES["malformed"]
     if not isinstance(reviewed_at, (int, float)) or isinstance(reviewed_at, bool):
-        return None, "A review mark is not in the expected form."
+        return None, USER_MESSAGES["malformed"]
     artifact = owned.get(str(artifact_id))
     if artifact is None:
         store = get_services().store
         found = store.artifacts.get(str(artifact_id)) if isinstance(artifact_id, str) else None
         if found is None or found.owner_id != current_user.id or found.kind != "flashcards":
-            return None, "This card no longer exists."
+            return None, USER_MESSAGES["gone"]
         owned[found.id] = artifact = found
     if card_index >= len(_cards(artifact)):
-        return None, "This card no longer exists."
+        return None, USER_MESSAGES["gone"]
     now = time.time()
     item = Item(
         id=new_id(),
