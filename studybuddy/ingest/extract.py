@@ -10,6 +10,7 @@ import ctypes
 import io
 import logging
 import re
+import unicodedata
 import zipfile
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -78,11 +79,21 @@ def _ocr(image: object, cfg: IngestConfig) -> str:
 
 # PDF --------------------------------------------------------------------------------------
 
-_NEEDS_POSITIONS = re.compile(r"[A-Za-z0-9()\[\]{}<>%]")
+# pdfium gets right-to-left lines right unless they hold Latin words or numbers glued to
+# punctuation ("1948," "ב-1948"); only those lines are rebuilt from the glyph positions.
+_LATIN_LETTER = re.compile(r"[^\W\d_\u05d0-\u05ea]")
+_NUMBER_TOKEN = re.compile(r"\S*\d\S*")
+_PLAIN_NUMBER = re.compile(r"\d+(?:[.,:/\-]\d+)*%?")
+
+
+def _needs_positions(line: str) -> bool:
+    if _LATIN_LETTER.search(line):
+        return True
+    return any(not _PLAIN_NUMBER.fullmatch(token) for token in _NUMBER_TOKEN.findall(line))
 OCR_DPI = 300
 
 
-def _line_from_positions(textpage: object, start: int, end: int) -> str | None:
+def _line_from_positions(textpage: object, start: int, line: str) -> str | None:
     """A line rebuilt from the glyph positions (painting order), then put in logical order.
 
     pdfium turns right-to-left lines around itself, but splits Latin words from the numbers
@@ -91,40 +102,39 @@ def _line_from_positions(textpage: object, start: int, end: int) -> str | None:
     """
     import pypdfium2.raw as pdfium_c
 
+    get_box = pdfium_c.FPDFText_GetCharBox
     left, right, bottom, top = (ctypes.c_double() for _ in range(4))
     handle = textpage.raw  # type: ignore[attr-defined]
-    glyphs: list[list[object]] = []  # [centre or None, text]
-    for index in range(start, end):
-        char = chr(pdfium_c.FPDFText_GetUnicode(handle, index))
-        if char in "\r\n":
+    has_marks = _MARK.search(line) is not None
+    centres: list[float | None] = []
+    texts: list[str] = []
+    for offset, char in enumerate(line):
+        if has_marks and texts and unicodedata.combining(char):
+            texts[-1] += char  # marks travel with their letter
             continue
-        if _is_mark(char) and glyphs:
-            glyphs[-1][1] = str(glyphs[-1][1]) + char  # marks travel with their letter
-            continue
-        boxed = pdfium_c.FPDFText_GetCharBox(handle, index, left, right, bottom, top)
-        centre = (left.value + right.value) / 2 if boxed and right.value > left.value else None
-        if centre is None and char != " ":
+        if get_box(handle, start + offset, left, right, bottom, top) and right.value > left.value:
+            centres.append((left.value + right.value) / 2)
+        elif char == " ":
+            centres.append(None)
+        else:
             return None
-        glyphs.append([centre, char])
-    if not glyphs:
+        texts.append(char)
+    if all(c is None for c in centres):
         return None
-    for i, glyph in enumerate(glyphs):
-        if glyph[0] is None:
-            before = next((g[0] for g in reversed(glyphs[:i]) if g[0] is not None), None)
-            after = next((g[0] for g in glyphs[i + 1:] if g[0] is not None), None)
-            if before is None and after is None:
-                return None
-            glyph[0] = ((before if before is not None else after) + (after if after is not None else before)) / 2  # type: ignore[operator]
-    glyphs.sort(key=lambda g: g[0])  # type: ignore[arg-type, return-value]
-    visual = re.sub(" {2,}", " ", "".join(str(g[1]) for g in glyphs)).strip()
+    for i, centre in enumerate(centres):
+        if centre is None:
+            before = next((c for c in reversed(centres[:i]) if c is not None), None)
+            after = next((c for c in centres[i + 1:] if c is not None), None)
+            pair = [c for c in (before, after) if c is not None]
+            centres[i] = sum(pair) / len(pair)
+    order = sorted(range(len(texts)), key=centres.__getitem__)  # type: ignore[arg-type]
+    visual = _MANY_SPACES.sub(" ", "".join(texts[i] for i in order)).strip()
     # pdfium has already mirrored the brackets of right-to-left runs.
     return visual_to_logical(visual, rtl=line_is_rtl(visual), mirror=False)
 
 
-def _is_mark(char: str) -> bool:
-    import unicodedata
-
-    return bool(unicodedata.combining(char))
+_MARK = re.compile("[\u0300-\u036f\u0591-\u05c7]")
+_MANY_SPACES = re.compile(" {2,}")
 
 
 def _pdf_page_text(page: object) -> str:
@@ -138,8 +148,8 @@ def _pdf_page_text(page: object) -> str:
         position = 0
         for line in text.split("\r\n"):
             end = position + len(line)
-            if has_hebrew(line) and _NEEDS_POSITIONS.search(line):
-                rebuilt = _line_from_positions(textpage, position, end)
+            if has_hebrew(line) and _needs_positions(line):
+                rebuilt = _line_from_positions(textpage, position, line)
                 lines.append(rebuilt if rebuilt is not None else line)
             else:
                 lines.append(line)

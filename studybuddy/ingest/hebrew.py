@@ -9,6 +9,7 @@ order, with Latin words and numbers kept readable and brackets mirrored.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -105,37 +106,16 @@ def _marks_before_letters(line: str) -> bool:
     return False
 
 
-def _is_latin(unit: str) -> bool:
-    return unit[0].isalpha() and not _HEB.match(unit[0])
-
-
-def _number_run_end(units: list[str], i: int) -> int:
-    """End (exclusive) of the number starting at i: digits joined by single separators, signs."""
-    n = len(units)
-    j = i
-    while j < n:
-        ch = units[j]
-        if ch.isdigit() or ch in _NUMBER_SIGNS or ch in _NUMBER_SEPARATORS and j + 1 < n and units[j + 1].isdigit() and j > i:
-            j += 1
-        else:
-            break
-    return j
-
-
-def _number_leads_latin(units: list[str], i: int) -> bool:
-    """A number painted right after a Latin word ("CS 101") belongs to that word's run."""
-    if not (units[i].isdigit() or units[i] in _NUMBER_SIGNS):
-        return False
-    j = _number_run_end(units, i)
-    if j == i:
-        return False
-    while j < len(units) and units[j] == " ":
-        j += 1
-    return j < len(units) and _is_latin(units[j]) and units[j - 1] == " "
-
-
-_NUMBER_SIGNS = "%°‰#$₪€"
-_NUMBER_SEPARATORS = ",.:/+-−"
+_SIGNS = "%°\u2030#$\u20aa\u20ac"
+_SEPARATORS = ",.:/+\\-\u2212"
+_NUMBER = f"[{_SIGNS}]*\\d(?:[\\d{_SIGNS}]|[{_SEPARATORS}](?=\\d))*"
+_LATIN = f"[^\\W\\d_{_HEB_LETTER}]"
+# In a reversed right-to-left line: a Latin run (maybe led by a number painted right after a
+# Latin word, as in "CS 101"), running up to the next Hebrew letter; or a number on its own.
+_LTR_RUN = re.compile(f"(?P<latin>(?:{_NUMBER} *(?={_LATIN}))?{_LATIN}[^{_HEB_LETTER}]*)|(?P<number>{_NUMBER})")
+_NUMBER_TAIL = re.compile(f"(?:[\\d{_SIGNS}]|[{_SEPARATORS}](?=\\d))*")
+_LATIN_OR_DIGIT = re.compile(f"{_LATIN}|\\d")
+_ANY_MARK = re.compile("[\u0300-\u036f\u0591-\u05c7]")
 
 
 def visual_to_logical(line: str, rtl: bool = True, mirror: bool = True) -> str:
@@ -148,29 +128,32 @@ def visual_to_logical(line: str, rtl: bool = True, mirror: bool = True) -> str:
     (for text whose extractor mirrored them already).
     """
     if rtl:
-        units = _clusters(line[::-1]) if _marks_before_letters(line) else _clusters(line)[::-1]
+        if _ANY_MARK.search(line):
+            units = _clusters(line[::-1]) if _marks_before_letters(line) else _clusters(line)[::-1]
+            turned = "".join(units)
+        else:
+            turned = line[::-1]
         out: list[str] = []
-        i, n = 0, len(units)
-        while i < n:
-            unit = units[i]
-            if _is_latin(unit) or _number_leads_latin(units, i):
-                # Up to the next Hebrew letter, ending at the last Latin letter or digit.
-                j, last = i, i
-                while j < n and not _HEB.match(units[j][0]):
-                    if _is_latin(units[j]) or units[j].isdigit():
-                        last = j
-                    j += 1
-                if units[last].isdigit():
-                    last = _number_run_end(units, last) - 1
-                out.extend(units[i:last + 1][::-1])
-                i = last + 1
-            elif unit.isdigit() or (unit in _NUMBER_SIGNS and i + 1 < n and units[i + 1].isdigit()):
-                j = _number_run_end(units, i)
-                out.extend(units[i:j][::-1])
-                i = j
+        done = 0
+        for match in _LTR_RUN.finditer(turned):
+            out.append(turned[done:match.start()].translate(_MIRROR) if mirror else turned[done:match.start()])
+            run = match.group()
+            if match.group("latin") is not None:
+                # The run ends at its last Latin letter or digit (and the rest of a number there).
+                last = len(run) - 1
+                while last > 0 and not _LATIN_OR_DIGIT.match(run[last]):
+                    last -= 1
+                if run[last].isdigit():
+                    tail = _NUMBER_TAIL.match(run, last + 1)
+                    last = tail.end() - 1 if tail else last
+                out.append(run[:last + 1][::-1])
+                rest = run[last + 1:]
+                out.append(rest.translate(_MIRROR) if mirror else rest)
             else:
-                out.append(unit.translate(_MIRROR) if mirror and len(unit) == 1 else unit)
-                i += 1
+                out.append(run[::-1])
+            done = match.end()
+        rest = turned[done:]
+        out.append(rest.translate(_MIRROR) if mirror else rest)
         return "".join(out)
 
     # Left-to-right line: reverse each Hebrew run (letters with the spaces inside the run).
@@ -255,16 +238,20 @@ def hebrew_variants(word: str) -> list[str]:
     return variants
 
 
+@functools.lru_cache(maxsize=200_000)
+def _token_terms(token: str) -> tuple[str, ...]:
+    if _HEB.match(token):
+        if "'" in token or '"' in token:
+            token = token.replace("'", "").replace('"', "")
+        return tuple(hebrew_variants(token))
+    return (token,)
+
+
 def search_terms(search_text: str) -> list[str]:
     """Index terms of text already in search form; Hebrew words also yield their prefix-less forms."""
     terms: list[str] = []
-    for match in _TERM.finditer(search_text):
-        token = match.group()
-        if _HEB.match(token):
-            token = token.replace("'", "").replace('"', "")
-            terms.extend(hebrew_variants(token))
-        else:
-            terms.append(token)
+    for token in _TERM.findall(search_text):
+        terms.extend(_token_terms(token))
     return terms
 
 

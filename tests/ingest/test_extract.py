@@ -42,6 +42,24 @@ def test_visual_order_pdf_comes_out_logical_with_page_numbers(cfg: Config) -> No
     assert ingest(cfg, "heb.pdf", data) == [f"{L1}\n{L2}", L3]
 
 
+MIXED = [
+    "קורס Introduction to Algorithms מעולה",
+    "ראה סעיף 1 2 3 בהמשך",
+    "עמוד 12-15 בספר, המחיר 3.14 שקל",
+    "בשנת 1948, הוקמה",
+    "יש 50% הנחה",
+    "הנוסחה E=mc2 ידועה",
+    "ב-1948 הוקמה",
+    "שעה 10:30 בבוקר, מספר 1,000 ספרים",
+    "ראו [1] ו-(2)",
+    'המילה "שלום" היא ברכה',
+]
+
+
+def test_visual_order_pdf_with_latin_numbers_and_punctuation(cfg: Config) -> None:
+    assert ingest(cfg, "mixed.pdf", makers.visual_hebrew_pdf([MIXED])) == ["\n".join(MIXED)]
+
+
 def test_reversed_stream_pdf_is_repaired(cfg: Config) -> None:
     """Lines stored in logical order but painted left to right come out of pdfium backwards."""
     lines = ["הספרים נמצאים בארון הגדול", "הפוטוסינתזה מתרחשת בעלים של הצמח"]
