@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify, request
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from ..courses import CourseError, create_course, delete_course
@@ -22,8 +23,9 @@ def job_json(job: Job) -> dict[str, Any]:
         "type": job.type,
         "state": job.state,
         "progress": job.progress,
-        "stage": job.stage,
-        "error": job.error_user,
+        # Stages and errors are English messages; the student reads them in their language.
+        "stage": gettext(job.stage) if job.stage else "",
+        "error": gettext(job.error_user) if job.error_user else "",
         "result": job.result_ref if job.state == "succeeded" else "",
         "course_id": job.course_id,
         "document_id": job.document_id,

@@ -21,7 +21,7 @@ def test_signup_first_account_is_admin_and_emails_are_unique(client: Any, store:
     token = csrf_token(client)
     r = client.post("/signup", data={"email": "FIRST@example.com ", "password": PASSWORD,
                                       "password2": PASSWORD, "csrf_token": token})
-    assert r.status_code == 400 and "already exists" in r.get_data(as_text=True)
+    assert r.status_code == 400 and "כבר קיים חשבון" in r.get_data(as_text=True)
     assert store.users.count() == 1
     r = client.post("/signup", data={"email": "second@example.com", "password": PASSWORD,
                                       "password2": PASSWORD, "csrf_token": token})
@@ -31,9 +31,9 @@ def test_signup_first_account_is_admin_and_emails_are_unique(client: Any, store:
 def test_signup_rejects_bad_input_and_changes_nothing(client: Any, store: Any) -> None:
     token = csrf_token(client)
     for data, message in [
-        ({"email": "not-an-email", "password": PASSWORD}, "valid e-mail"),
-        ({"email": "a@example.com", "password": "short"}, "at least 8"),
-        ({"email": "a@example.com", "password": PASSWORD, "password2": "other pass"}, "do not match"),
+        ({"email": "not-an-email", "password": PASSWORD}, "תקינה"),  # Hebrew is the default language
+        ({"email": "a@example.com", "password": "short"}, "8 תווים לפחות"),
+        ({"email": "a@example.com", "password": PASSWORD, "password2": "other pass"}, "אינן זהות"),
     ]:
         data.setdefault("password2", data["password"])
         r = client.post("/signup", data={**data, "csrf_token": token})
@@ -45,7 +45,7 @@ def test_login_wrong_password_and_logout(client: Any, users: Any) -> None:
     token = csrf_token(client)
     r = client.post("/login", data={"email": "alice@example.com", "password": "wrong password",
                                      "csrf_token": token})
-    assert r.status_code == 401 and "Wrong e-mail address or password" in r.get_data(as_text=True)
+    assert r.status_code == 401 and "או סיסמה שגויות" in r.get_data(as_text=True)
     assert client.get("/library").status_code == 302
     login(client, "ALICE@example.com")
     assert client.get("/library").status_code == 200
@@ -75,7 +75,7 @@ def test_secure_cookies_when_configured(cfg: Any, services: Any, users: Any) -> 
 def test_state_changes_need_the_csrf_token(client: Any, users: Any, store: Any) -> None:
     login(client, "alice@example.com")
     r = client.post("/library", data={"name": "No token"})
-    assert r.status_code == 400 and "form expired" in r.get_data(as_text=True)
+    assert r.status_code == 400 and "תוקף הטופס פג" in r.get_data(as_text=True)
     r = client.post("/api/v1/courses", json={"name": "No token"})
     assert r.status_code == 400 and r.is_json
     assert store.courses.list_for_owner(users["alice"].id) == []
