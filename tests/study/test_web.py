@@ -20,6 +20,12 @@ def post(client: Any, url: str, **data: Any) -> Any:
     return client.post(url, data={**data, "csrf_token": csrf_token(client)})
 
 
+def in_english(client: Any) -> Any:
+    """Show the pages in English (the default is Hebrew)."""
+    assert post(client, "/language/en", next="/library").status_code == 302
+    return client
+
+
 def last_job(services: Services, owner: User) -> Any:
     jobs = services.store.jobs.list_for_owner(owner.id)
     return max(jobs, key=lambda j: j.created_at) if jobs else None
@@ -127,7 +133,7 @@ def test_quota_gives_429_with_a_clear_message(tmp_path: Any) -> None:
 
 def test_taking_a_quiz(login_as: Any, services: Services, users: dict[str, User], english_course: Any,
                        worker: Any) -> None:
-    client = login_as("alice")
+    client = in_english(login_as("alice"))
     course, _ = english_course
     job = run_form(client, services, users["alice"], course.id, "quiz", count="3", kind="mc", language="en")
     take = client.get(f"/results/{job.result_ref}")
@@ -150,7 +156,7 @@ def test_taking_a_quiz(login_as: Any, services: Services, users: dict[str, User]
 def test_open_quiz_is_graded_by_a_job_and_labelled_approximate(login_as: Any, services: Services,
                                                                users: dict[str, User], english_course: Any,
                                                                worker: Any) -> None:
-    client = login_as("alice")
+    client = in_english(login_as("alice"))
     course, _ = english_course
     job = run_form(client, services, users["alice"], course.id, "quiz", count="2", kind="open", language="en")
     questions = quiz.questions(services.store.artifacts.get(job.result_ref))
@@ -216,7 +222,7 @@ def test_chat_page_shows_the_answer_when_the_job_finishes(login_as: Any, service
 
 def test_glossary_page_search(login_as: Any, services: Services, users: dict[str, User], english_course: Any,
                               worker: Any) -> None:
-    client = login_as("alice")
+    client = in_english(login_as("alice"))
     course, _ = english_course
     run_form(client, services, users["alice"], course.id, "glossary", count="12", language="en")
     page = client.get(f"/courses/{course.id}/glossary").get_data(as_text=True)
