@@ -212,7 +212,7 @@ def upload_api(course_id: str) -> Any:
         return json_error(413, _too_large_message(exc))
     except Rejected as exc:
         return jsonify({"error": _translated(exc), "errors": []}), exc.status
-    body = {"documents": [document_json(d) for d in accepted], "errors": errors}
+    body: dict[str, Any] = {"documents": [document_json(d) for d in accepted], "errors": errors}
     if not accepted:
         status = int(errors[0]["status"]) if errors else 400
         body["error"] = errors[0]["error"] if errors else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import zipfile
 from pathlib import Path
@@ -178,6 +179,7 @@ def pptx_bytes(slides: list[tuple[str, str, str]], table: list[list[str]] | None
     return buffer.getvalue()
 
 
+@functools.lru_cache(maxsize=4)
 def zip_bomb_docx(uncompressed_mb: int = 300) -> bytes:
     """A real DOCX with one extra member of zeros that compresses about a thousand times."""
     base = docx_bytes(["שלום"])
