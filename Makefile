@@ -28,3 +28,12 @@ bench: $(STAMP)
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+# Debian package and the end-to-end run on a real systemd (packaging/README.md, tests/e2e/).
+.PHONY: deb e2e
+deb:
+	sh packaging/build-deb.sh
+
+e2e: $(STAMP) deb
+	STUDYBUDDY_E2E=1 STUDYBUDDY_E2E_DEB="$$(ls -t dist/studybuddy_*_amd64.deb | head -1)" \
+		$(VENV)/bin/pytest -m e2e tests/e2e -v -rA $(PYTEST_ARGS)

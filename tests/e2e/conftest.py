@@ -1,0 +1,188 @@
+"""Fixtures for the end-to-end run: the .deb, a booted container, a loopback SMTP server inside
+it, and the playbook applied to it. Everything is session-scoped: one container per run."""
+
+from __future__ import annotations
+
+import json
+import mailbox
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from .harness import CONTAINER_IP, HERE, Container, Network, run
+
+TOP = HERE.parent.parent
+CACHE = Path(os.environ.get("STUDYBUDDY_E2E_CACHE", "/var/cache/studybuddy-e2e"))
+WORK = Path(os.environ.get("STUDYBUDDY_E2E_WORKDIR", "/var/tmp/studybuddy-e2e"))
+SMTP_PORT = 2525
+ADMIN_MAIL = "admin@studybuddy-e2e.test"
+TOOLS = ["debootstrap", "systemd-nspawn", "nsenter", "ip", "ssh", "ansible-playbook", "dpkg-buildpackage"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    system_tests = str(HERE / "test_system.py")
+    for item in items:
+        if str(item.fspath) == system_tests:
+            item.add_marker(pytest.mark.e2e)
+
+
+def _require_environment() -> None:
+    """The run needs root and a few Debian tools; it is opt-in because it takes minutes."""
+    if os.environ.get("STUDYBUDDY_E2E") != "1":
+        pytest.skip("end-to-end run not requested: use `make e2e` (sets STUDYBUDDY_E2E=1)")
+    problems = []
+    if os.geteuid() != 0:
+        problems.append("needs root (debootstrap, systemd-nspawn, network namespaces)")
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if missing:
+        problems.append("missing tools: " + ", ".join(missing))
+    if problems:
+        message = "; ".join(problems)
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"end-to-end prerequisites missing in CI: {message}")
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def deb_path() -> Path:
+    _require_environment()
+    given = os.environ.get("STUDYBUDDY_E2E_DEB")
+    if given:
+        path = Path(given).resolve()
+        assert path.is_file(), f"STUDYBUDDY_E2E_DEB={given} does not exist"
+        return path
+    run(["sh", str(TOP / "packaging/build-deb.sh")], timeout=1800)
+    debs = sorted((TOP / "dist").glob("studybuddy_*_amd64.deb"), key=lambda p: p.stat().st_mtime)
+    assert debs, "packaging/build-deb.sh produced no .deb"
+    return debs[-1]
+
+
+@pytest.fixture(scope="session")
+def container(deb_path: Path) -> Iterator[Container]:
+    run(["sh", str(HERE / "build-rootfs.sh")], timeout=1800,
+        env={**os.environ, "STUDYBUDDY_E2E_CACHE": str(CACHE)})
+    network = Network()
+    box = Container(WORK / "root", WORK, network)
+    box.prepare(CACHE / "root")
+    network.up()
+    try:
+        box.boot()
+        yield box
+    finally:
+        try:
+            (WORK / "journal.txt").write_text(box.journal("-b -o short-precise") if box.init_pid else "")
+        except Exception as exc:  # noqa: BLE001 - diagnostics only
+            print(f"could not save the container's journal: {exc}", file=sys.stderr)
+        box.shutdown()
+        network.down()
+
+
+@dataclass
+class Smtp:
+    """A real SMTP server (aiosmtpd) listening on 127.0.0.1 inside the container's network."""
+
+    maildir: Path
+    proc: subprocess.Popen[bytes]
+
+    def messages(self) -> list[mailbox.MaildirMessage]:
+        box = mailbox.Maildir(str(self.maildir), create=False)
+        return sorted(box, key=lambda m: m.get_date())
+
+    def subjects(self) -> list[str]:
+        from email.header import decode_header, make_header
+
+        return [str(make_header(decode_header(m.get("Subject", "")))) for m in self.messages()]
+
+
+@pytest.fixture(scope="session")
+def smtp(container: Container) -> Iterator[Smtp]:
+    maildir = WORK / "maildir"
+    shutil.rmtree(maildir, ignore_errors=True)
+    for sub in ("cur", "new", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    log = WORK / "smtp.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            container.in_netns([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{SMTP_PORT}",
+                                "-c", "aiosmtpd.handlers.Mailbox", str(maildir)]),
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    probe = f"python3 -c \"import socket; socket.create_connection(('127.0.0.1', {SMTP_PORT}), 1)\""
+    deadline = time.monotonic() + 20
+    while container.sh(probe, check=False).returncode != 0:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"the loopback SMTP server did not start; see {log}")
+        time.sleep(0.2)
+    yield Smtp(maildir, proc)
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@dataclass
+class Provisioned:
+    inventory: Path
+    first_run: subprocess.CompletedProcess[str]
+    rabbitmq_password: str
+
+
+def write_inventory(container: Container, deb: Path, workdir: Path, rabbitmq_password: str) -> Path:
+    """The single-host inventory, pointed at the container, with settings that make the run fast."""
+    inventory = {
+        "all": {
+            "vars": {
+                "ansible_host": CONTAINER_IP,
+                "ansible_user": "root",
+                "ansible_ssh_private_key_file": str(container.key),
+                "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
+                "studybuddy_deb_path": str(deb),
+                "studybuddy_apt_update": False,
+                "studybuddy_server_name": "studybuddy-e2e.test",
+                "studybuddy_admin_email": ADMIN_MAIL,
+                "studybuddy_smtp_host": "127.0.0.1",
+                "studybuddy_smtp_port": SMTP_PORT,
+                "studybuddy_smtp_security": "none",
+                "studybuddy_rabbitmq_password": rabbitmq_password,
+                "studybuddy_secret_key": secrets.token_urlsafe(32),
+                "studybuddy_config": {
+                    # Probe every few seconds so three strikes take seconds, not 15 minutes.
+                    "monitor": {"interval_seconds": 3, "ai_probe_interval_seconds": 86400},
+                    "mail": {"max_per_hour": 100},
+                    # A killed worker's job is requeued when its lease runs out: keep that short.
+                    "worker": {"lease_seconds": 20, "reaper_interval_seconds": 3.0},
+                },
+            },
+            "children": {
+                group: {"hosts": {"studybuddy-e2e": None}}
+                for group in ("web", "worker", "monitor", "rabbitmq")
+            } | {"mongodb": {"hosts": {}}},
+        }
+    }
+    path = workdir / "inventory.json"
+    path.write_text(json.dumps(inventory, indent=2))
+    return path
+
+
+def run_playbook(inventory: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ANSIBLE_CONFIG": str(TOP / "ansible/ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0",
+           "ANSIBLE_NOCOLOR": "1", "ANSIBLE_HOST_KEY_CHECKING": "False"}
+    return subprocess.run(["ansible-playbook", "-i", str(inventory), str(TOP / "ansible/site.yml"), *extra],
+                          capture_output=True, text=True, timeout=1200, env=env, cwd=str(TOP / "ansible"),
+                          check=False)
+
+
+@pytest.fixture(scope="session")
+def provisioned(container: Container, smtp: Smtp, deb_path: Path) -> Provisioned:
+    password = secrets.token_urlsafe(18)
+    inventory = write_inventory(container, deb_path, WORK, password)
+    result = run_playbook(inventory)
+    (WORK / "playbook-1.log").write_text(result.stdout + result.stderr)
+    assert result.returncode == 0, f"the playbook failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+    return Provisioned(inventory, result, password)

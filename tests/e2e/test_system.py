@@ -1,0 +1,350 @@
+"""StudyBuddy where it will live: a Debian host under systemd, installed by apt through the
+Ansible playbook, logging to the journal, healing itself.
+
+The tests run in file order against one container (see conftest.py): a-g observe and break the
+running system, h re-applies the playbook and finally purges the package. The recovery figures
+are written to bench/results/recovery.json and printed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.ingest.makers import visual_hebrew_pdf
+
+from .client import Browser
+from .conftest import ADMIN_MAIL, TOP, WORK, Provisioned, Smtp, run_playbook
+from .harness import CONTAINER_IP, Container
+
+UNITS = ("studybuddy-web.service", "studybuddy-worker.service", "studybuddy-monitor.service")
+RECOVERY: dict[str, Any] = {}
+RESULTS = TOP / "bench/results/recovery.json"
+
+HEBREW_LINES = [
+    "הקפיברה היא המכרסם הגדול ביותר החי כיום.",
+    "היא חיה בקבוצות ליד נהרות ואגמים בדרום אמריקה.",
+    "הקפיברה אוכלת עשב וצמחי מים ושוחה היטב.",
+]
+
+
+def _record(key: str, value: Any) -> None:
+    RECOVERY[key] = value
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(RECOVERY, indent=2, sort_keys=True) + "\n")
+
+
+@pytest.fixture(scope="module")
+def browser(container: Container, provisioned: Provisioned) -> Browser:
+    cert = WORK / "site-cert.pem"
+    cert.write_text(container.sh("cat /etc/ssl/studybuddy/cert.pem").stdout)
+    student = Browser(f"https://{CONTAINER_IP}", str(cert))
+    student.signup(f"dana-{secrets.token_hex(3)}@studybuddy-e2e.test", "correct horse battery", "דנה")
+    return student
+
+
+@pytest.fixture(scope="module")
+def course_id(browser: Browser) -> str:
+    status, body = browser.json("POST", "/api/v1/courses", json_body={"name": "ביולוגיה — יונקים"})
+    assert status == 201, body
+    return str(body["id"])
+
+
+def _store_query(container: Container, code: str) -> Any:
+    """Run Python against the installed store, as the service account; returns its JSON output."""
+    script = (
+        "import json, sys\n"
+        "from studybuddy.config import load_config\n"
+        "from studybuddy.store import open_store\n"
+        "store = open_store(load_config('/etc/studybuddy/config.yaml'))\n" + code
+    )
+    out = container.sh("runuser -u studybuddy -- /opt/venvs/studybuddy/bin/python -", input_text=script).stdout
+    return json.loads(out)
+
+
+# -- a ---------------------------------------------------------------------------------------
+
+def test_a_units_ready_with_status(container: Container, provisioned: Provisioned) -> None:
+    for unit in UNITS:
+        props = container.show(unit, "ActiveState", "SubState", "Type", "StatusText", "NotifyAccess",
+                               "WatchdogUSec")
+        # Type=notify: systemd only reports "active (running)" after READY=1 came over sd_notify.
+        assert props["Type"] == "notify", (unit, props)
+        assert (props["ActiveState"], props["SubState"]) == ("active", "running"), (unit, props)
+        assert props["StatusText"].strip(), f"{unit} sent no STATUS= line"
+        status = container.sh(f"systemctl status --no-pager --lines=0 {unit}", check=False).stdout
+        assert f'Status: "{props["StatusText"]}"' in status, status
+    assert "serving" in container.show("studybuddy-web.service", "StatusText")["StatusText"].lower()
+    # The package's pieces are where they belong.
+    conffiles = container.sh("dpkg-query -W -f='${Conffiles}' studybuddy").stdout
+    assert "/etc/studybuddy/config.yaml" in conffiles
+    secret = container.sh("stat -c '%a %U %G' /etc/credstore/studybuddy.secret_key").stdout.split()
+    assert secret == ["640", "root", "studybuddy"], secret
+    assert container.sh("getent passwd studybuddy-monitor").returncode == 0
+    for page in ("studybuddy", "studybuddy.yaml"):
+        text = container.sh(f"MANPAGER=cat MANWIDTH=100 man {page}").stdout
+        assert "NAME" in text and "studybuddy" in text, f"man {page}: {text[:200]}"
+    assert container.sh("studybuddy --version").stdout.strip()
+
+
+# -- b ---------------------------------------------------------------------------------------
+
+def test_b_hebrew_pdf_becomes_ready_and_is_summarised(browser: Browser, course_id: str) -> None:
+    pdf = visual_hebrew_pdf([HEBREW_LINES, HEBREW_LINES[::-1]])
+    status, body = browser.upload(course_id, "קפיברות.pdf", pdf, "application/pdf")
+    assert status == 201, body
+    document = browser.wait_for_document(body["documents"][0]["id"], timeout=120)
+    assert document["status"] == "ready", document
+    assert document["page_count"] == 2
+
+    status, started = browser.json("POST", f"/courses/{course_id}/tools/summary", json_body={})
+    assert status == 202, started
+    job = browser.wait_for_job(started["job_id"], timeout=120)
+    assert job["state"] == "succeeded", job
+    status, _, page = browser.request("GET", f"/results/{job['result']}", headers={"Accept": "text/html"})
+    text = page.decode()
+    assert status == 200
+    assert "קפיברה" in text or "הקפיברה" in text, "the summary does not speak of the material"
+    assert "קפיברות.pdf" in text, "the summary does not cite the file"
+
+
+# -- c ---------------------------------------------------------------------------------------
+
+def test_c_kill9_worker_mid_job_restarts_and_job_completes_once(
+        container: Container, browser: Browser, course_id: str) -> None:
+    pages = [[f"עמוד {n}: " + line for line in HEBREW_LINES * 6] for n in range(1, 121)]
+    status, body = browser.upload(course_id, "ספר-גדול.pdf", visual_hebrew_pdf(pages), "application/pdf")
+    assert status == 201, body
+    document_id = body["documents"][0]["id"]
+    job_id = body["documents"][0]["job_id"]
+
+    container.wait_until("the ingest job to run", lambda: browser.json(
+        "GET", f"/api/v1/jobs/{job_id}")[1]["state"] == "running", timeout=60, interval=0.1)
+    old_pid = container.main_pid("studybuddy-worker.service")
+    restarts_before = int(container.show("studybuddy-worker.service", "NRestarts")["NRestarts"])
+    killed_at = time.monotonic()
+    container.sh(f"kill -9 {old_pid}")
+
+    def worker_back() -> bool:
+        props = container.show("studybuddy-worker.service", "ActiveState", "SubState", "MainPID")
+        return props["ActiveState"] == "active" and props["SubState"] == "running" and \
+            props["MainPID"] not in ("0", str(old_pid))
+
+    container.wait_until("the worker to be active again", worker_back, timeout=60, interval=0.1)
+    _record("kill9_to_active_seconds", round(time.monotonic() - killed_at, 2))
+    assert int(container.show("studybuddy-worker.service", "NRestarts")["NRestarts"]) == restarts_before + 1
+
+    document = browser.wait_for_document(document_id, timeout=300)
+    assert document["status"] == "ready", document
+    assert document["page_count"] == len(pages)
+    job = browser.wait_for_job(job_id, timeout=60)
+    assert job["state"] == "succeeded", job
+    # Exactly once: one set of pages and chunks for the document, one ingest job.
+    counts = _store_query(container, (
+        f"doc = {document_id!r}\n"
+        "pages = store.pages.list_for_document(doc)\n"
+        "numbers = [p.number for p in pages]\n"
+        "chunks = store.chunks.list_for_document(doc)\n"
+        "owner = store.documents.get(doc).owner_id\n"
+        "jobs = [j for j in store.jobs.list_for_owner(owner, limit=1000)\n"
+        "        if j.document_id == doc and j.type == 'ingest']\n"
+        "print(json.dumps({'pages': len(pages), 'distinct_pages': len(set(numbers)),\n"
+        "                  'chunks': len(chunks), 'distinct_chunks': len({c.ordinal for c in chunks}),\n"
+        "                  'jobs': len(jobs), 'succeeded': sum(j.state == 'succeeded' for j in jobs)}))\n"
+    ))
+    assert counts["pages"] == counts["distinct_pages"] == len(pages), counts
+    assert counts["chunks"] == counts["distinct_chunks"] > 0, counts
+    assert counts["jobs"] == counts["succeeded"] == 1, counts
+    _record("jobs_lost", 0 if document["status"] == "ready" and job["state"] == "succeeded" else 1)
+
+
+# -- d ---------------------------------------------------------------------------------------
+
+def test_d_sigstop_worker_watchdog_restarts_it(container: Container) -> None:
+    unit = "studybuddy-worker.service"
+    watchdog_s = _seconds(container.show(unit, "WatchdogUSec")["WatchdogUSec"])
+    assert watchdog_s > 0, "the worker has no WatchdogSec"
+    old_pid = container.main_pid(unit)
+    stopped_at = time.monotonic()
+    container.sh(f"kill -STOP {old_pid}")
+
+    def restarted() -> bool:
+        props = container.show(unit, "ActiveState", "SubState", "MainPID")
+        return props["ActiveState"] == "active" and props["SubState"] == "running" and \
+            props["MainPID"] not in ("0", str(old_pid))
+
+    margin = 30.0
+    container.wait_until("the watchdog to restart the worker", restarted, timeout=watchdog_s + margin + 60)
+    took = time.monotonic() - stopped_at
+    _record("sigstop_to_restarted_seconds", round(took, 2))
+    assert took <= watchdog_s + margin, f"restart took {took:.1f}s, WatchdogSec={watchdog_s}s"
+    journal = container.journal(f"-u {unit} --since=-{int(took) + 30}s")
+    assert "Watchdog timeout" in journal, journal[-2000:]
+
+
+def _seconds(value: str) -> float:
+    """systemd's WatchdogUSec as shown: '1min', '30s', '1min 30s', '500ms'."""
+    total = 0.0
+    for number, unit in re.findall(r"(\d+(?:\.\d+)?)\s*(min|ms|us|s|h)", value):
+        total += float(number) * {"h": 3600, "min": 60, "s": 1, "ms": 0.001, "us": 1e-6}[unit]
+    return total
+
+
+# -- e ---------------------------------------------------------------------------------------
+
+BROKEN_WEB = "/run/systemd/system/studybuddy-web.service.d/e2e-fault.conf"
+
+
+def _break_web_quietly(container: Container) -> int:
+    """The web keeps running but cannot reach its broker, so /health/ready fails.
+
+    The fault lives in the process, not in the unit: a drop-in points the web at a closed
+    port, the web is restarted with it, and the drop-in is removed again. systemd sees an
+    active, watchdog-happy service; the next restart (by anyone) cures it.
+    """
+    container.sh(f"mkdir -p $(dirname {BROKEN_WEB}) && printf '[Service]\\n"
+                 f"Environment=STUDYBUDDY_BROKER__URL=amqp://nobody:nothing@127.0.0.1:1//\\n' > {BROKEN_WEB}"
+                 " && systemctl daemon-reload && systemctl restart studybuddy-web.service"
+                 f" && rm -f {BROKEN_WEB} && systemctl daemon-reload")
+    return container.main_pid("studybuddy-web.service")
+
+
+def _monitor_events(container: Container, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
+    return _store_query(container, (
+        f"kinds = {kinds!r}\n"
+        "events = [e for e in store.monitor.events(limit=1000) if e.kind in kinds]\n"
+        "print(json.dumps([{'kind': e.kind, 'check': e.check, 'data': e.data, 'at': e.created_at}\n"
+        "                  for e in events]))\n"
+    ))
+
+
+def test_e_monitor_restarts_invisible_fault_through_polkit(container: Container, smtp: Smtp) -> None:
+    unit = "studybuddy-web.service"
+    monitor_user = container.sh("ps -o user= -p $(systemctl show -p MainPID --value studybuddy-monitor)").stdout
+    assert monitor_user.strip() == "studybuddy-monitor"
+    mails_before = len(smtp.messages())
+    bad_pid = _break_web_quietly(container)
+    broken_at = time.monotonic()
+    assert container.show(unit, "ActiveState")["ActiveState"] == "active"
+
+    # First failing round, then three strikes, then the restart through polkit.
+    def web_restarted() -> bool:
+        pid = container.main_pid(unit)
+        return pid not in (0, bad_pid)
+
+    container.wait_until("the monitor to restart the web", web_restarted, timeout=120)
+    _record("failing_probe_to_monitor_restart_seconds", round(time.monotonic() - broken_at, 2))
+    journal = container.journal(f"--since=-{int(time.monotonic() - broken_at) + 30}s")
+    assert re.search(r"Stopping studybuddy-web\.service|Stopped studybuddy-web\.service", journal), journal[-3000:]
+    assert "studybuddy-monitor" in container.journal("-u polkit --since=-10min") or \
+        "studybuddy-web.service" in container.journal("-u studybuddy-monitor --since=-5min")
+
+    # The restart cured it: the monitor announces recovery; the mails came to loopback SMTP.
+    container.wait_until("the recovery mail", lambda: any(
+        "recover" in s.lower() for s in smtp.subjects()[mails_before:]), timeout=120)
+    subjects = smtp.subjects()[mails_before:]
+    assert any("fail" in s.lower() for s in subjects), subjects
+    restarts = [e for e in _monitor_events(container, ("restart",)) if e["data"].get("unit") == unit]
+    assert len(restarts) == 1 and restarts[0]["data"]["ok"], restarts
+
+    # The same fault again, inside the cooldown: a failing mail, no second restart.
+    mails_before = len(smtp.messages())
+    bad_pid = _break_web_quietly(container)
+    container.wait_until("the second failing mail", lambda: any(
+        "fail" in s.lower() for s in smtp.subjects()[mails_before:]), timeout=120)
+    time.sleep(10)
+    assert container.main_pid(unit) == bad_pid, "the monitor restarted the web again inside its cooldown"
+    assert len([e for e in _monitor_events(container, ("restart",)) if e["data"].get("unit") == unit]) == 1
+    assert "cooldown" in container.journal("-u studybuddy-monitor --since=-2min").lower()
+
+    # A fault that a restart cannot cure escalates instead of looping: the broker itself goes.
+    container.sh("systemctl restart studybuddy-web.service")
+    mails_before = len(smtp.messages())
+    container.sh("systemctl stop rabbitmq-server.service")
+    try:
+        container.wait_until("the escalation mail", lambda: any(
+            "escalat" in s.lower() for s in smtp.subjects()[mails_before:]), timeout=240)
+    finally:
+        container.sh("systemctl start rabbitmq-server.service", timeout=180)
+    messages = smtp.messages()
+    assert all(ADMIN_MAIL in (m.get("To") or "") for m in messages), [m.get("To") for m in messages]
+
+
+# -- f ---------------------------------------------------------------------------------------
+
+def test_f_journal_keeps_error_priority(container: Container) -> None:
+    out = container.journal("-p err -o json -u 'studybuddy-*' --since=-30min")
+    entries = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    ours = [e for e in entries if str(e.get("_SYSTEMD_UNIT", "")).startswith("studybuddy-")]
+    assert ours, "no error lines from the StudyBuddy units in the journal"
+    for entry in ours:
+        assert int(entry["PRIORITY"]) <= 3, entry
+        message = entry.get("MESSAGE", "")
+        assert not str(message).startswith("<"), f"priority prefix left in the message: {message!r}"
+
+
+# -- g ---------------------------------------------------------------------------------------
+
+def test_g_units_score_two_or_lower(container: Container) -> None:
+    units = container.sh("systemctl list-unit-files --no-legend 'studybuddy*' | awk '{print $1}'").stdout.split()
+    services = [u for u in units if u.endswith(".service")]
+    assert set(UNITS) <= set(services), services
+    scores = {}
+    for unit in services:
+        if unit.endswith("@.service"):
+            unit = unit.replace("@.service", "@e2e.service")
+        out = container.sh(f"systemd-analyze security --no-pager {unit}", check=False).stdout
+        match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", out)
+        assert match, out[-1000:]
+        scores[unit] = float(match.group(1))
+    _record("security_exposure", scores)
+    assert all(score <= 2.0 for score in scores.values()), scores
+
+
+# -- h ---------------------------------------------------------------------------------------
+
+def test_h_playbook_is_idempotent_and_purge_leaves_nothing(container: Container,
+                                                          provisioned: Provisioned) -> None:
+    check = run_playbook(provisioned.inventory, "--check", "--diff")
+    (WORK / "playbook-check.log").write_text(check.stdout + check.stderr)
+    assert check.returncode == 0, check.stdout[-4000:]
+    second = run_playbook(provisioned.inventory)
+    (WORK / "playbook-2.log").write_text(second.stdout + second.stderr)
+    assert second.returncode == 0, second.stdout[-4000:]
+    recap = re.search(r"studybuddy-e2e\s*:\s*ok=\d+\s+changed=(\d+)", second.stdout)
+    assert recap and recap.group(1) == "0", second.stdout[-4000:]
+
+    container.sh("DEBIAN_FRONTEND=noninteractive apt-get purge -y studybuddy", timeout=300)
+    left = container.sh("ls /lib/systemd/system /usr/lib/systemd/system /etc/systemd/system "
+                        "/etc/systemd/system/*.wants 2>/dev/null | grep -i studybuddy || true").stdout
+    assert not left.strip(), left
+    assert not container.sh("systemctl list-unit-files --no-legend 'studybuddy*'").stdout.strip()
+    for account in ("studybuddy", "studybuddy-monitor"):
+        assert container.sh(f"getent passwd {account}", check=False).returncode != 0, account
+        assert container.sh(f"getent group {account}", check=False).returncode != 0, account
+    assert container.sh("test -e /var/lib/studybuddy", check=False).returncode != 0
+    assert container.sh("ls /etc/credstore/studybuddy.* 2>/dev/null || true").stdout.strip() == ""
+    assert container.sh("test -e /opt/venvs/studybuddy", check=False).returncode != 0
+
+
+def test_recovery_figures() -> None:
+    """The benchmark lines, printed next to what they are measured against."""
+    figures = json.loads(Path(RESULTS).read_text()) if Path(RESULTS).exists() else {}
+    lines = [
+        f"recovery: kill -9 -> worker active again: {figures.get('kill9_to_active_seconds')} s",
+        f"recovery: kill -STOP -> worker restarted by the watchdog: {figures.get('sigstop_to_restarted_seconds')} s",
+        "recovery: first failing probe -> monitor restart: "
+        f"{figures.get('failing_probe_to_monitor_restart_seconds')} s",
+        f"recovery: jobs lost: {figures.get('jobs_lost')}",
+    ]
+    print("\n" + "\n".join(lines))
+    for key in ("kill9_to_active_seconds", "sigstop_to_restarted_seconds",
+                "failing_probe_to_monitor_restart_seconds", "jobs_lost"):
+        assert key in figures, f"{key} was not measured (an earlier test failed)"
+    assert figures["jobs_lost"] == 0
