@@ -120,8 +120,9 @@ def main() -> int:
             while services.store.chunks.count_for_course(big.id) < 2000:
                 add_document(services, big, material, 25, f"notes-{new_id()[:4]}.pdf")
             chunk_count = services.store.chunks.count_for_course(big.id)
+            pairs = [material.rnd.sample(material.terms, 2) for _ in range(args.questions)]
             queries = [f"What is {a}?" if i % 2 else f"How does {a} affect the {b} rate?"
-                       for i, (a, b) in enumerate(material.rnd.sample(material.terms, 2) for _ in range(args.questions))]
+                       for i, (a, b) in enumerate(pairs)]
             retrieval = services.retrieval
             retrieval.search(big.id, queries[0])  # build the course index once, as a running worker has it
 

@@ -72,7 +72,7 @@ def _long_material(words_per_sentence: int = 14, sentences: int = 120) -> list[S
     vocab = [f"{a}{b}" for a in ("kin", "dyn", "therm", "flux", "prot", "cell", "volt", "wave")
              for b in ("etic", "amo", "al", "ion", "eme", "ular", "age", "form")]
     texts = []
-    for i in range(0, sentences, 6):
+    for _ in range(0, sentences, 6):
         para = []
         for _ in range(6):
             para.append(" ".join(rnd.choice(vocab) for _ in range(words_per_sentence)).capitalize() + ".")
@@ -199,5 +199,6 @@ def test_definition_patterns() -> None:
     for sentence, term in cases.items():
         found = tk.find_definition(sentence)
         assert found is not None and found.term == term, sentence
-    for sentence in ("It is a nice day outside today.", "Example: 3 and 4 make seven together.", "זה היה יום ארוך מאוד."):
+    refused = ("It is a nice day outside today.", "Example: 3 and 4 make seven together.", "זה היה יום ארוך מאוד.")
+    for sentence in refused:
         assert tk.find_definition(sentence) is None, sentence
