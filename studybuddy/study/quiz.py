@@ -12,7 +12,7 @@ from ..ai.base import SourceChunk, ToolRequest
 from ..jobs.errors import PermanentError
 from ..store.base import Store
 from ..store.models import Artifact, Item, new_id
-from .tools import ToolInputError, run_ai
+from .tools import N_, ToolInputError, run_ai
 
 if TYPE_CHECKING:
     from ..worker.runner import JobContext
@@ -35,15 +35,15 @@ def parse_answers(quiz: Artifact, form: Mapping[str, Any], max_chars: int) -> li
                 answers.append(None)
                 continue
             if not raw.isdigit() or not 0 <= int(raw) < len(question.get("options", [])):
-                raise ToolInputError(f"Question {i + 1}: choose one of the options.")
+                raise ToolInputError(N_("Question %(n)s: choose one of the options."), n=i + 1)
             answers.append(int(raw))
         else:
             if len(raw) > max_chars:
-                raise ToolInputError(f"Question {i + 1}: the answer is too long ({len(raw)} characters, "
-                                     f"the limit is {max_chars}).")
+                raise ToolInputError(N_("Question %(n)s: the answer is too long (%(length)s characters, "
+                                        "the limit is %(limit)s)."), n=i + 1, length=len(raw), limit=max_chars)
             answers.append(raw or None)
     if all(a is None for a in answers):
-        raise ToolInputError("Answer at least one question before submitting.")
+        raise ToolInputError(N_("Answer at least one question before submitting."))
     return answers
 
 
@@ -113,7 +113,7 @@ def grade_job(ctx: JobContext) -> str:
     graded_by: set[str] = set()
     for done, i in enumerate(todo):
         question = questions(quiz)[i]
-        ctx.progress(10 + int(80 * done / max(len(todo), 1)), f"Grading answer {done + 1} of {len(todo)}")
+        ctx.progress(10 + int(80 * done / max(len(todo), 1)), "Grading the answers")
         sources = _source_for(ctx, quiz, int(question.get("source", 0)))
         request = ToolRequest(tool="quiz_grade", sources=sources, language=language, params={
             "question": question.get("stem", ""), "expected": question.get("answer", ""),

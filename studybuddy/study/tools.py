@@ -37,8 +37,19 @@ TITLES = {
 }
 
 
+def N_(message: str) -> str:
+    """Marks a message for translation where it is shown (the web layer translates it)."""
+    return message
+
+
 class ToolInputError(ValueError):
-    """A request a student can fix; the message is shown to them."""
+    """A request a student can fix. `template % params` is the message; the web layer shows it
+    translated (string params are translated too: they are labels marked with N_)."""
+
+    def __init__(self, template: str, **params: Any) -> None:
+        super().__init__(template % params if params else template)
+        self.template = template
+        self.params = params
 
 
 def _int_in(raw: Mapping[str, Any], name: str, default: int, low: int, high: int, label: str) -> int:
@@ -48,25 +59,28 @@ def _int_in(raw: Mapping[str, Any], name: str, default: int, low: int, high: int
     try:
         number = int(str(value).strip())
     except ValueError:
-        raise ToolInputError(f"{label} must be a whole number from {low} to {high}.") from None
+        raise ToolInputError(N_("%(label)s must be a whole number from %(low)s to %(high)s."),
+                             label=label, low=low, high=high) from None
     if not low <= number <= high:
-        raise ToolInputError(f"{label} must be from {low} to {high}.")
+        raise ToolInputError(N_("%(label)s must be from %(low)s to %(high)s."), label=label, low=low, high=high)
     return number
 
 
 def _choice(raw: Mapping[str, Any], name: str, options: tuple[str, ...], label: str) -> str:
     value = str(raw.get(name) or options[0]).strip()
     if value not in options:
-        raise ToolInputError(f"{label} must be one of: {', '.join(options)}.")
+        raise ToolInputError(N_("%(label)s must be one of: %(options)s."), label=label,
+                             options=", ".join(options))
     return value
 
 
 def _text(raw: Mapping[str, Any], name: str, limit: int, label: str) -> str:
     value = str(raw.get(name) or "").strip()
     if not value:
-        raise ToolInputError(f"{label} is empty.")
+        raise ToolInputError(N_("%(label)s is empty."), label=label)
     if len(value) > limit:
-        raise ToolInputError(f"{label} is too long: {len(value)} characters, the limit is {limit}.")
+        raise ToolInputError(N_("%(label)s is too long: %(length)s characters, the limit is %(limit)s."),
+                             label=label, length=len(value), limit=limit)
     return value
 
 
@@ -81,27 +95,27 @@ def clean_params(tool: str, raw: Mapping[str, Any], config: Config) -> dict[str,
     """The validated parameters of a tool request; raises ToolInputError with a clear message."""
     default_language = config.app.default_language
     language = _choice(raw, "language", (default_language, "en" if default_language == "he" else "he"),
-                       "The language")
+                       N_("The language"))
     params: dict[str, Any] = {"language": language}
     limit = config.quota.max_question_chars
     if tool == "summary":
-        params["length"] = _choice(raw, "length", ("medium", "short", "long"), "The length")
-        params["style"] = _choice(raw, "style", ("bullets", "prose", "exam"), "The style")
+        params["length"] = _choice(raw, "length", ("medium", "short", "long"), N_("The length"))
+        params["style"] = _choice(raw, "style", ("bullets", "prose", "exam"), N_("The style"))
     elif tool == "flashcards":
-        params["count"] = _int_in(raw, "count", 10, 1, 50, "The number of cards")
+        params["count"] = _int_in(raw, "count", 10, 1, 50, N_("The number of cards"))
     elif tool == "quiz":
-        params["count"] = _int_in(raw, "count", 5, 1, 25, "The number of questions")
-        params["kind"] = _choice(raw, "kind", ("mc", "open"), "The question type")
+        params["count"] = _int_in(raw, "count", 5, 1, 25, N_("The number of questions"))
+        params["kind"] = _choice(raw, "kind", ("mc", "open"), N_("The question type"))
     elif tool == "glossary":
-        params["count"] = _int_in(raw, "count", 30, 1, 100, "The number of terms")
+        params["count"] = _int_in(raw, "count", 30, 1, 100, N_("The number of terms"))
     elif tool == "homework":
-        params["problem"] = _text(raw, "problem", limit, "The problem")
+        params["problem"] = _text(raw, "problem", limit, N_("The problem"))
     elif tool == "chat":
-        params["question"] = _text(raw, "question", limit, "The question")
+        params["question"] = _text(raw, "question", limit, N_("The question"))
         params["simple"] = _flag(raw, "simple")
         params["conversation_id"] = str(raw.get("conversation_id") or "")
     else:
-        raise ToolInputError(f"Unknown tool {tool!r}.")
+        raise ToolInputError(N_("Unknown tool %(tool)s."), tool=tool)
     document_id = str(raw.get("document_id") or "").strip()
     if document_id and tool in MATERIAL_LIMIT:
         params["document_id"] = document_id

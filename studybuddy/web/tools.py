@@ -29,6 +29,11 @@ bp = Blueprint("tools", __name__)
 HISTORY_KINDS = ("summary", "flashcards", "quiz", "glossary", "homework")
 
 
+def _input_message(exc: ToolInputError) -> str:
+    params = {k: _(v) if isinstance(v, str) else v for k, v in exc.params.items()}
+    return _(exc.template, **params)
+
+
 def _wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json"
 
@@ -112,7 +117,7 @@ def start(course_id: str, tool: str) -> Any:
     try:
         params = clean_params(tool, raw or {}, services.config)
     except ToolInputError as exc:
-        return _problem(400, _(str(exc)), course, tool)
+        return _problem(400, _input_message(exc), course, tool)
     document_id = params.get("document_id", "")
     if document_id and document_id not in {d.id for d in ready_documents(services, course.id)}:
         return _problem(400, _("Choose a document of this course that is ready."), course, tool)
@@ -194,7 +199,7 @@ def submit_quiz(artifact_id: str) -> Any:
     except ToolInputError as exc:
         return render_template("tools/quiz_take.html", course=course, artifact=artifact,
                                questions=quiz.questions(artifact), attempts=quiz.attempts(services.store, artifact),
-                               max_chars=services.config.quota.max_question_chars, error=_(str(exc)),
+                               max_chars=services.config.quota.max_question_chars, error=_input_message(exc),
                                form=request.form), 400
     needs_grading = any(q.get("type") == "open" and a for q, a in zip(quiz.questions(artifact), answers))
     if needs_grading:
@@ -293,7 +298,7 @@ def ask(course_id: str, conversation_id: str = "") -> Any:
     try:
         params = clean_params("chat", request.form, services.config)
     except ToolInputError as exc:
-        return _chat_page(course, current, 400, _(str(exc)))
+        return _chat_page(course, current, 400, _input_message(exc))
     refusal = _count_request()
     if refusal:
         return _quota_response(refusal, None, page=_chat_page(course, current, 429, refusal)[0])
