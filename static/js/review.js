@@ -151,9 +151,17 @@
     this.el("answer-actions").hidden = true;
     this.el("flip").hidden = false;
     this.el("course").textContent = card.course || "";
-    var src = card.source && card.source.document ? card.source.document : "";
-    if (src && card.source.page) { src += " · " + card.source.page; }
-    this.el("source").textContent = src;
+    var source = this.el("source");
+    source.textContent = "";
+    if (card.source && card.source.document) {
+      var name = document.createElement("bdi");
+      name.textContent = card.source.document;
+      source.appendChild(name);
+      if (card.source.page) {
+        var label = this.root.getAttribute("data-page-label") || "%(n)s";
+        source.appendChild(document.createTextNode(" · " + label.replace("%(n)s", String(card.source.page))));
+      }
+    }
     this.el("position").textContent = String(this.done + 1);
     this.el("card").setAttribute("data-card-id", card.id);
   };
