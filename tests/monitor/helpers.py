@@ -122,16 +122,25 @@ class TLSCertificates:
 class SMTPServer:
     """aiosmtpd on loopback: plain, STARTTLS (required) or implicit TLS."""
 
-    def __init__(self, mode: str, certs: TLSCertificates | None = None):
+    def __init__(self, mode: str, certs: TLSCertificates | None = None,
+                 credentials: tuple[str, str] | None = None):
         self.inbox = Inbox()
         self.mode = mode
         kwargs: dict[str, Any] = {}
+        if credentials is not None:
+            def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+                from aiosmtpd.smtp import AuthResult
+
+                ok = (data.login.decode(), data.password.decode()) == credentials
+                return AuthResult(success=ok)
+
+            kwargs.update(authenticator=authenticator, auth_require_tls=True, auth_required=True)
         if mode == "starttls":
             assert certs is not None
-            kwargs = {"tls_context": certs.server_context(), "require_starttls": True}
+            kwargs.update(tls_context=certs.server_context(), require_starttls=True)
         elif mode == "tls":
             assert certs is not None
-            kwargs = {"ssl_context": certs.server_context()}
+            kwargs.update(ssl_context=certs.server_context())
         self.port = free_port()
         self.controller = Controller(_Handler(self.inbox), hostname="127.0.0.1", port=self.port,
                                      server_hostname="localhost", **kwargs)

@@ -203,3 +203,17 @@ def test_daily_report_is_mailed(cfg: Config, services: Services, smtp: SMTPServe
     assert "depth 3" in text and "canary 42.0 ms" in text
     assert "openai: fail" in text
     assert "&lt;b&gt;refused&lt;/b&gt;" in html
+
+
+def test_smtp_auth_after_starttls(cfg: Config, certs: TLSCertificates) -> None:
+    server = SMTPServer("starttls", certs, credentials=("monitor", "smtp pass")).start()
+    try:
+        good = mail_config(cfg, server, certs, username="monitor", password="smtp pass")
+        Mailer(good.mail).send(Mail("authenticated", "t", "<p>h</p>"))
+        assert str(server.inbox.wait_for(1)[0]["Subject"]) == "authenticated"
+        bad = mail_config(cfg, server, certs, username="monitor", password="wrong", timeout_seconds=2.0)
+        with pytest.raises(MailError):
+            Mailer(bad.mail).send(Mail("refused", "t", "<p>h</p>"))
+        assert len(server.inbox.messages) == 1
+    finally:
+        server.stop()

@@ -195,3 +195,65 @@ def test_units_probe_outside_systemd(cfg: Config, services: Services) -> None:
     results = probes.probe_units(ctx_for(cfg, services))
     assert {r.component_id for r in results} == set(cfg.monitor.units)
     assert all(r.status == "warn" and "systemd" in r.output for r in results)
+
+
+class _FakeOpenAI:
+    """An in-process server speaking the chat completions API; answers well or with HTTP 500."""
+
+    def __init__(self) -> None:
+        import http.server
+        import json as _json
+
+        self.fail = False
+        self.requests: list[dict[str, Any]] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                outer.requests.append({"path": self.path, "auth": self.headers.get("Authorization", ""),
+                                       "body": _json.loads(body or b"{}")})
+                if outer.fail:
+                    payload = b'{"error": {"message": "boom", "type": "server_error"}}'
+                    self.send_response(500)
+                else:
+                    payload = _json.dumps({
+                        "id": "c1", "object": "chat.completion", "created": 0, "model": "m",
+                        "choices": [{"index": 0, "finish_reason": "stop",
+                                     "message": {"role": "assistant", "content": '{"ok": true}'}}],
+                        "usage": {"prompt_tokens": 3, "completion_tokens": 3, "total_tokens": 6},
+                    }).encode()
+                    self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def test_ai_probe_makes_a_real_call_and_never_shows_the_key(cfg: Config, services: Services) -> None:
+    fake = _FakeOpenAI()
+    try:
+        cfg = cfg.replace(ai={"openai_api_key": "sk-test-secret-key-123", "openai_base_url": fake.url,
+                              "max_retries": 0, "timeout_seconds": 5.0})
+        ctx = HealthContext(cfg.replace(monitor={"ai_probe_interval_seconds": 0}), services)
+        results = {r.key: r for r in probes.probe_ai(ctx)}
+        assert results["ai:responseTime/openai"].status == "pass", results
+        assert fake.requests and fake.requests[0]["path"].endswith("/chat/completions")
+        assert fake.requests[0]["auth"] == "Bearer sk-test-secret-key-123"
+        fake.fail = True
+        ctx.clock = lambda: time.time() + 10
+        failed = {r.key: r for r in probes.probe_ai(ctx)}["ai:responseTime/openai"]
+        assert failed.status == "fail"
+        assert "sk-test-secret-key-123" not in failed.output
+    finally:
+        fake.close()
