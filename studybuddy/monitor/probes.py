@@ -58,7 +58,17 @@ def probe_canary(ctx: HealthContext) -> list[CheckResult]:
     owner = monitor_owner_id(ctx)
     submitted: dict[str, tuple[str, float]] = {}
     results: list[CheckResult] = []
+    # A queue whose earlier canary is still waiting gets no new one: while the worker is down the
+    # monitor must not pile up a ping job per queue and round. The old one is watched instead.
+    waiting: dict[str, str] = {}
+    for job_id in ctx.state.get("stale_canaries", []):
+        job = store.jobs.get(job_id)
+        if job is not None and not job.finished:
+            waiting.setdefault(job.queue, job_id)
     for queue in QUEUE_NAMES:
+        if queue in waiting:
+            submitted[queue] = (waiting[queue], time.perf_counter())
+            continue
         try:
             submitted[queue] = (submit_job(ctx.services, "ping", owner, params={"queue": queue}).id,
                                 time.perf_counter())
@@ -90,14 +100,14 @@ def probe_canary(ctx: HealthContext) -> list[CheckResult]:
             break
         ctx.tick()
         ctx.sleep(POLL_SECONDS)
+    stale = ctx.state.setdefault("stale_canaries", [])
     for job_id, _ in submitted.values():
         job = store.jobs.get(job_id)
         if job is not None and job.finished:
             store.jobs.delete(job_id)
-        # An unanswered canary stays queued for the worker; the next answer cleans nothing up,
-        # so it is marked to be deleted by the next round.
-        elif job is not None:
-            ctx.state.setdefault("stale_canaries", []).append(job_id)
+        # An unanswered canary stays queued for the worker; a later round deletes it once done.
+        elif job is not None and job_id not in stale:
+            stale.append(job_id)
     for job_id in list(ctx.state.get("stale_canaries", [])):
         job = store.jobs.get(job_id)
         if job is None or job.finished:

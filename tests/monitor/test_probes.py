@@ -88,6 +88,10 @@ def test_canary_fails_without_a_worker_and_cleans_up_later(cfg: Config, services
     assert len(results) == 6 and all(r.status == "fail" for r in results)
     assert "no answer in" in results[0].output and "queued" in results[0].output
     assert len(ctx.state["stale_canaries"]) == 6
+    # While nothing answers, no more ping jobs pile up: the waiting ones are watched instead.
+    probes.probe_canary(ctx)
+    assert len(ctx.state["stale_canaries"]) == 6
+    assert services.store.jobs.count_by_state() == {"queued": 6}
     w = Worker(services, handlers=_handlers("ping"), run_reaper=False)
     w.start()
     try:
