@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..health import CHECKS, CheckResult, HealthContext, run_check
+from ..health import CHECKS, CheckResult, HealthContext, run_check, safe_error
 from ..services import Services
 from ..store.models import MonitorEvent, new_id
 from ..systemd import Notifier, watchdog_interval
 from .alerts import Alert, Alerter
-from .mailer import Mailer
+from .mailer import Mailer, MailError
 from .policy import Policy
 from .probes import under_systemd
 from .report import build_report, mark_sent, report_due
@@ -77,6 +77,7 @@ class Monitor:
         self._watchdog_every = watchdog_interval()
         self._last_ping = 0.0
         self.last_round: RoundOutcome | None = None
+        self._last_direct_alert = float("-inf")
 
     # -- watchdog -----------------------------------------------------------------------------
     def _tick(self) -> None:
@@ -174,6 +175,23 @@ class Monitor:
                                         "systemd stopped restarting it; a person is needed",
                                         since=self.clock()))
 
+    def round_failed(self, exc: BaseException) -> str:
+        """A round could not run at all (usually the store): mail directly, at most hourly."""
+        now = self.clock()
+        if now - self._last_direct_alert < self.config.mail.repeat_minutes * 60:
+            return "duplicate"
+        self._last_direct_alert = now
+        if not self.mailer.enabled:
+            return "disabled"
+        alert = Alert("failing", "monitor:round", "failing", safe_error(exc), "",
+                      "the monitor cannot run its probes or keep its state; a person is needed", since=now)
+        try:
+            self.mailer.send(self.alerter.render_alerts([alert]))
+        except MailError as mail_exc:
+            log.error("could not mail that the monitor round failed: %s", mail_exc)
+            return "failed"
+        return "sent"
+
     # -- the loop -----------------------------------------------------------------------------
     def run_forever(self) -> None:
         interval = self.config.monitor.interval_seconds
@@ -188,9 +206,10 @@ class Monitor:
                         self.run_round()
                     except MonitorStopping:
                         raise
-                    except Exception:
+                    except Exception as exc:
                         # A broken round (the store went away) must not kill the loop.
                         log.exception("monitor round failed")
+                        self.round_failed(exc)
                 try:
                     self.maybe_report()
                 except Exception:

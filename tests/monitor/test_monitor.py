@@ -178,3 +178,17 @@ def test_notify_failure_command(cfg: Config, smtp: SMTPServer, certs: TLSCertifi
     msg = smtp.inbox.wait_for(1)[0]
     text = msg.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert "systemd gave up" in text and "start-limit-hit" in text
+
+
+def test_a_round_that_cannot_run_is_mailed_directly(cfg: Config, services: Services, smtp: SMTPServer,
+                                                    certs: TLSCertificates, tmp_path: Path) -> None:
+    cfg = with_mail(cfg, smtp, certs, FakeSystemctl(tmp_path / "bin"))
+    services.config = cfg
+    clock = Clock()
+    mon = Monitor(services, clock=clock, checks=["store"], host="host.test")
+    assert mon.round_failed(RuntimeError("database is locked")) == "sent"
+    assert mon.round_failed(RuntimeError("database is locked")) == "duplicate"
+    clock.advance(3601)
+    assert mon.round_failed(RuntimeError("database is locked")) == "sent"
+    messages = smtp.inbox.wait_for(2)
+    assert str(messages[0]["Subject"]) == "[StudyBuddy FAILING] monitor:round"
