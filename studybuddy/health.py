@@ -10,6 +10,7 @@ here too and implemented in `studybuddy.monitor.probes`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib.metadata
 import logging
 import shutil
@@ -177,8 +178,11 @@ def check_disk(ctx: HealthContext) -> list[CheckResult]:
     return [CheckResult("disk:free", status, int(free_mb), "MiB", output)]
 
 
+@functools.lru_cache(maxsize=1)
 def installed_version() -> str:
-    """The Debian package's version when installed from the .deb, else the Python package's."""
+    """The Debian package's version when installed from the .deb, else the Python package's.
+
+    Cached for the life of the process: an upgrade restarts the services."""
     dpkg = shutil.which("dpkg-query")
     if dpkg:
         try:
