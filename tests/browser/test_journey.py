@@ -127,6 +127,37 @@ def test_student_journey_and_screenshots(page: Any, context: Any, live: LiveApp)
     take_screenshots(page, context, pages)
 
 
+A11Y_CHECK = """() => {
+  const out = [];
+  const visible = el => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
+  for (const el of document.querySelectorAll("input, select, textarea")) {
+    if (["hidden", "submit", "button"].includes(el.type) || !visible(el)) continue;
+    if (!el.labels.length && !el.getAttribute("aria-label") && !el.getAttribute("aria-labelledby"))
+      out.push("no label: " + el.outerHTML.slice(0, 120));
+  }
+  for (const el of document.querySelectorAll("img")) {
+    if (!el.hasAttribute("alt")) out.push("no alt: " + el.outerHTML.slice(0, 120));
+  }
+  for (const el of document.querySelectorAll("button, a[href]")) {
+    const named = el.textContent.trim() || el.getAttribute("aria-label") || el.querySelector("img[alt]:not([alt=''])");
+    if (visible(el) && !named)
+      out.push("no name: " + el.outerHTML.slice(0, 120));
+  }
+  if (!document.documentElement.lang) out.push("no lang on <html>");
+  if (document.querySelectorAll("h1").length !== 1) out.push("h1 count " + document.querySelectorAll("h1").length);
+  return out;
+}"""
+
+
+def check_accessibility(page: Any, name: str) -> None:
+    """Labels, alternative text, names, one heading; and the first Tab goes to "skip to content"."""
+    problems = page.evaluate(A11Y_CHECK)
+    assert not problems, (name, problems)
+    if page.evaluate("() => document.activeElement === document.body"):  # no field took the focus on load
+        page.keyboard.press("Tab")
+        assert page.evaluate("() => document.activeElement.className") == "skip-link", name
+
+
 def take_screenshots(page: Any, context: Any, pages: dict[str, str]) -> None:
     """Every main page in Hebrew and English, at phone and desktop sizes."""
     public = {"landing", "login", "signup"}
@@ -142,6 +173,7 @@ def take_screenshots(page: Any, context: Any, pages: dict[str, str]) -> None:
                     continue
                 page.goto(url)
                 assert html_lang(page) == lang, (name, url)
+                check_accessibility(page, name)
                 screenshot(page, f"{name}-{lang}-{size_name}")
     # Signed-out pages, in a context without the student's session.
     page.set_viewport_size(DESKTOP)
@@ -158,6 +190,7 @@ def take_screenshots(page: Any, context: Any, pages: dict[str, str]) -> None:
             for name in sorted(public):
                 page.goto(pages[name])
                 assert html_lang(page) == lang
+                check_accessibility(page, name)
                 screenshot(page, f"{name}-{lang}-{size_name}")
             page.goto(f"/offline?lang={lang}")
             screenshot(page, f"offline-{lang}-{size_name}")

@@ -172,3 +172,25 @@ def test_offline_review_marks_reach_server_once_and_logout_leaves_nothing(
     page.wait_for_timeout(300)
     assert page.text_content('[data-role="deck-size"]') == "0"
     context.set_offline(False)
+
+
+def test_a_waiting_new_version_is_offered_and_applied(page: Any, live: LiveApp) -> None:
+    page.goto("/login")
+    wait_controlled(page)
+    old_caches = page.evaluate("caches.keys()")
+    assert page.is_hidden("#sw-update")
+    previous = live.app.extensions.get("studybuddy.shell_version")
+    live.app.extensions["studybuddy.shell_version"] = "feedfacefeedface"
+    try:
+        page.evaluate("navigator.serviceWorker.getRegistration().then(r => r.update())")
+        page.wait_for_selector("#sw-update", state="visible", timeout=20000)
+        screenshot(page, "update-banner-he-desktop")
+        with page.expect_navigation():
+            page.click('[data-action="sw-update"]')
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+        caches = page.evaluate("caches.keys()")
+        assert "studybuddy-shell-feedfacefeedface" in caches
+        assert not [c for c in old_caches if c.startswith("studybuddy-shell-") and c in caches]
+        assert page.is_hidden("#sw-update")
+    finally:
+        live.app.extensions["studybuddy.shell_version"] = previous
