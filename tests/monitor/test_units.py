@@ -221,47 +221,93 @@ def test_polkit_rule_grants_only_our_units_and_verbs(tmp_path: Path) -> None:
     assert json.loads(proc.stdout) == expected
 
 
-MDWE_PROBE = textwrap.dedent(
+# What our services load, exercised after the restriction is in place.
+LOAD_OUR_STACK = """
+import ctypes
+import pypdfium2, pydantic_core, nh3, pydantic
+pdf = pypdfium2.PdfDocument.new()
+page = pdf.new_page(200, 200)
+assert page.render(scale=1).to_pil().size == (200, 200)
+class M(pydantic.BaseModel):
+    x: int
+assert M.model_validate({"x": "3"}).x == 3
+assert nh3.clean("<b>a</b><script>x</script>") == "<b>a</b>"
+import ssl, sqlite3, kombu, flask, jinja2, yaml, psutil, waitress, openai, google.genai
+ssl.create_default_context()
+sqlite3.connect(":memory:").execute("select 1")
+# ctypes callbacks (libffi closures) are what would need W+X pages on an old libffi.
+CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)
+assert CB(lambda v: v + 1)(1) == 2
+import studybuddy.web, studybuddy.worker.consumer, studybuddy.monitor.service
+print("ok")
+"""
+
+# The kernel's own switch (Linux 6.3+), which newer systemd uses for MemoryDenyWriteExecute=.
+MDWE_PRCTL = textwrap.dedent(
     """
     import ctypes, mmap, sys
     libc = ctypes.CDLL(None, use_errno=True)
     PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN = 65, 1
     if libc.prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) != 0:
         print("unsupported", ctypes.get_errno()); sys.exit(3)
-    # The restriction is real: a writable+executable mapping is refused.
     try:
         mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
         print("W+X mapping allowed"); sys.exit(4)
     except OSError:
         pass
-    import pypdfium2, pydantic_core, nh3, pydantic
-    pdf = pypdfium2.PdfDocument.new()
-    page = pdf.new_page(200, 200)
-    bitmap = page.render(scale=1).to_pil()
-    assert bitmap.size == (200, 200)
-    class M(pydantic.BaseModel):
-        x: int
-    assert M.model_validate({"x": "3"}).x == 3
-    assert nh3.clean("<b>a</b><script>x</script>") == "<b>a</b>"
-    import ssl, sqlite3, kombu, flask, jinja2, yaml, psutil
-    ssl.create_default_context()
-    sqlite3.connect(":memory:").execute("select 1")
-    import studybuddy.config
-    # ctypes callbacks (libffi closures) are what would need W+X pages on old libffi.
-    CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)
-    assert CB(lambda v: v + 1)(1) == 2
-    print("ok")
     """
-)
+) + LOAD_OUR_STACK
+
+# The seccomp filter systemd 252 (Debian 12) installs for MemoryDenyWriteExecute=: mmap with
+# PROT_WRITE|PROT_EXEC, mprotect/pkey_mprotect with PROT_EXEC and shmat with SHM_EXEC fail (EPERM).
+MDWE_SECCOMP = textwrap.dedent(
+    """
+    import ctypes, mmap, platform, sys
+    if platform.machine() != "x86_64":
+        print("unsupported architecture"); sys.exit(3)
+    class SockFilter(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8),
+                    ("k", ctypes.c_uint32)]
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(SockFilter))]
+    LD, JEQ, AND, RET = 0x20, 0x15, 0x54, 0x06
+    ALLOW, DENY = 0x7FFF0000, 0x00050000 | 1   # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
+    ARG2 = 16 + 2 * 8                          # seccomp_data.args[2], low 32 bits
+    prog = [
+        (LD, 0, 0, 4), (JEQ, 0, 5, 0xC000003E),                        # AUDIT_ARCH_X86_64
+        (LD, 0, 0, 0), (JEQ, 4, 0, 9), (JEQ, 6, 0, 10), (JEQ, 5, 0, 329), (JEQ, 7, 0, 30),
+        (RET, 0, 0, ALLOW),
+        (LD, 0, 0, ARG2), (AND, 0, 0, 6), (JEQ, 7, 6, 6),              # mmap: PROT_WRITE|PROT_EXEC
+        (LD, 0, 0, ARG2), (AND, 0, 0, 4), (JEQ, 4, 3, 4),              # mprotect: PROT_EXEC
+        (LD, 0, 0, ARG2), (AND, 0, 0, 0x8000), (JEQ, 1, 0, 0x8000),    # shmat: SHM_EXEC
+        (RET, 0, 0, ALLOW), (RET, 0, 0, DENY),
+    ]
+    filters = (SockFilter * len(prog))(*[SockFilter(*i) for i in prog])
+    fprog = SockFprog(len(prog), filters)
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(38, 1, 0, 0, 0) != 0 or libc.prctl(22, 2, ctypes.byref(fprog), 0, 0) != 0:
+        print("seccomp unavailable", ctypes.get_errno()); sys.exit(3)
+    try:
+        mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+        print("W+X mapping allowed"); sys.exit(4)
+    except OSError:
+        pass
+    m = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+    libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    if libc.mprotect(ctypes.addressof(ctypes.c_char.from_buffer(m)), 4096, 5) == 0:
+        print("mprotect to executable allowed"); sys.exit(4)
+    """
+) + LOAD_OUR_STACK
 
 
-def test_memory_deny_write_execute_does_not_break_our_imports() -> None:
-    """Run our heaviest native dependencies in a process the kernel refuses W+X memory to."""
+@pytest.mark.parametrize("probe", [MDWE_PRCTL, MDWE_SECCOMP], ids=["prctl-mdwe", "seccomp-systemd252"])
+def test_memory_deny_write_execute_does_not_break_what_we_load(probe: str) -> None:
+    """Run our native dependencies in a process refused W+X memory, as MemoryDenyWriteExecute= does."""
     proc = subprocess.run(
-        [sys.executable, "-c", MDWE_PROBE], check=False, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", probe], check=False, capture_output=True, text=True, timeout=180, cwd=ROOT
     )
     if proc.returncode == 3:
-        pytest.skip(f"kernel lacks PR_SET_MDWE (Linux 6.3+): {proc.stdout}")
+        pytest.skip(f"this kernel cannot apply the restriction: {proc.stdout}")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip().endswith("ok")
 
