@@ -85,8 +85,7 @@ def manifest_data() -> dict[str, Any]:
 
 @bp.route("/manifest.webmanifest")
 def manifest() -> Response:
-    response = current_app.json.response(manifest_data())
-    response.mimetype = "application/manifest+json"
+    response = Response(current_app.json.dumps(manifest_data()), mimetype="application/manifest+json")
     response.headers["Cache-Control"] = "no-cache"
     return response
 
