@@ -24,6 +24,7 @@ STATE_KEY = "alerts"
 KINDS = ("failing", "escalated", "recovered", "gave_up")
 OUTBOX_LIMIT = 100
 OUTBOX_MAX_AGE = 24 * 3600
+SMTP_BACKOFF_SECONDS = 60.0
 
 _HEADLINES = {
     "failing": "A StudyBuddy check is failing.",
@@ -53,6 +54,9 @@ class Alerter:
         self.clock = clock
         self.host = host or socket.getfqdn()
         self.zone = ZoneInfo(config.app.timezone)
+        # After an SMTP failure, further mails of the same round go straight to the outbox rather
+        # than each waiting out a timeout (which would starve the monitor's watchdog).
+        self._smtp_failed_at = float("-inf")
 
     # -- state ------------------------------------------------------------------------------
     def _load(self) -> dict[str, Any]:
@@ -128,7 +132,13 @@ class Alerter:
             log.info("mail is disabled; not sent: %s", mail.subject)
             return "disabled"
         try:
-            self.mailer.send(mail)
+            if time.monotonic() - self._smtp_failed_at < SMTP_BACKOFF_SECONDS:
+                raise MailError("the SMTP server failed moments ago; not trying again yet")
+            try:
+                self.mailer.send(mail)
+            except MailError:
+                self._smtp_failed_at = time.monotonic()
+                raise
         except MailError as exc:
             log.error("could not send mail %r (kept for retry): %s", mail.subject, exc)
             state["outbox"].append({"mail": mail.to_dict(), "kind": kind, "check": check,

@@ -51,9 +51,11 @@ class Restarter:
             raise RestarterError(f"verb {verb!r} is not allowed")
         if unit not in self.units:
             raise RestarterError(f"unit {unit!r} is not one of ours")
-        # --no-ask-password: never hang on an interactive polkit prompt; --no-block is not used
-        # because the monitor wants to know whether the unit came back.
-        return [self.systemctl, "--no-ask-password", verb, unit]
+        # --no-ask-password: never hang on an interactive polkit prompt. --no-block: a restart
+        # waits for the old process to stop and the new one to send READY=1 (minutes for a worker
+        # finishing a job), longer than the monitor's own watchdog allows; whether the restart
+        # cured anything is judged by the next probe rounds instead.
+        return [self.systemctl, "--no-ask-password", "--no-block", verb, unit]
 
     def build_show(self, unit: str) -> list[str]:
         if unit not in self.units:

@@ -217,3 +217,24 @@ def test_smtp_auth_after_starttls(cfg: Config, certs: TLSCertificates) -> None:
         assert len(server.inbox.messages) == 1
     finally:
         server.stop()
+
+
+def test_one_smtp_failure_does_not_make_every_alert_wait(cfg: Config, services: Services,
+                                                         certs: TLSCertificates) -> None:
+    import socket as socket_mod
+    import time as time_mod
+
+    # A server that accepts and never speaks: each attempt would wait out the whole timeout.
+    silent = socket_mod.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    try:
+        cfg = mail_config(cfg, None, certs, port=silent.getsockname()[1], timeout_seconds=1.0)
+        alerter = make_alerter(services, cfg, Clock())
+        started = time_mod.monotonic()
+        outcomes = [alerter.alert(Alert("failing", f"canary:latency/q{i}", "failing")) for i in range(6)]
+        assert outcomes == ["queued"] * 6
+        assert time_mod.monotonic() - started < 3.0
+        assert len(services.store.monitor.get_state("alerts")["outbox"]) == 6
+    finally:
+        silent.close()

@@ -61,7 +61,7 @@ def test_a_dead_web_is_restarted_then_recovery_is_mailed(cfg: Config, services: 
         clock.advance(300)
     assert [o.counts()["fail"] for o in outcomes] == [1, 1, 1]
     assert outcomes[2].actions == ["failing web:responseTime", f"restarted {WEB}"]
-    assert systemctl.calls() == [f"--no-ask-password restart {WEB}"]
+    assert systemctl.calls() == [f"--no-ask-password --no-block restart {WEB}"]
     smtp.inbox.wait_for(1)
     assert smtp.inbox.subjects() == [f"[StudyBuddy FAILING] web:responseTime — {WEB}"]
 

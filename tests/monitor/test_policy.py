@@ -77,7 +77,7 @@ def test_three_strikes_make_one_restart(rig: Rig) -> None:
     assert rig.restarts() == []
     rig.clock.advance(300)
     assert rig.check(CANARY, "fail") == [f"failing {CANARY}", f"restarted {WORKER}"]
-    assert rig.restarts() == [f"--no-ask-password restart {WORKER}"]
+    assert rig.restarts() == [f"--no-ask-password --no-block restart {WORKER}"]
     rig.smtp.inbox.wait_for(1)
     assert rig.subjects() == [f"[StudyBuddy FAILING] {CANARY} — {WORKER}"]
     events = rig.services.store.monitor.events(kind="restart")

@@ -21,8 +21,8 @@ def systemctl(tmp_path: Path) -> FakeSystemctl:
 def test_command_building() -> None:
     r = Restarter(UNITS, "/usr/bin/systemctl")
     assert r.build("restart", "studybuddy-web.service") == [
-        "/usr/bin/systemctl", "--no-ask-password", "restart", "studybuddy-web.service"]
-    assert r.build("reset-failed", "studybuddy-worker.service")[2:] == ["reset-failed",
+        "/usr/bin/systemctl", "--no-ask-password", "--no-block", "restart", "studybuddy-web.service"]
+    assert r.build("reset-failed", "studybuddy-worker.service")[3:] == ["reset-failed",
                                                                         "studybuddy-worker.service"]
     assert r.build_show("studybuddy-web.service")[:3] == ["/usr/bin/systemctl", "show", "studybuddy-web.service"]
     assert set(ALLOWED_VERBS) == {"restart", "try-restart", "reset-failed"}
@@ -49,7 +49,7 @@ def test_refuses_odd_unit_names_in_config() -> None:
 def test_restart_runs_systemctl(systemctl: FakeSystemctl) -> None:
     result = Restarter(UNITS, str(systemctl.path)).restart("studybuddy-worker.service")
     assert result.ok and result.summary == "ok"
-    assert systemctl.calls() == ["--no-ask-password restart studybuddy-worker.service"]
+    assert systemctl.calls() == ["--no-ask-password --no-block restart studybuddy-worker.service"]
 
 
 def test_restart_failure_is_reported_not_raised(systemctl: FakeSystemctl) -> None:
