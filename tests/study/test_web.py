@@ -76,14 +76,14 @@ def test_non_pdf_citations_open_the_page_text(login_as: Any, services: Services,
     assert page.count('class="flashcard"') == 5
 
 
-@pytest.mark.parametrize("tool, data, message", [
-    ("flashcards", {"count": "0"}, "from 1 to 50"),
-    ("flashcards", {"count": "many"}, "whole number"),
-    ("quiz", {"count": "26"}, "from 1 to 25"),
-    ("quiz", {"count": "3", "kind": "essay"}, "question type"),
-    ("summary", {"length": "huge"}, "length"),
-    ("homework", {"problem": "x" * 20_000}, "too long"),
-    ("homework", {"problem": "   "}, "is empty"),
+@pytest.mark.parametrize("tool, data, message", [  # the pages speak Hebrew by default
+    ("flashcards", {"count": "0"}, "מספר הכרטיסיות: יש לבחור ערך בין 1 ל־50."),
+    ("flashcards", {"count": "many"}, "מספר שלם"),
+    ("quiz", {"count": "26"}, "בין 1 ל־25"),
+    ("quiz", {"count": "3", "kind": "essay"}, "סוג השאלות"),
+    ("summary", {"length": "huge"}, "האורך"),
+    ("homework", {"problem": "x" * 20_000}, "ארוך מדי: 20000 תווים"),
+    ("homework", {"problem": "   "}, "השדה ריק"),
 ])
 def test_bad_input_is_refused_and_changes_nothing(login_as: Any, services: Services, users: dict[str, User],
                                                   english_course: Any, tool: str, data: dict[str, str],
@@ -200,7 +200,7 @@ def test_someone_elses_things_are_404(client: Any, login_as: Any, services: Serv
 def test_chat_page_shows_the_answer_when_the_job_finishes(login_as: Any, services: Services,
                                                           users: dict[str, User], english_course: Any,
                                                           worker: Any) -> None:
-    client = login_as("alice")
+    client = in_english(login_as("alice"))
     course, document = english_course
     asked = post(client, f"/courses/{course.id}/chat", question="Why do plants close their stomata?", language="en")
     assert asked.status_code == 302
