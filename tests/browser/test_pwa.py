@@ -194,3 +194,23 @@ def test_a_waiting_new_version_is_offered_and_applied(page: Any, live: LiveApp) 
         assert page.is_hidden("#sw-update")
     finally:
         live.app.extensions["studybuddy.shell_version"] = previous
+
+
+def test_offline_page_follows_the_students_language(page: Any, context: Any, live: LiveApp) -> None:
+    user, _course, _artifact = student_with_cards(live)
+    log_in(page, user.email)
+    wait_controlled(page)
+    page.click("[data-switch-language=en]")
+    page.wait_for_url("**/library")
+    assert page.get_attribute("html", "lang") == "en"
+    # The page tells the worker its language; the worker keeps it for the offline page.
+    page.wait_for_function("async () => { const r = await caches.match('/__prefs/lang');"
+                           " return !!r && (await r.text()) === 'en'; }")
+    context.set_offline(True)
+    try:
+        page.goto("/review")
+        page.wait_for_selector("h1[data-offline-page]")
+        assert page.get_attribute("html", "lang") == "en" and page.text_content("h1") == "You are offline"
+        screenshot(page, "offline-review-en-desktop")
+    finally:
+        context.set_offline(False)
