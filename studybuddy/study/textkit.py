@@ -139,14 +139,40 @@ def keys_of(found: Iterable[str]) -> set[str]:
     return out
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences of a text; line breaks also end a sentence (headings, list items)."""
-    out: list[str] = []
-    for line in text.splitlines():
-        line = line.strip().lstrip("-•*·▪●◦ ").strip()
+_BULLET = re.compile(r"^\s*(?:[-•*·▪●◦]|\d{1,3}[.)]|[א-ת][.)])\s+")
+_LINE_END = re.compile(r"[.!?:;\u05c3]['\"”’)\]]*$")
+
+
+def _lines_to_paragraphs(text: str) -> list[str]:
+    """Undo hard line wrapping (PDF text): a line joins the next one unless it ends a sentence,
+    is short (a heading), is blank, or the next line starts a list item."""
+    paragraphs: list[str] = []
+    current = ""
+    for raw in text.splitlines():
+        line = raw.strip()
         if not line:
+            if current:
+                paragraphs.append(current)
+            current = ""
             continue
-        for part in _SENTENCE_END.split(line):
+        if current and _BULLET.match(line):
+            paragraphs.append(current)
+            current = ""
+        current = f"{current} {line}" if current else line
+        if _LINE_END.search(line) or len(line.split()) < 6:
+            paragraphs.append(current)
+            current = ""
+    if current:
+        paragraphs.append(current)
+    return paragraphs
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a text. Wrapped lines are joined first; headings and list items stand alone."""
+    out: list[str] = []
+    for paragraph in _lines_to_paragraphs(text):
+        paragraph = _BULLET.sub("", paragraph).strip()
+        for part in _SENTENCE_END.split(paragraph):
             part = part.strip()
             if part:
                 out.append(part)

@@ -202,3 +202,22 @@ def test_definition_patterns() -> None:
     refused = ("It is a nice day outside today.", "Example: 3 and 4 make seven together.", "זה היה יום ארוך מאוד.")
     for sentence in refused:
         assert tk.find_definition(sentence) is None, sentence
+
+
+def test_wrapped_pdf_lines_are_joined_into_sentences() -> None:
+    text = ("Osmosis is the movement of water across a semi-permeable membrane from a dilute\n"
+            "solution to a concentrated one. It needs no energy from the cell and stops when both\n"
+            "sides are equal.\n\nKey terms\n- Diffusion: the spreading of particles from high to low concentration.\n")
+    assert tk.split_sentences(text) == [
+        "Osmosis is the movement of water across a semi-permeable membrane from a dilute solution to a "
+        "concentrated one.",
+        "It needs no energy from the cell and stops when both sides are equal.",
+        "Key terms",
+        "Diffusion: the spreading of particles from high to low concentration.",
+    ]
+    srcs = sources([text])
+    cards = run("flashcards", srcs, "en", count=2)["cards"]
+    assert [c["front"] for c in cards] == ["Define: Osmosis", "Define: Diffusion"] or \
+        [c["front"] for c in cards] == ["Define: Diffusion", "Define: Osmosis"]
+    for card in cards:
+        assert supported(srcs, card["source"], card["back"])
