@@ -209,8 +209,8 @@ def test_wrapped_pdf_lines_are_joined_into_sentences() -> None:
             "solution to a concentrated one. It needs no energy from the cell and stops when both\n"
             "sides are equal.\n\nKey terms\n- Diffusion: the spreading of particles from high to low concentration.\n")
     assert tk.split_sentences(text) == [
-        "Osmosis is the movement of water across a semi-permeable membrane from a dilute solution to a "
-        "concentrated one.",
+        ("Osmosis is the movement of water across a semi-permeable membrane from a dilute solution to a "
+        "concentrated one."),
         "It needs no energy from the cell and stops when both sides are equal.",
         "Key terms",
         "Diffusion: the spreading of particles from high to low concentration.",
