@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from .restarter import Restarter, stopped_on_purpose
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.2
+AI_PROBE_LIMIT_SECONDS = 90.0
 
 
 def _url(ctx: HealthContext, path: str) -> str:
@@ -202,16 +204,34 @@ def probe_ai(ctx: HealthContext) -> list[CheckResult]:
     from ..ai import configured_providers
 
     results: list[CheckResult] = []
+    limit = AI_PROBE_LIMIT_SECONDS
     for name, provider in sorted(configured_providers(ctx.config).items()):
+        # The call runs beside the loop, which keeps ticking (and feeding the watchdog) while it
+        # waits, up to a bounded time: a stalled provider fails its check, not the monitor.
+        outcome: dict[str, Any] = {}
+
+        def call(p: Any = provider, out: dict[str, Any] = outcome) -> None:
+            try:
+                p.probe()
+                out["ok"] = True
+            except Exception as exc:  # noqa: BLE001 - the error is the finding
+                out["error"] = exc
+
         started = time.perf_counter()
-        try:
-            provider.probe()
-        except Exception as exc:  # noqa: BLE001
-            results.append(CheckResult("ai:responseTime", "fail", output=safe_error(exc), component_id=name))
-        else:
+        worker = threading.Thread(target=call, name=f"ai-probe-{name}", daemon=True)
+        worker.start()
+        while worker.is_alive() and time.perf_counter() - started < limit:
+            worker.join(0.5)
+            ctx.tick()
+        if "ok" in outcome:
             results.append(CheckResult("ai:responseTime", "pass", ms(time.perf_counter() - started), "ms",
                                        component_id=name))
-        ctx.tick()
+        elif "error" in outcome:
+            results.append(CheckResult("ai:responseTime", "fail", output=safe_error(outcome["error"]),
+                                       component_id=name))
+        else:
+            results.append(CheckResult("ai:responseTime", "fail", output=f"no answer within {limit:.0f}s",
+                                       component_id=name))
     ctx.state["ai"] = {"at": now, "results": [{"name": r.name, "json": r.to_json()} for r in results]}
     return results
 

@@ -209,6 +209,7 @@ class _FakeOpenAI:
         import json as _json
 
         self.fail = False
+        self.stall = threading.Event()
         self.requests: list[dict[str, Any]] = []
         outer = self
 
@@ -217,6 +218,8 @@ class _FakeOpenAI:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 outer.requests.append({"path": self.path, "auth": self.headers.get("Authorization", ""),
                                        "body": _json.loads(body or b"{}")})
+                if outer.stall.is_set():
+                    time.sleep(5)
                 if outer.fail:
                     payload = b'{"error": {"message": "boom", "type": "server_error"}}'
                     self.send_response(500)
@@ -261,3 +264,23 @@ def test_ai_probe_makes_a_real_call_and_never_shows_the_key(cfg: Config, service
         assert "sk-test-secret-key-123" not in failed.output
     finally:
         fake.close()
+
+
+def test_a_stalled_ai_provider_fails_its_check_while_the_loop_keeps_ticking(
+        cfg: Config, services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = _FakeOpenAI()
+    fake.stall.set()
+    monkeypatch.setattr(probes, "AI_PROBE_LIMIT_SECONDS", 1.5)
+    ticks: list[float] = []
+    try:
+        cfg = cfg.replace(ai={"openai_api_key": "sk-test", "openai_base_url": fake.url, "max_retries": 0,
+                              "timeout_seconds": 30.0})
+        ctx = HealthContext(cfg, services, tick=lambda: ticks.append(time.monotonic()))
+        started = time.monotonic()
+        result = {r.key: r for r in probes.probe_ai(ctx)}["ai:responseTime/openai"]
+        assert result.status == "fail" and "no answer within" in result.output
+        assert time.monotonic() - started < 4
+        assert len(ticks) >= 3
+    finally:
+        fake.close()
+
