@@ -239,3 +239,28 @@ def test_markdown_is_rendered_and_sanitised() -> None:
     assert "<strong>bold</strong>" in html
     assert '<a class="cite" href="/documents/d/file#page=2"' in html
     assert "<script" not in html and 'href="javascript' not in html and "<b onclick" not in html
+
+
+def test_json_clients_get_a_job_or_a_json_error(login_as: Any, services: Services, users: dict[str, User],
+                                                english_course: Any, worker: Any) -> None:
+    client = login_as("alice")
+    course, _ = english_course
+    headers = {"Accept": "application/json", "X-CSRF-Token": csrf_token(client)}
+    bad = client.post(f"/courses/{course.id}/tools/quiz", json={"count": 99}, headers=headers)
+    assert bad.status_code == 400 and "25" in bad.get_json()["error"]
+    started = client.post(f"/courses/{course.id}/tools/quiz", json={"count": 2, "kind": "mc"},
+                          headers=headers)
+    assert started.status_code == 202
+    body = started.get_json()
+    job = wait_job(services, body["job_id"])
+    status = client.get(body["status_url"]).get_json()
+    assert status["state"] == "succeeded" and status["result"] == job.result_ref
+
+
+def test_fewer_questions_than_asked_are_announced(login_as: Any, services: Services, users: dict[str, User],
+                                                  worker: Any) -> None:
+    client = in_english(login_as("alice"))
+    course, _ = add_course(services, users["alice"], [ENGLISH[0]])
+    job = run_form(client, services, users["alice"], course.id, "quiz", count="20", kind="mc", language="en")
+    page = client.get(f"/quizzes/{job.result_ref}").get_data(as_text=True)
+    assert "of the 20 questions could be made from this material" in page
