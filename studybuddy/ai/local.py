@@ -25,7 +25,14 @@ from .schemas import SchemaError, validate
 log = logging.getLogger(__name__)
 
 THIN_MATERIAL = "too little usable text in the material"
-LENGTH_WORDS = {"short": 80, "medium": 200, "long": 450}
+# Summary length: a share of the material's words, kept between a floor and a ceiling.
+LENGTH_WORDS = {"short": (0.05, 60, 150), "medium": (0.12, 150, 400), "long": (0.25, 300, 1000)}
+
+
+def summary_budget(length: str, material_words: int) -> int:
+    """How many words of the material a summary of this length keeps."""
+    share, floor, ceiling = LENGTH_WORDS.get(length, LENGTH_WORDS["medium"])
+    return int(min(ceiling, max(floor, share * material_words)))
 
 
 @dataclass(frozen=True)
@@ -171,7 +178,7 @@ class LocalProvider:
         text = _lang(request)
         material = _Material(request.sources)
         length = request.params.get("length", "medium")
-        budget = LENGTH_WORDS.get(length, LENGTH_WORDS["medium"])
+        budget = summary_budget(length, sum(s.word_count for s in material.sentences))
         style = request.params.get("style", "bullets")
         ranked = sorted(material.sentences, key=lambda s: (-material.importance(s), s.order))
         chosen: list[_Sentence] = []
