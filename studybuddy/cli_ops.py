@@ -10,7 +10,15 @@ from typing import Any
 
 import click
 
-from .health import CHECKS, CheckResult, HealthContext, health_json, overall_status, run_check
+from .health import (
+    CHECKS,
+    CheckResult,
+    HealthContext,
+    health_json,
+    last_monitor_results,
+    overall_status,
+    run_check,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +78,10 @@ def status(obj: Any, as_json: bool, live: bool) -> None:
         ctx = HealthContext(services.config, services)
         results: list[CheckResult] = []
         source: dict[str, str] = {}
-        latest = services.store.monitor.get_state("latest") or {}
         now = time.time()
         for name, check in CHECKS.items():
             if check.monitor_only and not live:
-                prefix_results = [CheckResult.from_json(v["name"], v) for k, v in sorted(latest.items())
-                                  if _belongs(name, v.get("name", ""))]
+                prefix_results = last_monitor_results(services.store, name)
                 if not prefix_results:
                     prefix_results = [CheckResult(f"{name}:probe", "warn",
                                                   output="not probed yet: is the monitor running?")]
@@ -99,14 +105,6 @@ def status(obj: Any, as_json: bool, live: bool) -> None:
         services.close()
     if overall_status(results) == "fail":
         raise SystemExit(1)
-
-
-_PREFIXES = {"web": ("web:",), "canary": ("canary:",), "upload": ("upload:",), "ai": ("ai:",),
-             "units": ("unit:", "process:")}
-
-
-def _belongs(check: str, result_name: str) -> bool:
-    return result_name.startswith(_PREFIXES.get(check, (f"{check}:",)))
 
 
 @click.command("probe")

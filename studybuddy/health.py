@@ -297,3 +297,19 @@ def readiness(services: Services) -> list[CheckResult]:
     except Exception as exc:  # noqa: BLE001
         out.append(CheckResult("broker:connection", "fail", output=safe_error(exc)))
     return out
+
+
+# The result names each monitor-only check produces.
+RESULT_PREFIXES: dict[str, tuple[str, ...]] = {
+    "web": ("web:",), "canary": ("canary:",), "upload": ("upload:",), "ai": ("ai:",),
+    "units": ("unit:", "process:"),
+}
+
+
+def last_monitor_results(store: Any, check: str) -> list[CheckResult]:
+    """What the monitor's last rounds found for one of its own checks (kept in the store)."""
+    latest = store.monitor.get_state("latest") or {}
+    prefixes = RESULT_PREFIXES.get(check, (f"{check}:",))
+    return [CheckResult.from_json(v["name"], v) for _, v in sorted(latest.items())
+            if str(v.get("name", "")).startswith(prefixes)]
+

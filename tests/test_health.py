@@ -150,3 +150,15 @@ def test_overall_status_is_the_worst() -> None:
     assert overall_status([CheckResult("a:b", "pass"), CheckResult("a:c", "warn")]) == "warn"
     assert overall_status([CheckResult("a:b", "pass"), CheckResult("a:c", "fail")]) == "fail"
     assert overall_status([]) == "pass"
+
+
+def test_detailed_includes_the_monitors_last_rounds(cfg: Config, services: Services, client: Any,
+                                                     users: Any, login_as: Any) -> None:
+    from studybuddy.monitor.service import Monitor
+
+    Monitor(services, checks=["web", "version"]).run_round()  # nothing serves monitor.web_url here
+    login_as("charlie")
+    body = client.get("/health/detailed").get_json(force=True)
+    _assert_health_shape(body)
+    assert body["checks"]["web:responseTime"][0]["status"] == "fail"
+    assert body["status"] == "fail"

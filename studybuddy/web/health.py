@@ -10,7 +10,15 @@ from typing import Any
 from flask import Blueprint, Response, abort, request
 from flask_login import current_user
 
-from ..health import CHECKS, HealthContext, health_json, overall_status, readiness, run_checks
+from ..health import (
+    CHECKS,
+    HealthContext,
+    health_json,
+    last_monitor_results,
+    overall_status,
+    readiness,
+    run_checks,
+)
 from . import get_services
 
 log = logging.getLogger(__name__)
@@ -59,5 +67,9 @@ def detailed() -> Response:
     services = get_services()
     ctx = HealthContext(services.config, services)
     results = run_checks(ctx, [name for name, c in CHECKS.items() if not c.monitor_only])
+    # The end-to-end probes are the monitor's; show what its last rounds found (with their time).
+    for name, check in CHECKS.items():
+        if check.monitor_only:
+            results.extend(last_monitor_results(services.store, name))
     body = health_json(results)
     return _reply(body, 200 if body["status"] != "fail" else 503)
