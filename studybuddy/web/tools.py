@@ -155,6 +155,8 @@ def result(artifact_id: str) -> Any:
         return redirect(url_for("tools.conversation", course_id=course.id, conversation_id=conversation_id))
     if artifact.kind == "quiz":
         return redirect(url_for("tools.take_quiz", artifact_id=artifact.id))
+    if artifact.kind not in HISTORY_KINDS:
+        abort(404)
     citations = _citations(artifact)
     links = citation_links(citations)
     markdown = render_markdown(str(artifact.content.get("markdown", "")), links)
