@@ -18,8 +18,14 @@ export PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1
 
 mkdir -p "$WHEELHOUSE" "$TOP/dist"
 echo "wheelhouse: $WHEELHOUSE"
-python3 -m pip download --quiet --require-hashes --no-deps --dest "$WHEELHOUSE" \
-    -r "$TOP/packaging/requirements.txt" -r "$TOP/packaging/build-requirements.txt"
+# pip asks the index about every requirement even when its file is already here: skip the
+# download when the wheelhouse was filled for exactly these requirement files.
+WANT="$(cat "$TOP/packaging/requirements.txt" "$TOP/packaging/build-requirements.txt" | sha256sum | cut -c1-64)"
+if [ "$(cat "$WHEELHOUSE/.filled-for" 2>/dev/null)" != "$WANT" ]; then
+    python3 -m pip download --quiet --require-hashes --no-deps --dest "$WHEELHOUSE" \
+        -r "$TOP/packaging/requirements.txt" -r "$TOP/packaging/build-requirements.txt"
+    echo "$WANT" > "$WHEELHOUSE/.filled-for"
+fi
 
 rm -rf "$TOP/build/deb"
 mkdir -p "$STAGE"

@@ -153,7 +153,8 @@ def write_inventory(container: Container, deb: Path, workdir: Path, rabbitmq_pas
                 "studybuddy_secret_key": secrets.token_urlsafe(32),
                 "studybuddy_config": {
                     # Probe every few seconds so three strikes take seconds, not 15 minutes.
-                    "monitor": {"interval_seconds": 3, "ai_probe_interval_seconds": 86400},
+                    "monitor": {"interval_seconds": 3, "ai_probe_interval_seconds": 86400,
+                                "canary_timeout_seconds": 10.0, "upload_timeout_seconds": 20.0},
                     "mail": {"max_per_hour": 100},
                     # A killed worker's job is requeued when its lease runs out: keep that short.
                     "worker": {"lease_seconds": 20, "reaper_interval_seconds": 3.0},

@@ -155,10 +155,20 @@ class Container:
             try:
                 self.proc.wait(timeout=45)
             except subprocess.TimeoutExpired:
-                log.warning("the container did not power off in time; killing systemd-nspawn")
+                log.warning("the container did not power off in time; killing it")
         if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=30)
+            # SIGKILL to the init of a PID namespace ends every process in it; killing only
+            # systemd-nspawn would leave the container running without a parent.
+            if self.init_pid:
+                try:
+                    os.kill(self.init_pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=30)
         self.proc = None
         self.init_pid = 0
 

@@ -269,9 +269,12 @@ def test_e_monitor_restarts_invisible_fault_through_polkit(container: Container,
     container.sh("systemctl stop rabbitmq-server.service")
     try:
         container.wait_until("the escalation mail", lambda: any(
-            "escalat" in s.lower() for s in smtp.subjects()[mails_before:]), timeout=240)
+            "escalat" in s.lower() for s in smtp.subjects()[mails_before:]), timeout=420)
     finally:
         container.sh("systemctl start rabbitmq-server.service", timeout=180)
+    # Everything comes back by itself once the broker is there again.
+    container.wait_until("all units active again", lambda: all(
+        container.show(u, "ActiveState")["ActiveState"] == "active" for u in UNITS), timeout=180)
     messages = smtp.messages()
     assert all(ADMIN_MAIL in (m.get("To") or "") for m in messages), [m.get("To") for m in messages]
 
@@ -339,8 +342,8 @@ def test_recovery_figures() -> None:
     lines = [
         f"recovery: kill -9 -> worker active again: {figures.get('kill9_to_active_seconds')} s",
         f"recovery: kill -STOP -> worker restarted by the watchdog: {figures.get('sigstop_to_restarted_seconds')} s",
-        "recovery: first failing probe -> monitor restart: "
-        f"{figures.get('failing_probe_to_monitor_restart_seconds')} s",
+        ("recovery: first failing probe -> monitor restart: "
+         f"{figures.get('failing_probe_to_monitor_restart_seconds')} s"),
         f"recovery: jobs lost: {figures.get('jobs_lost')}",
     ]
     print("\n" + "\n".join(lines))
