@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from studybuddy.config import Config
@@ -19,9 +17,7 @@ L1 = "שלום עולם, זהו קורס 2024 של CS 101 מבוא (חלק א) �
 L2 = "בשנת 1948 הוקמה מדינת ישראל."
 L3 = "פרק 3: Introduction to Algorithms, עמוד 12-15"
 
-needs_ocr = pytest.mark.skipif(
-    shutil.which("tesseract") is None, reason="Tesseract is NOT installed: apt-get install tesseract-ocr-heb"
-)
+needs_ocr = pytest.mark.usefixtures("ocr")
 
 
 def _doc(kind: str) -> Document:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -17,9 +17,7 @@ from studybuddy.worker.runner import process_job
 
 from . import makers
 
-needs_ocr = pytest.mark.skipif(
-    shutil.which("tesseract") is None, reason="Tesseract is NOT installed: apt-get install tesseract-ocr-heb"
-)
+needs_ocr = pytest.mark.usefixtures("ocr")
 
 L1 = "שלום עולם, זהו קורס 2024 של CS 101 מבוא (חלק א) ומחירו 50%."
 L2 = "הפוטוסינתזה מתרחשת בעלים של הצמח בעזרת אור השמש."
@@ -81,10 +79,10 @@ BAD_FILES: list[tuple[str, Callable[[], bytes], str]] = [
 
 @pytest.mark.parametrize("name,make,message", BAD_FILES, ids=[b[0] for b in BAD_FILES])
 def test_bad_files_fail_with_their_reason_and_leave_nothing_behind(
-    services: Services, course: Course, name: str, make: Callable[[], bytes], message: str
+    services: Services, course: Course, name: str, make: Callable[[], bytes], message: str, request: Any
 ) -> None:
-    if name.endswith(".png") and shutil.which("tesseract") is None:
-        pytest.skip("Tesseract is NOT installed")
+    if name.endswith(".png"):
+        request.getfixturevalue("ocr")
     services.config = services.config.replace(ingest={"max_pages": 3})
     document = accept_file(services, course, name, make())
     assert run(services, document) == "failed"

@@ -296,3 +296,13 @@ def test_anonymous_upload_is_refused(client: Any, services: Any, course: Course)
     r = client.post(f"/api/v1/courses/{course.id}/documents", data={}, content_type="multipart/form-data")
     assert r.status_code in (302, 401)
     assert services.store.documents.list_for_course(course.id) == []
+
+
+def test_slide_text_page(alice: Any, services: Any, course: Course) -> None:
+    deck = makers.pptx_bytes([("כותרת ראשונה", "גוף", "הערות"), ("שקף שני", "טקסט", "")])
+    r = upload(alice, course.id, [(deck, "הרצאה.pptx")])
+    doc_id = r.get_json()["documents"][0]["id"]
+    run_all(services)
+    html = alice.get(f"/documents/{doc_id}/pages/2").get_data(as_text=True)
+    assert "Slide 2 of 2" in html and "שקף שני" in html and "#page=" not in html
+    assert f"/documents/{doc_id}/pages/1" in html  # the link back to slide 1
