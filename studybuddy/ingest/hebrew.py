@@ -238,8 +238,14 @@ def hebrew_variants(word: str) -> list[str]:
     return variants
 
 
+def search_tokens(search_text: str) -> list[str]:
+    """The words of text already in search form (before prefix variants)."""
+    return _TERM.findall(search_text)
+
+
 @functools.lru_cache(maxsize=200_000)
-def _token_terms(token: str) -> tuple[str, ...]:
+def token_terms(token: str) -> tuple[str, ...]:
+    """The index terms of one word: itself and, for Hebrew, its prefix-less forms."""
     if _HEB.match(token):
         if "'" in token or '"' in token:
             token = token.replace("'", "").replace('"', "")
@@ -251,7 +257,7 @@ def search_terms(search_text: str) -> list[str]:
     """Index terms of text already in search form; Hebrew words also yield their prefix-less forms."""
     terms: list[str] = []
     for token in _TERM.findall(search_text):
-        terms.extend(_token_terms(token))
+        terms.extend(token_terms(token))
     return terms
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..store.models import Chunk
-from .hebrew import query_terms, search_terms
+from .hebrew import query_terms, search_tokens, token_terms
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -54,7 +54,17 @@ class _CourseIndex:
 
         self.chunks = chunks
         vocab: dict[str, int] = {}
-        ids = [[vocab.setdefault(term, len(vocab)) for term in search_terms(chunk.search_text)] for chunk in chunks]
+        # Words repeat a lot: each distinct word is turned into term ids once.
+        word_ids: dict[str, list[int]] = {}
+        ids: list[list[int]] = []
+        for chunk in chunks:
+            chunk_ids: list[int] = []
+            for word in search_tokens(chunk.search_text):
+                known = word_ids.get(word)
+                if known is None:
+                    known = word_ids[word] = [vocab.setdefault(t, len(vocab)) for t in token_terms(word)]
+                chunk_ids += known
+            ids.append(chunk_ids)
         self.vocab = vocab
         self.model = bm25s.BM25()
         self.model.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
