@@ -165,6 +165,8 @@ def test_offline_review_marks_reach_server_once_and_logout_leaves_nothing(
     page.goto("/library")
     page.wait_for_url(lambda url: "/login?next=" in url)
     assert page.locator("#password").count() == 1
+    # Logging out removed the worker with everything else; the login page installs it afresh.
+    wait_controlled(page)
     context.set_offline(True)
     page.goto("/library")
     page.wait_for_selector("h1[data-offline-page]")
