@@ -27,7 +27,6 @@ FINALS = "ךםןףץ"
 NON_FINALS_WITH_FINAL = "כמנפצ"
 PREFIX_LETTERS = "והבכלמש"
 
-_WORD = re.compile(f"[{_HEB_LETTER}\u0591-\u05c7]+")
 # Frequent words whose letter-reversed form is not itself a common word.
 _COMMON = frozenset(
     [
@@ -59,20 +58,18 @@ def has_hebrew(text: str) -> bool:
     return _HEB.search(text) is not None
 
 
+_FINAL_STARTS = re.compile(f"(?<![{_HEB_LETTER}])[{FINALS}](?=[{_HEB_LETTER}])")
+_FINAL_ENDS = re.compile(f"(?<=[{_HEB_LETTER}])[{FINALS}](?![{_HEB_LETTER}])")
+_PLAIN_ENDS = re.compile(f"(?<=[{_HEB_LETTER}])[{NON_FINALS_WITH_FINAL}](?![{_HEB_LETTER}])")
+_HEB_WORDS = re.compile(f"[{_HEB_LETTER}]{{2,}}")
+
+
 def reversal_score(line: str) -> int:
     """Evidence that a line is stored in visual order: above 0 reversed, below 0 logical."""
-    score = 0
-    for match in _WORD.finditer(line):
-        word = _POINTS.sub("", match.group())
-        if len(word) < 2:
-            continue
-        first, last = word[0], word[-1]
-        if first in FINALS:
-            score += 2
-        if last in FINALS:
-            score -= 2
-        if last in NON_FINALS_WITH_FINAL:
-            score += 1
+    line = _POINTS.sub("", line)
+    score = 2 * len(_FINAL_STARTS.findall(line)) - 2 * len(_FINAL_ENDS.findall(line))
+    score += len(_PLAIN_ENDS.findall(line))
+    for word in _HEB_WORDS.findall(line):
         if word in _COMMON_REVERSED:
             score += 1
         elif word in _COMMON:
