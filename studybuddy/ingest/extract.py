@@ -86,9 +86,14 @@ _NUMBER_TOKEN = re.compile(r"\S*\d\S*")
 _PLAIN_NUMBER = re.compile(r"\d+(?:[.,:/\-]\d+)*%?")
 
 
+_DIGIT = re.compile(r"\d")
+
+
 def _needs_positions(line: str) -> bool:
     if _LATIN_LETTER.search(line):
         return True
+    if not _DIGIT.search(line):
+        return False
     return any(not _PLAIN_NUMBER.fullmatch(token) for token in _NUMBER_TOKEN.findall(line))
 OCR_DPI = 300
 
