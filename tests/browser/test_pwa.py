@@ -129,16 +129,21 @@ def test_offline_review_marks_reach_server_once_and_logout_leaves_nothing(
     page.click('[data-action="mark"][data-grade="good"]')
     page.click('[data-action="flip"]')
     page.click('[data-action="mark"][data-grade="again"]')
-    page.wait_for_function("() => document.querySelector('[data-role=pending-count]').textContent === '2'")
+    # The keyboard works too: Space shows the answer, 2 = "I knew it".
+    page.focus('[data-role="card"]')
+    page.keyboard.press("Space")
+    assert page.is_visible('[data-role="back"]')
+    page.keyboard.press("2")
+    page.wait_for_function("() => document.querySelector('[data-role=pending-count]').textContent === '3'")
     pending = page.evaluate("StudyBuddy.review.pendingMarks()")
-    assert len(pending) == 2 and not marks_of(live, user.id)
+    assert len(pending) == 3 and not marks_of(live, user.id)
 
     # Back online: the offline page sends the queue by itself.
     context.set_offline(False)
     page.wait_for_selector('[data-role="pending"]', state="hidden", timeout=20000)
     stored = marks_of(live, user.id)
     assert sorted(m.key for m in stored) == sorted(m["id"] for m in pending)
-    assert sorted(m.data["grade"] for m in stored) == ["again", "good"]
+    assert sorted(m.data["grade"] for m in stored) == ["again", "good", "good"]
 
     # The same queue sent again (a retry after a lost answer) changes nothing.
     answer = page.evaluate("""async (marks) => {
@@ -147,7 +152,7 @@ def test_offline_review_marks_reach_server_once_and_logout_leaves_nothing(
             'X-CSRF-Token': deck.csrf_token}, body: JSON.stringify({marks})});
         return await r.json(); }""", pending)
     assert answer["accepted"] == [] and sorted(answer["duplicate"]) == sorted(m["id"] for m in pending)
-    assert len(marks_of(live, user.id)) == 2
+    assert len(marks_of(live, user.id)) == 3
 
     # Log out: nothing private stays on the device, and no private page comes from a cache.
     page.goto("/library")
