@@ -37,3 +37,11 @@ OCR_MISSING = "OCR is not installed on this server"
 TEXT_UNDECODABLE = "The text file's encoding could not be recognised."
 FILE_MISSING = "The uploaded file is missing on the server. Delete the document and upload it again."
 INTERNAL = "The file could not be processed."
+
+# Stages of an ingest job (shown next to its progress).
+STAGE_READING = "Reading the file"
+STAGE_EXTRACTING = "Extracting the text"
+STAGE_NORMALISING = "Tidying the text"
+STAGE_CHUNKING = "Splitting into passages"
+STAGE_INDEXING = "Indexing"
+STAGE_READY = "Ready"

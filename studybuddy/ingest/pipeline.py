@@ -51,17 +51,21 @@ def process_bytes(
 ) -> tuple[list[Page], list[Chunk]]:
     """Pages (display text) and chunks of a document's bytes; ExtractionError for bad input."""
 
+    last = [-1]
+
     def extraction_progress(done: int, total: int) -> None:
         percent = EXTRACT_FROM + (EXTRACT_TO - EXTRACT_FROM) * done // max(total, 1)
-        report(percent, f"extracting page {done} of {total}")
+        if percent != last[0]:  # at most one store write per percent
+            last[0] = percent
+            report(percent, messages.STAGE_EXTRACTING)
 
     raw_pages = extract_pages(document.kind, data, cfg.ingest, extraction_progress)
-    report(EXTRACT_TO, "normalising")
+    report(EXTRACT_TO, messages.STAGE_NORMALISING)
     pages = [Page(document_id=document.id, number=n, text=normalize_display(text))
              for n, text in enumerate(raw_pages, start=1)]
     if not any(page.text.strip() for page in pages):
         raise ExtractionError(messages.NO_TEXT)
-    report(90, "chunking")
+    report(90, messages.STAGE_CHUNKING)
     chunks = build_chunks(document, pages, cfg.ingest.chunk_words, cfg.ingest.chunk_overlap_words)
     return pages, chunks
 
@@ -83,14 +87,14 @@ def ingest_document(store: Store, cfg: Config, document_id: str, report: Report 
     if document is None:
         return None
     store.documents.update(document.id, status="processing", error="")
-    report(EXTRACT_FROM, "reading the file")
+    report(EXTRACT_FROM, messages.STAGE_READING)
     try:
         try:
             data = store.blobs.get(document.blob_id)
         except KeyError:
             raise ExtractionError(messages.FILE_MISSING, f"blob {document.blob_id} missing") from None
         pages, chunks = process_bytes(document, data, cfg, report)
-        report(95, "indexing")
+        report(95, messages.STAGE_INDEXING)
         if store.documents.get(document.id) is None:
             return None  # deleted while we worked: store nothing
         store.pages.replace_for_document(document.id, pages)
@@ -108,5 +112,5 @@ def ingest_document(store: Store, cfg: Config, document_id: str, report: Report 
     if updated is None:  # deleted between the write and now
         discard_results(store, document)
         return None
-    report(100, "ready")
+    report(100, messages.STAGE_READY)
     return updated

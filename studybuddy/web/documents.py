@@ -146,7 +146,7 @@ def document_json(document: Document) -> dict[str, Any]:
         "status_text": _(STATUS_TEXT.get(status, status)),
         "error": _(error) if error else "",
         "progress": progress,
-        "stage": stage,
+        "stage": _(stage) if stage else "",
         "page_count": document.page_count,
         "job_id": document.job_id,
         "created_at": document.created_at,
