@@ -31,6 +31,23 @@
     document.documentElement.setAttribute("data-sw-error", String(err && err.message || err));
   });
 
+  // "Install the app" in the menu, offered when Chromium says the app can be installed.
+  var installButton = document.getElementById("install-app");
+  var installPrompt = null;
+  window.addEventListener("beforeinstallprompt", function (ev) {
+    ev.preventDefault();
+    installPrompt = ev;
+    if (installButton) { installButton.hidden = false; }
+  });
+  if (installButton) {
+    installButton.addEventListener("click", function () {
+      if (!installPrompt) { return; }
+      installPrompt.prompt();
+      installPrompt.userChoice.then(function () { installPrompt = null; installButton.hidden = true; });
+    });
+  }
+  window.addEventListener("appinstalled", function () { if (installButton) { installButton.hidden = true; } });
+
   sw.addEventListener("controllerchange", function () {
     if (updateAsked) { updateAsked = false; window.location.reload(); }
   });

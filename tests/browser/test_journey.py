@@ -173,8 +173,8 @@ def take_screenshots(page: Any, context: Any, pages: dict[str, str]) -> None:
                     continue
                 page.goto(url)
                 assert html_lang(page) == lang, (name, url)
-                check_accessibility(page, name)
                 screenshot(page, f"{name}-{lang}-{size_name}")
+                check_accessibility(page, name)
     # Signed-out pages, in a context without the student's session.
     page.set_viewport_size(DESKTOP)
     page.goto("/library")
@@ -190,7 +190,7 @@ def take_screenshots(page: Any, context: Any, pages: dict[str, str]) -> None:
             for name in sorted(public):
                 page.goto(pages[name])
                 assert html_lang(page) == lang
-                check_accessibility(page, name)
                 screenshot(page, f"{name}-{lang}-{size_name}")
+                check_accessibility(page, name)
             page.goto(f"/offline?lang={lang}")
             screenshot(page, f"offline-{lang}-{size_name}")

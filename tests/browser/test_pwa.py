@@ -90,6 +90,9 @@ def test_service_worker_controls_and_app_is_installable(page: Any, context: Any,
     cdp = context.new_cdp_session(page)
     errors = cdp.send("Page.getInstallabilityErrors")
     assert errors["installabilityErrors"] == [], errors
+    # Chromium offers the install: the menu shows "Install the app".
+    page.reload()
+    page.wait_for_selector("#install-app", state="visible", timeout=20000)
     manifest = cdp.send("Page.getAppManifest")
     assert not manifest.get("errors"), manifest["errors"]
     # The shell cache holds public files only.
