@@ -491,6 +491,7 @@ def _validate(cfg: Config, where: typing.Callable[[str], str]) -> list[str]:
         ("worker", "job_timeout_seconds"), ("worker", "reaper_interval_seconds"),
         ("storage", "busy_timeout_ms"), ("broker", "connect_timeout"),
         ("ingest", "max_pages"), ("ingest", "chunk_words"), ("ai", "timeout_seconds"),
+        ("ingest", "max_files_per_upload"), ("ingest", "ocr_timeout_seconds"), ("ingest", "max_paste_chars"),
         ("monitor", "interval_seconds"), ("monitor", "strikes"), ("mail", "timeout_seconds"),
         ("quota", "max_question_chars"),
     ]:
