@@ -10,10 +10,11 @@ import ctypes
 import io
 import logging
 import re
+import threading
 import unicodedata
 import zipfile
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
 
 from . import messages
@@ -164,37 +165,56 @@ def _pdf_page_text(page: object) -> str:
         textpage.close()
 
 
+# PDFium is not thread-safe: every call into it goes through this lock (OCR runs outside it).
+_PDFIUM = threading.RLock()
+MAX_RENDER_PIXELS = 6000
+
+
+def _render_for_ocr(page: Any) -> Any:
+    """The page as a greyscale image at OCR resolution, its longest side capped."""
+    width, height = page.get_size()  # in points
+    scale = min(OCR_DPI / 72, MAX_RENDER_PIXELS / max(width, height, 1))
+    return page.render(scale=scale, grayscale=True).to_pil()
+
+
 def extract_pdf(data: bytes, cfg: IngestConfig, progress: Progress = _no_progress) -> list[str]:
     import pypdfium2 as pdfium
 
-    try:
-        document = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as exc:
-        if getattr(exc, "err_code", None) == pdfium.raw.FPDF_ERR_PASSWORD or "password" in str(exc).lower():
-            raise ExtractionError(messages.PASSWORD_PDF, str(exc)) from None
-        log.info("pdfium cannot open the PDF (%s); trying pypdf", exc)
+    with _PDFIUM:
+        try:
+            document = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError as exc:
+            if getattr(exc, "err_code", None) == pdfium.raw.FPDF_ERR_PASSWORD or "password" in str(exc).lower():
+                raise ExtractionError(messages.PASSWORD_PDF, str(exc)) from None
+            log.info("pdfium cannot open the PDF (%s); trying pypdf", exc)
+            document = None
+    if document is None:
         return _extract_pdf_with_pypdf(data, cfg, progress)
     try:
-        total = len(document)
+        with _PDFIUM:
+            total = len(document)
         _check_pages(total, cfg)
         if total == 0:
             raise ExtractionError(messages.CORRUPT_PDF, "no pages")
         pages: list[str] = []
         for number in range(total):
-            page = document[number]
-            try:
-                text = _pdf_page_text(page)
-                if not text.strip():
-                    # No text layer: a scanned page. Render it and read it.
-                    bitmap = page.render(scale=OCR_DPI / 72, grayscale=True)
-                    text = _ocr(bitmap.to_pil(), cfg)
-            finally:
-                page.close()
+            image = None
+            with _PDFIUM:
+                page = document[number]
+                try:
+                    text = _pdf_page_text(page)
+                    if not text.strip():
+                        image = _render_for_ocr(page)  # no text layer: a scanned page
+                finally:
+                    page.close()
+            if image is not None:
+                text = _ocr(image, cfg)
             pages.append(text)
             progress(number + 1, total)
         return pages
     finally:
-        document.close()
+        with _PDFIUM:
+            document.close()
 
 
 def _extract_pdf_with_pypdf(data: bytes, cfg: IngestConfig, progress: Progress) -> list[str]:
