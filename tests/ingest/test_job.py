@@ -173,3 +173,30 @@ def test_too_large_upload_is_refused(services: Services, course: Course) -> None
         accept_file(services, course, "big.txt", b"a" * (1024 * 1024 + 1))
     assert caught.value.status == 413
     assert services.store.blobs.list_ids() == []
+
+
+def test_ingest_on_the_mongodb_store(cfg: Any, users: dict[str, User]) -> None:
+    """The same pipeline over the MongoDB store (mongomock; GridFS for the file)."""
+    import mongomock
+    import mongomock.gridfs
+
+    from studybuddy.store.mongo import MongoStore
+
+    mongomock.gridfs.enable_gridfs_integration()
+    store = MongoStore("mongodb://localhost/studybuddy_ingest", client=mongomock.MongoClient())
+    services = Services(cfg, store=store)
+    try:
+        owner = store.users.add(User(id=new_id(), email="m@example.com", password_hash="x"))
+        course = store.courses.add(Course(id=new_id(), owner_id=owner.id, name="מונגו"))
+        good = accept_file(services, course, "סיכום.pdf", makers.visual_hebrew_pdf([[L1], [L2]]))
+        bad = accept_file(services, course, "locked.pdf", makers.encrypted_pdf())
+        assert run(services, good) == "succeeded"
+        assert run(services, bad) == "failed"
+        assert [c.page for c in store.chunks.list_for_document(good.id)] == [1, 2]
+        assert leftovers(services, bad) == (0, 0)
+        assert services.retrieval.search(course.id, "והפוטוסינתזה")[0].chunk.page == 2
+        remove_document(services, good)
+        assert not store.blobs.exists(good.blob_id)
+        assert services.retrieval.search(course.id, "פוטוסינתזה") == []
+    finally:
+        services.close()
