@@ -105,11 +105,11 @@ class Alerter:
 
     def render_alerts(self, alerts: list[Alert], suppressed: int = 0, repeat: bool = False) -> Mail:
         first = alerts[0]
-        label = {"failing": "FAILING", "escalated": "CRITICAL", "recovered": "RECOVERED",
-                 "gave_up": "CRITICAL"}[first.kind]
+        label = {"failing": "FAILING", "escalated": "CRITICAL, ESCALATED", "recovered": "RECOVERED",
+                 "gave_up": "CRITICAL, SYSTEMD GAVE UP"}[first.kind]
         subject = f"[StudyBuddy {label}] {first.check}" + (" (still)" if repeat else "")
         if first.unit:
-            subject += f" — {first.unit}"
+            subject += f" ({first.unit})"
         return render(
             "alert", subject,
             headline=_HEADLINES[first.kind] + (" It is still going on." if repeat else ""),

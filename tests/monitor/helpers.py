@@ -86,7 +86,7 @@ class Inbox:
 
     def subjects(self) -> list[str]:
         with self.lock:
-            return [str(m["Subject"]) for m in self.messages]
+            return [subject(m) for m in self.messages]
 
 
 class _Handler:
@@ -153,6 +153,11 @@ class SMTPServer:
         self.controller.stop()
 
 
+def subject(msg: EmailMessage) -> str:
+    """The Subject as a reader sees it (long headers are folded on the wire)."""
+    return " ".join(str(msg["Subject"]).split())
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -170,4 +175,4 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True)
 
 
-__all__ = ["Clock", "FakeSystemctl", "SMTPServer", "TLSCertificates", "decode_parts"]
+__all__ = ["Clock", "FakeSystemctl", "SMTPServer", "TLSCertificates", "decode_parts", "subject"]

@@ -15,7 +15,7 @@ from studybuddy.monitor.report import build_report
 from studybuddy.services import Services
 from studybuddy.store.models import MonitorEvent, new_id
 
-from .helpers import Clock, SMTPServer, TLSCertificates, decode_parts, free_port
+from .helpers import Clock, SMTPServer, TLSCertificates, decode_parts, free_port, subject
 
 
 @pytest.fixture
@@ -85,12 +85,12 @@ def test_each_alert_kind_is_mailed_with_text_and_html(cfg: Config, services: Ser
                                       "studybuddy-worker.service", "some action"))
         assert outcome == "sent"
     messages = smtp.inbox.wait_for(4)
-    subjects = [str(m["Subject"]) for m in messages]
+    subjects = [subject(m) for m in messages]
     assert subjects == [
-        "[StudyBuddy FAILING] check-failing — studybuddy-worker.service",
-        "[StudyBuddy CRITICAL] check-escalated — studybuddy-worker.service",
-        "[StudyBuddy RECOVERED] check-recovered — studybuddy-worker.service",
-        "[StudyBuddy CRITICAL] check-gave_up — studybuddy-worker.service",
+        "[StudyBuddy FAILING] check-failing (studybuddy-worker.service)",
+        "[StudyBuddy CRITICAL, ESCALATED] check-escalated (studybuddy-worker.service)",
+        "[StudyBuddy RECOVERED] check-recovered (studybuddy-worker.service)",
+        "[StudyBuddy CRITICAL, SYSTEMD GAVE UP] check-gave_up (studybuddy-worker.service)",
     ]
     text, html = decode_parts(messages[1])
     assert "not cured by a restart" in text and "output of escalated" in text
@@ -125,7 +125,7 @@ def test_alerts_are_deduplicated_and_repeated_at_most_hourly(cfg: Config, servic
     assert alerter.alert(Alert("escalated", "canary:latency/summarize", "escalated")) == "sent"
     clock.advance(3601)
     assert alerter.alert(Alert("escalated", "canary:latency/summarize", "escalated")) == "sent"
-    subjects = [str(m["Subject"]) for m in smtp.inbox.wait_for(3)]
+    subjects = [subject(m) for m in smtp.inbox.wait_for(3)]
     assert subjects[2].endswith("(still)")
     assert len(subjects) == 3
     # A new Alerter over the same store (a monitor restart) remembers what was sent.
@@ -168,7 +168,7 @@ def test_smtp_failure_is_logged_kept_and_retried(cfg: Config, services: Services
     try:
         assert alerter.flush() == 1
         msg = server.inbox.wait_for(1)[0]
-        assert "store:responseTime" in str(msg["Subject"])
+        assert "store:responseTime" in subject(msg)
         assert alerter.flush() == 0  # nothing left
     finally:
         server.stop()
@@ -195,7 +195,7 @@ def test_daily_report_is_mailed(cfg: Config, services: Services, smtp: SMTPServe
     alerter = make_alerter(services, cfg, clock)
     assert alerter.send_mail(mail, "report") == "sent"
     msg = smtp.inbox.wait_for(1)[0]
-    assert str(msg["Subject"]).startswith("[StudyBuddy] Daily report")
+    assert subject(msg).startswith("[StudyBuddy] Daily report")
     text, html = decode_parts(msg)
     assert "web:responseTime" in text and "75.00%" in text
     assert "canary:latency/summarize" in text and "100.00%" in text
@@ -210,7 +210,7 @@ def test_smtp_auth_after_starttls(cfg: Config, certs: TLSCertificates) -> None:
     try:
         good = mail_config(cfg, server, certs, username="monitor", password="smtp pass")
         Mailer(good.mail).send(Mail("authenticated", "t", "<p>h</p>"))
-        assert str(server.inbox.wait_for(1)[0]["Subject"]) == "authenticated"
+        assert subject(server.inbox.wait_for(1)[0]) == "authenticated"
         bad = mail_config(cfg, server, certs, username="monitor", password="wrong", timeout_seconds=2.0)
         with pytest.raises(MailError):
             Mailer(bad.mail).send(Mail("refused", "t", "<p>h</p>"))

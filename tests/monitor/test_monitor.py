@@ -18,7 +18,7 @@ from studybuddy.config import Config
 from studybuddy.monitor.service import Monitor
 from studybuddy.services import Services
 
-from .helpers import Clock, FakeSystemctl, SMTPServer, TLSCertificates, free_port
+from .helpers import Clock, FakeSystemctl, SMTPServer, TLSCertificates, free_port, subject
 
 WEB = "studybuddy-web.service"
 
@@ -63,7 +63,7 @@ def test_a_dead_web_is_restarted_then_recovery_is_mailed(cfg: Config, services: 
     assert outcomes[2].actions == ["failing web:responseTime", f"restarted {WEB}"]
     assert systemctl.calls() == [f"--no-ask-password --no-block restart {WEB}"]
     smtp.inbox.wait_for(1)
-    assert smtp.inbox.subjects() == [f"[StudyBuddy FAILING] web:responseTime — {WEB}"]
+    assert smtp.inbox.subjects() == [f"[StudyBuddy FAILING] web:responseTime ({WEB})"]
 
     # "systemd restarted it": the web answers again.
     threading.Thread(target=serve, args=(create_app(cfg, services), "127.0.0.1", port), daemon=True).start()
@@ -74,7 +74,7 @@ def test_a_dead_web_is_restarted_then_recovery_is_mailed(cfg: Config, services: 
         threading.Event().wait(0.1)
     assert outcome.actions == ["recovered web:responseTime"]
     smtp.inbox.wait_for(2)
-    assert smtp.inbox.subjects()[1] == f"[StudyBuddy RECOVERED] web:responseTime — {WEB}"
+    assert smtp.inbox.subjects()[1] == f"[StudyBuddy RECOVERED] web:responseTime ({WEB})"
     # Rounds are recorded for the daily report, and the latest results for `studybuddy status`.
     assert len(services.store.monitor.events(kind="round")) >= 4
     latest = services.store.monitor.get_state("latest") or {}
@@ -98,7 +98,7 @@ def test_daily_report_once_a_day_at_the_configured_time(cfg: Config, services: S
     clock.advance(24 * 3600)
     assert mon.maybe_report() is True
     messages = smtp.inbox.wait_for(2)
-    assert [str(m["Subject"]) for m in messages] == ["[StudyBuddy] Daily report 2026-03-10",
+    assert [subject(m) for m in messages] == ["[StudyBuddy] Daily report 2026-03-10",
                                                      "[StudyBuddy] Daily report 2026-03-11"]
     text = messages[0].get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert "store:responseTime" in text and "100.00%" in text
@@ -112,7 +112,7 @@ def test_notify_gave_up_mails_once(cfg: Config, services: Services, smtp: SMTPSe
     assert mon.notify_gave_up(WEB, "Result=start-limit-hit") == "sent"
     assert mon.notify_gave_up(WEB, "Result=start-limit-hit") == "duplicate"
     msg = smtp.inbox.wait_for(1)[0]
-    assert str(msg["Subject"]) == f"[StudyBuddy CRITICAL] systemd:{WEB} — {WEB}"
+    assert subject(msg) == f"[StudyBuddy CRITICAL, SYSTEMD GAVE UP] systemd:{WEB} ({WEB})"
 
 
 # -- CLI ------------------------------------------------------------------------------------
@@ -191,4 +191,4 @@ def test_a_round_that_cannot_run_is_mailed_directly(cfg: Config, services: Servi
     clock.advance(3601)
     assert mon.round_failed(RuntimeError("database is locked")) == "sent"
     messages = smtp.inbox.wait_for(2)
-    assert str(messages[0]["Subject"]) == "[StudyBuddy FAILING] monitor:round"
+    assert subject(messages[0]) == "[StudyBuddy FAILING] monitor:round"

@@ -79,7 +79,7 @@ def test_three_strikes_make_one_restart(rig: Rig) -> None:
     assert rig.check(CANARY, "fail") == [f"failing {CANARY}", f"restarted {WORKER}"]
     assert rig.restarts() == [f"--no-ask-password --no-block restart {WORKER}"]
     rig.smtp.inbox.wait_for(1)
-    assert rig.subjects() == [f"[StudyBuddy FAILING] {CANARY} — {WORKER}"]
+    assert rig.subjects() == [f"[StudyBuddy FAILING] {CANARY} ({WORKER})"]
     events = rig.services.store.monitor.events(kind="restart")
     assert len(events) == 1 and events[0].data["unit"] == WORKER and events[0].data["ok"] is True
 
@@ -121,10 +121,10 @@ def test_no_cure_escalates_and_never_loops(rig: Rig) -> None:
     assert rig.policy.check_state(CANARY)["state"] == "escalated"
     rig.smtp.inbox.wait_for(3)
     subjects = rig.subjects()
-    assert subjects[0] == f"[StudyBuddy FAILING] {CANARY} — {WORKER}"
-    assert subjects[1] == f"[StudyBuddy CRITICAL] {CANARY} — {WORKER}"
+    assert subjects[0] == f"[StudyBuddy FAILING] {CANARY} ({WORKER})"
+    assert subjects[1] == f"[StudyBuddy CRITICAL, ESCALATED] {CANARY} ({WORKER})"
     # While it lasts, the critical mail repeats at most hourly (2.5 h: the first and two repeats).
-    assert subjects.count(f"[StudyBuddy CRITICAL] {CANARY} (still) — {WORKER}") == 2
+    assert subjects.count(f"[StudyBuddy CRITICAL, ESCALATED] {CANARY} (still) ({WORKER})") == 2
     assert len(subjects) == 4
     escalation = rig.services.store.monitor.events(kind="escalation")
     assert len(escalation) == 1 and "did not cure" in escalation[0].data["reason"]
@@ -138,7 +138,7 @@ def test_recovery_is_announced_once(rig: Rig) -> None:
     rig.clock.advance(300)
     assert rig.check(CANARY, "pass") == []
     rig.smtp.inbox.wait_for(2)
-    assert rig.subjects()[1] == f"[StudyBuddy RECOVERED] {CANARY} — {WORKER}"
+    assert rig.subjects()[1] == f"[StudyBuddy RECOVERED] {CANARY} ({WORKER})"
     assert len(rig.subjects()) == 2
     closes = rig.services.store.monitor.events(kind="incident_close")
     assert len(closes) == 1 and closes[0].data["duration"] == 900
@@ -207,7 +207,7 @@ def test_state_survives_a_monitor_restart(rig: Rig) -> None:
     assert rig.check(CANARY, "pass") == [f"recovered {CANARY}"]
     rig.smtp.inbox.wait_for(3)
     assert [s.split("]")[0] for s in rig.subjects()] == [
-        "[StudyBuddy FAILING", "[StudyBuddy CRITICAL", "[StudyBuddy RECOVERED"]
+        "[StudyBuddy FAILING", "[StudyBuddy CRITICAL, ESCALATED", "[StudyBuddy RECOVERED"]
 
 
 def test_a_unit_stopped_on_purpose_is_left_alone(rig: Rig) -> None:
