@@ -84,3 +84,17 @@ def remove_document(services: Services, document: Document) -> None:
 
     mark_course_changed(services.store, document.course_id)
     log.info("document %s deleted from course %s", document.id, document.course_id)
+
+
+def retry_document(services: Services, document: Document, failed: bool) -> Document:
+    """Queue a new ingest of a document that failed (say, once OCR has been installed)."""
+    store = services.store
+    if not failed:
+        raise Rejected(messages.NOT_FAILED, status=409)
+    if not store.blobs.exists(document.blob_id):
+        raise Rejected(messages.FILE_MISSING, status=409)
+    job = submit_job(services, "ingest", document.owner_id, course_id=document.course_id,
+                     document_id=document.id)
+    updated = store.documents.update(document.id, status="uploaded", error="", job_id=job.id)
+    log.info("document %s queued again as job %s", document.id, job.id)
+    return updated or document

@@ -33,7 +33,7 @@ from werkzeug.formparser import FormDataParser
 
 from ..ingest import messages
 from ..ingest.detect import IMAGE_KINDS, Rejected
-from ..ingest.upload import MB, accept_file, accept_text, remove_document
+from ..ingest.upload import MB, accept_file, accept_text, remove_document, retry_document
 from ..store.models import Course, Document
 from . import get_services
 from .access import owned_course, owned_document
@@ -156,6 +156,7 @@ def document_json(document: Document) -> dict[str, Any]:
             "pages": url_for("documents.page", document_id=document.id, number=1)
             if status == "ready" else "",
             "delete": url_for("documents.delete_form", document_id=document.id),
+            "retry": url_for("documents.retry_form", document_id=document.id) if status == "failed" else "",
         },
     }
 
@@ -257,6 +258,17 @@ def status_api(document_id: str) -> Any:
     return jsonify(document_json(owned_document(document_id)))
 
 
+@bp.route("/api/v1/documents/<document_id>/retry", methods=["POST"])
+@login_required
+def retry_api(document_id: str) -> Any:
+    document = owned_document(document_id)
+    try:
+        document = retry_document(get_services(), document, _effective_state(document)[0] == "failed")
+    except Rejected as exc:
+        return jsonify({"error": _translated(exc)}), exc.status
+    return jsonify(document_json(document)), 202
+
+
 @bp.route("/api/v1/documents/<document_id>", methods=["DELETE"])
 @login_required
 def delete_api(document_id: str) -> Any:
@@ -303,6 +315,20 @@ def paste_form(course_id: str) -> Any:
         flash(_translated(exc), "error")
         return back, exc.status  # type: ignore[return-value]
     flash(_("The text was added; it is being processed."), "info")
+    return back
+
+
+@bp.route("/documents/<document_id>/retry", methods=["POST"])
+@login_required
+def retry_form(document_id: str) -> Any:
+    document = owned_document(document_id)
+    back = redirect(url_for("courses.view", course_id=document.course_id) + "#documents")
+    try:
+        retry_document(get_services(), document, _effective_state(document)[0] == "failed")
+    except Rejected as exc:
+        flash(_translated(exc), "error")
+        return back, exc.status  # type: ignore[return-value]
+    flash(_("The document will be processed again."), "info")
     return back
 
 

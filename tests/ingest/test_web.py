@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 import time
 from typing import Any
 
@@ -286,6 +287,8 @@ def test_bob_gets_404_for_alices_documents(client: Any, services: Any, users: An
     assert client.get(f"/documents/{doc_id}/pages/1").status_code == 404
     assert client.delete(f"/api/v1/documents/{doc_id}", headers=headers).status_code == 404
     assert client.post(f"/documents/{doc_id}/delete", data={"csrf_token": token}).status_code == 404
+    assert client.post(f"/api/v1/documents/{doc_id}/retry", headers=headers).status_code == 404
+    assert client.post(f"/documents/{doc_id}/retry", data={"csrf_token": token}).status_code == 404
     store = services.store
     assert [d.display_name for d in store.documents.list_for_course(course.id)] == ["alice.txt"]
     assert store.documents.get(doc_id).status == "ready"
@@ -306,3 +309,31 @@ def test_slide_text_page(alice: Any, services: Any, course: Course) -> None:
     html = alice.get(f"/documents/{doc_id}/pages/2").get_data(as_text=True)
     assert "Slide 2 of 2" in html and "שקף שני" in html and "#page=" not in html
     assert f"/documents/{doc_id}/pages/1" in html  # the link back to slide 1
+
+
+def test_retry_a_failed_document_once_ocr_is_there(alice: Any, services: Any, course: Course) -> None:
+    good_config = services.config
+    services.config = good_config.replace(ingest={"tesseract_cmd": "/nonexistent/tesseract"})
+    r = upload(alice, course.id, [("הערות".encode(), "notes.txt")])
+    ready_id = r.get_json()["documents"][0]["id"]
+    r = upload(alice, course.id, [(makers.blank_image(), "photo.png")])
+    doc_id = r.get_json()["documents"][0]["id"]
+    run_all(services)
+    status = alice.get(f"/api/v1/documents/{doc_id}").get_json()
+    assert (status["status"], status["error"]) == ("failed", messages.OCR_MISSING)
+    assert status["urls"]["retry"]
+    token = csrf_token(alice)
+    # Only failed documents go again; the retry needs the CSRF token and is owner-only.
+    r = alice.post(f"/api/v1/documents/{ready_id}/retry", headers={"X-CSRF-Token": token})
+    assert r.status_code == 409 and r.get_json()["error"] == messages.NOT_FAILED
+    assert alice.post(f"/api/v1/documents/{doc_id}/retry").status_code == 400
+    services.config = good_config
+    r = alice.post(f"/documents/{doc_id}/retry", data={"csrf_token": token})
+    assert r.status_code == 302
+    status = alice.get(f"/api/v1/documents/{doc_id}").get_json()
+    assert (status["status"], status["error"]) == ("uploaded", "")
+    run_all(services)
+    status = alice.get(f"/api/v1/documents/{doc_id}").get_json()
+    if shutil.which("tesseract"):
+        # Now OCR runs: the blank photo fails for its real reason.
+        assert (status["status"], status["error"]) == ("failed", messages.NO_TEXT)
