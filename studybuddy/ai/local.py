@@ -9,12 +9,14 @@ homework answers are composed from the best-matching passages with their citatio
 from __future__ import annotations
 
 import logging
+import math
 import time
 import zlib
+from collections import Counter
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from ..study import textkit as tk
@@ -43,6 +45,41 @@ class _Sentence:
     keys: frozenset[str]
     word_count: int
     first: bool
+    content: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class _Passage:
+    """One passage analysed once: its sentences (text, words, keys) and content-word counts."""
+
+    sentences: tuple[tuple[str, tuple[str, ...], frozenset[str], frozenset[str]], ...]
+    counts: dict[str, int]
+
+
+@lru_cache(maxsize=4096)
+def _passage(text: str) -> _Passage:
+    # A course's passages come back again and again (chat follows retrieval), so the analysis of
+    # each is kept, as the retrieval index keeps its own.
+    sentences = []
+    meaningful: list[str] = []
+    for sentence in tk.split_sentences(text):
+        found = tuple(tk.words(sentence))
+        content = [w for w in found if tk.carries_meaning(w)]
+        meaningful += content
+        sentences.append((sentence, found, frozenset().union(*map(tk.word_forms, content)), frozenset(content)))
+    counts = Counter(meaningful)
+    return _Passage(tuple(sentences), dict(counts))
+
+
+@lru_cache(maxsize=65536)
+def _definition(sentence: str) -> tk.Definition | None:
+    return tk.find_definition(sentence)
+
+
+def forget_passages() -> None:
+    """Drop the kept passage analyses (benchmarks measure the cold path with it)."""
+    _passage.cache_clear()
+    _definition.cache_clear()
 
 
 class _Material:
@@ -51,26 +88,35 @@ class _Material:
     def __init__(self, sources: list[SourceChunk]) -> None:
         self.sources = sources
         self.sentences: list[_Sentence] = []
-        seen: set[str] = set()
-        passages: list[list[str]] = []
+        seen: set[tuple[str, ...]] = set()
+        tf: Counter[str] = Counter()
+        df: Counter[str] = Counter()
         for source in sources:
-            passages.append([])
-            for i, text in enumerate(tk.split_sentences(source.text)):
-                found = tk.words(text)
-                passages[-1] += found
-                norm = " ".join(found)
-                if not norm or norm in seen:
+            passage = _passage(source.text)
+            tf.update(passage.counts)
+            df.update(passage.counts.keys())
+            for i, (text, found, keys, content) in enumerate(passage.sentences):
+                if not found or found in seen:
                     continue
-                seen.add(norm)
+                seen.add(found)
                 self.sentences.append(
-                    _Sentence(len(self.sentences), source.number, text, frozenset(tk.keys_of(found)),
-                              len(found), i == 0)
+                    _Sentence(len(self.sentences), source.number, text, keys, len(found), i == 0, content)
                 )
-        self.weights = tk.weights_of(passages)
-        self.key_weight: dict[str, float] = {}
-        for word, weight in self.weights.items():
-            for form in tk.word_forms(word):
-                self.key_weight[form] = max(self.key_weight.get(form, 0.0), weight)
+        count = len(sources)
+        self.weights = {w: (1 + math.log(n)) * math.log(1 + count / df[w]) for w, n in tf.items()}
+
+    def key_weights(self, query: AbstractSet[str]) -> dict[str, float]:
+        """The weight of each query key: the heaviest word of the material that has it as a form
+        (the word itself, its plural, or a Hebrew word with up to two prefix letters)."""
+        out: dict[str, float] = {}
+        for key in query:
+            candidates = [key, key + "s"]
+            if tk.is_hebrew(key):
+                candidates += [a + key for a in tk.HEBREW_PREFIXES]
+                candidates += [a + b + key for a in tk.HEBREW_PREFIXES for b in tk.HEBREW_PREFIXES]
+            found = [self.weights[w] for w in candidates if w in self.weights and key in tk.word_forms(w)]
+            out[key] = max(found, default=0.5)
+        return out
 
     @cached_property
     def definitions(self) -> list[tuple[tk.Definition, _Sentence]]:
@@ -78,12 +124,17 @@ class _Material:
         found: list[tuple[tk.Definition, _Sentence]] = []
         terms: set[str] = set()
         for sentence in self.sentences:
-            definition = tk.find_definition(sentence.text)
+            definition = _definition(sentence.text)
             if definition and tk.normalize(definition.term) not in terms:
                 terms.add(tk.normalize(definition.term))
                 found.append((definition, sentence))
         found.sort(key=lambda d: (-self._term_score(d[0].term), d[1].order))
         return found
+
+    @cached_property
+    def defined(self) -> frozenset[int]:
+        """The sentences (by order) that define something."""
+        return frozenset(s.order for s in self.sentences if _definition(s.text))
 
     @cached_property
     def terms(self) -> list[str]:
@@ -97,28 +148,30 @@ class _Material:
         """How central a sentence is to the material (summary ranking)."""
         if not sentence.keys:
             return 0.0
-        words = {w for w in tk.content_words(sentence.text)}
+        words = sentence.content
+        if not words:
+            return 0.0
         score = sum(self.weights.get(w, 0.0) for w in words) / (len(words) ** 0.5)
         if sentence.word_count < 6:
             score *= 0.4
         elif sentence.word_count > 60:
             score *= 0.6
-        if tk.find_definition(sentence.text):
+        if sentence.order in self.defined:
             score *= 1.3
         if sentence.first:
             score *= 1.1
         return score
 
-    def relevance(self, sentence: _Sentence, query: AbstractSet[str]) -> float:
-        """How well a sentence answers a question whose keys are `query`."""
+    def relevance(self, sentence: _Sentence, query: AbstractSet[str], weights: dict[str, float]) -> float:
+        """How well a sentence answers a question whose keys (with their weights) are `query`."""
         matched = sentence.keys & query
-        score = sum(1.0 + self.key_weight.get(k, 0.5) for k in matched)
         if not matched:
             return 0.0
-        return score / (1.0 + 0.01 * sentence.word_count)
+        return sum(1.0 + weights[k] for k in matched) / (1.0 + 0.01 * sentence.word_count)
 
     def ranked_for(self, query: AbstractSet[str]) -> list[tuple[float, _Sentence]]:
-        scored = [(self.relevance(s, query), s) for s in self.sentences]
+        weights = self.key_weights(query)
+        scored = [(self.relevance(s, query, weights), s) for s in self.sentences]
         return sorted((p for p in scored if p[0] > 0), key=lambda p: (-p[0], p[1].order))
 
 

@@ -21,7 +21,7 @@ _WORD = re.compile(r"[^\W_]+(?:['\u05f3\u05f4\"][^\W_]+)*", re.UNICODE)
 _HEBREW = re.compile("[\u05d0-\u05ea]")
 # Sentence ends: . ! ? ׃ followed by space/end, not inside numbers like 3.14 or initials like "e.g."
 _SENTENCE_END = re.compile(r"(?<=[.!?\u05c3])[\"'”’)\]]*\s+")
-_HEBREW_PREFIXES = "והבלמשכ"
+HEBREW_PREFIXES = "והבלמשכ"
 
 _EN_STOP = (
     """a an the and or but if then else of in on at to for from by with without about into onto over
@@ -105,7 +105,7 @@ def word_forms(word: str) -> frozenset[str]:
     if _HEBREW.match(word):
         stem = word
         for _ in range(2):
-            if len(stem) >= 4 and stem[0] in _HEBREW_PREFIXES:
+            if len(stem) >= 4 and stem[0] in HEBREW_PREFIXES:
                 stem = stem[1:]
                 forms.add(stem)
             else:
@@ -116,13 +116,14 @@ def word_forms(word: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=65536)
-def _carries_meaning(word: str) -> bool:
+def carries_meaning(word: str) -> bool:
+    """Not a stop word (nor a stop word behind a Hebrew prefix letter)."""
     return not is_stopword(word) and not any(is_stopword(f) for f in word_forms(word) - {word})
 
 
 def content_words(text: str) -> list[str]:
     """Words that carry meaning (stop words and single letters dropped)."""
-    return [w for w in words(text) if _carries_meaning(w)]
+    return [w for w in words(text) if carries_meaning(w)]
 
 
 def keys(text: str) -> set[str]:
@@ -134,7 +135,7 @@ def keys_of(found: Iterable[str]) -> set[str]:
     """Every comparison form of the content words among words already in comparison form."""
     out: set[str] = set()
     for word in found:
-        if _carries_meaning(word):
+        if carries_meaning(word):
             out |= word_forms(word)
     return out
 
@@ -231,7 +232,7 @@ def weights_of(passages: Iterable[list[str]]) -> dict[str, float]:
     count = 0
     for passage in passages:
         count += 1
-        found = [w for w in passage if _carries_meaning(w)]
+        found = [w for w in passage if carries_meaning(w)]
         tf.update(found)
         df.update(set(found))
     if not count:
