@@ -77,6 +77,20 @@ document.addEventListener("DOMContentLoaded", function () {
     }
     var error = li.querySelector('[data-role="error"]');
     if (error) { error.textContent = doc.error || ""; }
+    if (doc.status === "failed" && doc.urls.retry && !li.querySelector('[data-role="retry"], form[action="' + doc.urls.retry + '"]')) {
+      var again = document.createElement("button");
+      again.type = "button";
+      again.className = "link";
+      again.setAttribute("data-role", "retry");
+      again.textContent = list.getAttribute("data-retry-label") || "↻";
+      again.addEventListener("click", function () {
+        again.disabled = true;
+        SB.fetchJSON(doc.urls.status + "/retry", { method: "POST" })
+          .then(function () { again.remove(); refresh(); })
+          .catch(function (err) { say(err.message); again.disabled = false; });
+      });
+      li.appendChild(again);
+    }
     var name = li.querySelector('[data-role="name"]');
     if (name && doc.status === "ready" && doc.urls.pages && name.tagName !== "A") {
       var link = document.createElement("a");

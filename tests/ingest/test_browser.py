@@ -48,6 +48,8 @@ def test_drop_files_on_the_panel_and_watch_them_become_ready(page: Any, live: An
          "data": base64.b64encode(makers.visual_hebrew_pdf([["מולקולה היא צירוף של אטומים"]])).decode()},
         {"name": "program.pdf", "type": "application/pdf",
          "data": base64.b64encode(b"\x7fELF" + b"\0" * 64).decode()},
+        {"name": "נעול.pdf", "type": "application/pdf",
+         "data": base64.b64encode(makers.encrypted_pdf()).decode()},
     ]
     page.evaluate(DROP, ["[data-role=drop-zone]", files])
 
@@ -58,7 +60,12 @@ def test_drop_files_on_the_panel_and_watch_them_become_ready(page: Any, live: An
     assert "מולקולות.pdf" in ready.text_content()
     link = ready.locator("a[data-role=name]")
     assert link.count() == 1
-    assert page.locator("[data-document-id]").count() == 1  # the refused file was not added
+    failed = page.locator("[data-document-id][data-status=failed]")
+    failed.wait_for(timeout=90_000)
+    assert "נעול.pdf" in failed.text_content()
+    assert failed.locator("[data-role=error]").text_content().strip()
+    assert failed.locator("[data-role=retry]").count() == 1
+    assert page.locator("[data-document-id]").count() == 2  # the refused file was not added
 
     link.click()
     page.wait_for_url("**/pages/1")
