@@ -52,11 +52,12 @@ class _Sentence:
 class _Passage:
     """One passage analysed once: its sentences (text, words, keys) and content-word counts."""
 
-    sentences: tuple[tuple[str, tuple[str, ...], frozenset[str], frozenset[str]], ...]
+    # (text, its words joined in comparison form, word count, keys, content words)
+    sentences: tuple[tuple[str, str, int, frozenset[str], frozenset[str]], ...]
     counts: dict[str, int]
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=512)  # about 40 KB each
 def _passage(text: str) -> _Passage:
     # A course's passages come back again and again (chat follows retrieval), so the analysis of
     # each is kept, as the retrieval index keeps its own.
@@ -66,7 +67,8 @@ def _passage(text: str) -> _Passage:
         found = tuple(tk.words(sentence))
         content = [w for w in found if tk.carries_meaning(w)]
         meaningful += content
-        sentences.append((sentence, found, frozenset().union(*map(tk.word_forms, content)), frozenset(content)))
+        sentences.append((sentence, " ".join(found), len(found), frozenset().union(*map(tk.word_forms, content)),
+                          frozenset(content)))
     counts = Counter(meaningful)
     return _Passage(tuple(sentences), dict(counts))
 
@@ -88,19 +90,19 @@ class _Material:
     def __init__(self, sources: list[SourceChunk]) -> None:
         self.sources = sources
         self.sentences: list[_Sentence] = []
-        seen: set[tuple[str, ...]] = set()
+        seen: set[str] = set()
         tf: Counter[str] = Counter()
         df: Counter[str] = Counter()
         for source in sources:
             passage = _passage(source.text)
             tf.update(passage.counts)
             df.update(passage.counts.keys())
-            for i, (text, found, keys, content) in enumerate(passage.sentences):
-                if not found or found in seen:
+            for i, (text, norm, word_count, keys, content) in enumerate(passage.sentences):
+                if not norm or norm in seen:
                     continue
-                seen.add(found)
+                seen.add(norm)
                 self.sentences.append(
-                    _Sentence(len(self.sentences), source.number, text, keys, len(found), i == 0, content)
+                    _Sentence(len(self.sentences), source.number, text, keys, word_count, i == 0, content)
                 )
         count = len(sources)
         self.weights = {w: (1 + math.log(n)) * math.log(1 + count / df[w]) for w, n in tf.items()}
