@@ -210,8 +210,8 @@ def find_definition(sentence: str) -> Definition | None:
         term_words = words(term)
         if not term_words or len(term_words) > 5 or len(term) < 2:
             continue
-        if term_words[0] in _PRONOUN_STARTS or all(is_stopword(w) for w in term_words):
-            continue
+        if term_words[0] in _PRONOUN_STARTS or is_stopword(term_words[0]) or is_stopword(term_words[-1]):
+            continue  # "On windy days transpiration is faster": a clause, not a term
         if " ".join(term_words) in _NOT_TERMS:
             continue
         if len(words(definition)) < 2:
