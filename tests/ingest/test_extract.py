@@ -264,3 +264,10 @@ def test_type_comes_from_content_not_extension() -> None:
 def test_extract_pages_unknown_kind(cfg: Config) -> None:
     with pytest.raises(ExtractionError):
         extract_pages("exe", b"x", cfg.ingest)
+
+
+def test_visual_hebrew_in_a_text_file_is_put_in_logical_order(cfg: Config) -> None:
+    """Old Hebrew text (ISO-8859-8 "visual") stores every line in painting order."""
+    lines = [L1, L2, "הספרים נמצאים בארון הגדול של הכיתה"]
+    data = "\n".join(makers.painting_order(line) for line in lines).encode("cp1255")
+    assert ingest(cfg, "old.txt", data) == ["\n".join(lines)]
