@@ -122,6 +122,17 @@ def clean_params(tool: str, raw: Mapping[str, Any], config: Config) -> dict[str,
     return params
 
 
+def question_language(question: str, default: str) -> str:
+    """Avner answers in the language the student wrote in (Hebrew or English), else `default`."""
+    hebrew = sum(1 for ch in question if "\u05d0" <= ch <= "\u05ea")
+    latin = sum(1 for ch in question if ch.isascii() and ch.isalpha())
+    if hebrew > latin:
+        return "he"
+    if latin > hebrew:
+        return "en"
+    return default
+
+
 def ready_documents(services: Services, course_id: str) -> list[Document]:
     return [d for d in services.store.documents.list_for_course(course_id) if d.status == "ready"]
 

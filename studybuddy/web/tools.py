@@ -18,7 +18,7 @@ from ..store.models import Artifact, Course, Item
 from ..study import chat, glossary, quiz
 from ..study.citations import citation_links, resolve_citations
 from ..study.markdown import render_markdown
-from ..study.tools import FORM_TOOLS, ToolInputError, clean_params, ready_documents
+from ..study.tools import FORM_TOOLS, ToolInputError, clean_params, question_language, ready_documents
 from . import get_services
 from .access import owned_artifact, owned_course
 
@@ -301,6 +301,7 @@ def ask(course_id: str, conversation_id: str = "") -> Any:
         params = clean_params("chat", request.form, services.config)
     except ToolInputError as exc:
         return _chat_page(course, current, 400, _input_message(exc))
+    params["language"] = question_language(params["question"], params["language"])
     refusal = _count_request()
     if refusal:
         return _quota_response(refusal, None, page=_chat_page(course, current, 429, refusal)[0])

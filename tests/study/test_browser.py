@@ -1,0 +1,93 @@
+"""The study tools in a real browser: every tool from its form to its cited result, no CSP breakage."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from studybuddy.accounts import create_user
+from tests.browser.conftest import context, live, page, playwright, screenshot, watch  # noqa: F401 - fixtures
+from tests.conftest import PASSWORD
+from tests.study.conftest import add_course
+from tests.study.study_material import ENGLISH, HEBREW
+
+pytestmark = pytest.mark.browser
+
+
+def _login(page: Any, email: str) -> None:  # noqa: F811
+    page.goto("/login")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(re.compile(r".*/library$"))
+
+
+def test_every_tool_from_form_to_cited_result(page: Any, live: Any, watch: Any) -> None:  # noqa: F811
+    store = live.services.store
+    user = create_user(store, "tamar@example.com", PASSWORD, "תמר")
+    course, document = add_course(live.services, user, HEBREW, name="ביולוגיה")
+    _login(page, "tamar@example.com")
+    tools = f"/courses/{course.id}/tools"
+
+    def run(section: str, fill: Any = None) -> None:
+        page.goto(tools)
+        if fill:
+            fill()
+        page.locator(f"#{section} form button[type=submit]").click()
+        page.wait_for_url(re.compile(r".*/(results|quizzes)/[0-9a-f]+$"), timeout=30_000)
+
+    run("summary", lambda: page.select_option("#summary-style", "exam"))
+    assert page.locator("article.prose h3").count() >= 2
+    cite = page.locator("article.prose a.cite").first
+    assert re.fullmatch(rf"/documents/{document.id}/file#page=\d+", cite.get_attribute("href"))
+    screenshot(page, "tools-summary")
+
+    run("flashcards")
+    first = page.locator(".flashcard details").first
+    assert not first.locator(".back").is_visible()
+    first.locator("summary").click()
+    assert first.locator(".back").is_visible()
+
+    run("glossary")
+    page.goto(f"/courses/{course.id}/glossary")
+    page.fill("#glossary-q", "הכלורופיל")
+    page.locator("form[role=search] button").click()
+    assert page.locator(".glossary dt").first.inner_text() == "כלורופיל"
+
+    run("homework", lambda: page.fill("#homework-problem", "למה צמחים סוגרים את הפיוניות בימים חמים?"))
+    assert page.locator("article.prose ol li").count() >= 4
+
+    run("quiz")
+    page.locator('input[name="q0"]').first.check()
+    page.locator("form.quiz button[type=submit]").click()
+    page.wait_for_url(re.compile(r".*/quiz-attempts/[0-9a-f]+$"))
+    assert page.locator(".score").count() == 1 and page.locator(".explanation").count() >= 1
+    screenshot(page, "tools-quiz-results")
+
+    page.goto(f"/courses/{course.id}/chat")
+    page.fill("#chat-question", "מה זה כלורופיל?")
+    page.locator(".chat-form button[type=submit]").click()
+    # the answer replaces the "thinking" bubble as soon as its job is done, without a reload
+    page.wait_for_selector(".message-assistant .sources-inline a", timeout=30_000)
+    assert page.locator(".pending").count() == 0
+    assert "פיגמנט ירוק" in page.locator(".message-assistant").last.inner_text()
+    screenshot(page, "tools-chat")
+    assert not watch.errors, watch.errors
+
+
+def test_chat_answer_arrives_on_a_phone(page: Any, live: Any, watch: Any) -> None:  # noqa: F811
+    store = live.services.store
+    user = create_user(store, "omer@example.com", PASSWORD, "Omer")
+    course, _ = add_course(live.services, user, ENGLISH, name="Biology")
+    page.set_viewport_size({"width": 390, "height": 844})
+    _login(page, "omer@example.com")
+    page.goto(f"/courses/{course.id}/chat")
+    page.fill("#chat-question", "Why do plants close their stomata?")
+    page.keyboard.press("Enter")  # Enter sends, as in any chat
+    page.wait_for_selector(".message-assistant .sources-inline a", timeout=30_000)
+    answer = page.locator(".message-assistant").last.inner_text()
+    assert "save water" in answer and "material" in answer  # an English question gets an English answer
+    screenshot(page, "tools-chat-phone")
+    assert not watch.errors, watch.errors
