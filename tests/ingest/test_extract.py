@@ -271,3 +271,16 @@ def test_visual_hebrew_in_a_text_file_is_put_in_logical_order(cfg: Config) -> No
     lines = [L1, L2, "הספרים נמצאים בארון הגדול של הכיתה"]
     data = "\n".join(makers.painting_order(line) for line in lines).encode("cp1255")
     assert ingest(cfg, "old.txt", data) == ["\n".join(lines)]
+
+
+def test_pdfs_extracted_from_several_threads_at_once(cfg: Config) -> None:
+    """PDFium is not thread-safe; a worker with concurrency > 1 extracts PDFs side by side."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from studybuddy.ingest.extract import extract_pdf
+
+    data = makers.visual_hebrew_pdf([[L1, L2], [L3]] * 10)
+    expected = extract_pdf(data, cfg.ingest)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: extract_pdf(data, cfg.ingest), range(8)))
+    assert all(result == expected for result in results)
