@@ -203,7 +203,12 @@ def test_definition_patterns() -> None:
     for sentence, term in cases.items():
         found = tk.find_definition(sentence)
         assert found is not None and found.term == term, sentence
-    refused = ("It is a nice day outside today.", "On windy days transpiration is faster than usual.", "Example: 3 and 4 make seven together.", "זה היה יום ארוך מאוד.")
+    refused = (
+        "It is a nice day outside today.",
+        "On windy days transpiration is faster than usual.",
+        "Example: 3 and 4 make seven together.",
+        "זה היה יום ארוך מאוד.",
+    )
     for sentence in refused:
         assert tk.find_definition(sentence) is None, sentence
 
