@@ -284,3 +284,23 @@ def test_pdfs_extracted_from_several_threads_at_once(cfg: Config) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda _: extract_pdf(data, cfg.ingest), range(8)))
     assert all(result == expected for result in results)
+
+
+def test_docx_page_numbers_follow_the_page_breaks_word_rendered(cfg: Config) -> None:
+    import io
+
+    import docx
+    from docx.oxml import OxmlElement
+
+    document = docx.Document()
+    document.add_paragraph("עמוד ראשון")
+    paragraph = document.add_paragraph()
+    paragraph.add_run("סוף העמוד הראשון ")
+    paragraph.add_run()._r.append(OxmlElement("w:lastRenderedPageBreak"))
+    paragraph.add_run("תחילת העמוד השני")
+    document.add_paragraph("עוד בעמוד השני")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    assert ingest(cfg, "word.docx", buffer.getvalue()) == [
+        "עמוד ראשון\nסוף העמוד הראשון", "תחילת העמוד השני\nעוד בעמוד השני",
+    ]
