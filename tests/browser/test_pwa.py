@@ -44,9 +44,23 @@ def log_in(page: Any, email: str) -> None:
     page.wait_for_url("**/library")
 
 
-def wait_controlled(page: Any) -> None:
+def wait_controlled(page: Any, timeout: float = 20000) -> None:
     page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null",
-                           timeout=20000)
+                           timeout=timeout)
+
+
+def wait_controlled_after_logout(page: Any) -> None:
+    """Clear-Site-Data removes the worker asynchronously; a registration made while it is still
+    at work can be swept away with it, and the next page load registers the worker again."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(3):
+        try:
+            wait_controlled(page, timeout=7000)
+            return
+        except PlaywrightTimeout:
+            page.reload()
+    wait_controlled(page)
 
 
 def marks_of(live: LiveApp, user_id: str) -> list[Any]:
@@ -174,7 +188,7 @@ def test_offline_review_marks_reach_server_once_and_logout_leaves_nothing(
     page.wait_for_url(lambda url: "/login?next=" in url)
     assert page.locator("#password").count() == 1
     # Logging out removed the worker with everything else; the login page installs it afresh.
-    wait_controlled(page)
+    wait_controlled_after_logout(page)
     context.set_offline(True)
     page.goto("/library")
     page.wait_for_selector("h1[data-offline-page]")
