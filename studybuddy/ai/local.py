@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 import zlib
 from collections import Counter
@@ -78,10 +79,55 @@ def _definition(sentence: str) -> tk.Definition | None:
     return tk.find_definition(sentence)
 
 
+@lru_cache(maxsize=4096)  # strings only: a few KB each
+def _sentences(text: str) -> tuple[tuple[str, str], ...]:
+    """A passage's sentences, each with its comparison form."""
+    return tuple((sentence, tk.normalize(sentence)) for sentence in tk.split_sentences(text))
+
+
+def _question_pattern(query: AbstractSet[str]) -> re.Pattern[str]:
+    """Finds the query's key words in comparison-form text: whole words, after up to two Hebrew
+    prefix letters (ו, ה, ב, ל, מ, ש, כ), or with an English plural s."""
+    alternatives = "|".join(re.escape(k) for k in sorted(query, key=len, reverse=True))
+    return re.compile(rf"(?<![^\W_])[{tk.HEBREW_PREFIXES}]{{0,2}}({alternatives})s?(?![^\W_])")
+
+
+def rank_for_question(sources: list[SourceChunk], query: AbstractSet[str]) -> list[tuple[float, _Sentence]]:
+    """The sentences that hold the question's key words, best first. Only those sentences are
+    looked at closely, which keeps an answer close to the cost of retrieval itself."""
+    if not query:
+        return []
+    pattern = _question_pattern(query)
+    found: list[tuple[_Sentence, list[str]]] = []
+    term_count: Counter[str] = Counter()
+    passages_with: Counter[str] = Counter()
+    seen: set[str] = set()
+    for source in sources:
+        in_passage: set[str] = set()
+        for i, (text, norm) in enumerate(_sentences(source.text)):
+            if norm in seen:
+                continue
+            seen.add(norm)
+            matches = pattern.findall(norm)
+            if not matches:
+                continue
+            term_count.update(matches)
+            in_passage.update(matches)
+            found.append((_Sentence(len(found), source.number, text, frozenset(matches), len(norm.split()), i == 0),
+                          matches))
+        passages_with.update(in_passage)
+    count = max(len(sources), 1)
+    weight = {k: (1 + math.log(n)) * math.log(1 + count / passages_with[k]) for k, n in term_count.items()}
+    scored = [(sum(1.0 + weight[k] for k in set(matches)) / (1.0 + 0.01 * sentence.word_count), sentence)
+              for sentence, matches in found]
+    return sorted(scored, key=lambda p: (-p[0], p[1].order))
+
+
 def forget_passages() -> None:
     """Drop the kept passage analyses (benchmarks measure the cold path with it)."""
     _passage.cache_clear()
     _definition.cache_clear()
+    _sentences.cache_clear()
 
 
 class _Material:
@@ -408,7 +454,6 @@ class LocalProvider:
         text = _lang(request)
         question = str(request.params.get("question", ""))
         simple = bool(request.params.get("simple", False))
-        material = _Material(request.sources)
         query = tk.keys(question)
         history = request.params.get("history") or []
         if len(query) < 2:
@@ -418,8 +463,9 @@ class LocalProvider:
                     break
         if not query:
             return {"markdown": _pick(question, text["greetings"]), "citations": [], "off_topic": False}
-        ranked = material.ranked_for(query)
+        ranked = rank_for_question(request.sources, query)
         if not ranked:
+            material = _Material(request.sources)
             named = [d.term for d, _ in material.definitions[:3]]
             topics = ", ".join((named + (material.terms[:3] if len(named) < 3 else []))[:3])
             refusal = text["off_topic"] + (" " + text["try_topics"].format(topics=topics) if topics else "")
@@ -431,7 +477,10 @@ class LocalProvider:
             picked = picked[:2]
         lines = [_pick(question, text["openers_simple"] if simple else text["openers"]), ""]
         lines += [f"- {_cite(s)}" for s in picked]
-        definition = next((d for d, s in material.definitions if tk.keys(d.term) & query), None) if simple else None
+        definition = None
+        if simple:
+            defined = (_definition(s.text) for _, s in ranked)
+            definition = next((d for d in defined if d and tk.keys(d.term) & query), None)
         if definition:
             lines += ["", text["in_short"].format(term=definition.term, definition=definition.definition)]
         lines += ["", _pick(question + "!", text["closers"])]
