@@ -230,3 +230,14 @@ def test_wrapped_pdf_lines_are_joined_into_sentences() -> None:
         [c["front"] for c in cards] == ["Define: Diffusion", "Define: Osmosis"]
     for card in cards:
         assert supported(srcs, card["source"], card["back"])
+
+
+def test_chat_finds_words_behind_hebrew_prefix_letters_and_plurals() -> None:
+    from studybuddy.ai.local import rank_for_question
+
+    srcs = sources(["המים עולים בעצה. השורשים סופגים מים מהאדמה.", "Guard cells open each pore."])
+    ranked = rank_for_question(srcs, tk.keys("מה תפקיד העצה?"))
+    assert [s.text for _, s in ranked] == ["המים עולים בעצה."]
+    ranked = rank_for_question(srcs, tk.keys("What does a guard cell do?"))
+    assert [s.source for _, s in ranked] == [2]
+    assert rank_for_question(srcs, tk.keys("volcano eruption")) == []
