@@ -238,3 +238,23 @@ def test_offline_page_follows_the_students_language(page: Any, context: Any, liv
         screenshot(page, "offline-review-en-desktop")
     finally:
         context.set_offline(False)
+
+
+def test_the_csp_blocks_inline_script_and_the_watch_reports_it(page: Any, watch: Any) -> None:
+    page.goto("/")
+    page.evaluate("""() => {
+        const s = document.createElement("script");
+        s.textContent = "window.injected = true";
+        document.body.appendChild(s);
+        const b = document.createElement("div");
+        b.setAttribute("onclick", "window.injected = true");
+        document.body.appendChild(b);
+        b.click();
+    }""")
+    for _ in range(100):  # console messages arrive asynchronously
+        if watch.csp:
+            break
+        page.wait_for_timeout(50)
+    assert page.evaluate("() => window.injected === undefined")
+    assert watch.csp, "the browser did not report the blocked inline script"
+    watch.csp.clear()  # expected here; any other violation fails the test that sees it
