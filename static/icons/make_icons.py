@@ -56,7 +56,7 @@ def paint_artwork(svg: Path, size: int) -> Image.Image:
             pairs = [p.split(",") for p in a["points"].split()]
             draw.polygon([(float(px) * sx, float(py) * sy) for px, py in pairs], fill=fill)
         canvas = Image.alpha_composite(canvas, layer)
-    return canvas.resize((size, size), Image.LANCZOS)
+    return canvas.resize((size, size), Image.Resampling.LANCZOS)
 
 
 def make_icon(size: int, maskable: bool) -> Image.Image:
@@ -72,7 +72,7 @@ def make_icon(size: int, maskable: bool) -> Image.Image:
         draw.ellipse((0, 0, big - 1, big - 1), fill=_rgba(RING, 1))
         draw.ellipse((ring, ring, big - 1 - ring, big - 1 - ring), fill=_rgba(BACKGROUND, 1))
         art_fraction = 0.78
-    icon = icon.resize((size, size), Image.LANCZOS)
+    icon = icon.resize((size, size), Image.Resampling.LANCZOS)
     art_size = round(size * art_fraction)
     art = paint_artwork(SVG, art_size)
     offset = (size - art_size) // 2
