@@ -60,7 +60,25 @@ def _source_label(artifact: Artifact, number: Any) -> dict[str, Any]:
     return {}
 
 
+def _last_marks(owner_id: str) -> dict[tuple[str, int], dict[str, Any]]:
+    """The latest mark of each card (by when it was reviewed on the device)."""
+    latest: dict[tuple[str, int], dict[str, Any]] = {}
+    for item in get_services().store.items.find(MARK_KIND, owner_id=owner_id, limit=100000):
+        key = (item.parent_id, int(item.data.get("card_index", -1)))
+        if key not in latest or item.data.get("reviewed_at", 0) > latest[key].get("reviewed_at", 0):
+            latest[key] = item.data
+    return latest
+
+
+def _review_order(card: dict[str, Any], last: dict[str, Any] | None) -> tuple[int, float]:
+    """New cards first, then cards the student did not know, then the longest unseen."""
+    if last is None:
+        return 0, 0.0
+    return (1 if last.get("grade") == "again" else 2), float(last.get("reviewed_at", 0))
+
+
 def build_deck(owner_id: str) -> list[dict[str, Any]]:
+    """The student's cards in review order (until spaced repetition schedules them)."""
     deck: list[dict[str, Any]] = []
     for course_name, artifact in _flashcard_decks(owner_id):
         for index, card in enumerate(_cards(artifact)):
@@ -78,9 +96,9 @@ def build_deck(owner_id: str) -> list[dict[str, Any]]:
                 "back": back,
                 "source": _source_label(artifact, card.get("source")),
             })
-            if len(deck) >= MAX_CARDS:
-                return deck
-    return deck
+    latest = _last_marks(owner_id)
+    deck.sort(key=lambda c: _review_order(c, latest.get((c["artifact_id"], c["card_index"]))))
+    return deck[:MAX_CARDS]
 
 
 @bp.route("/review")

@@ -78,3 +78,16 @@ def test_review_needs_an_account(client: Any) -> None:
     assert client.get("/review").status_code == 302
     response = client.get("/review/deck.json", headers={"Accept": "application/json"})
     assert response.status_code == 401
+
+
+def test_deck_puts_new_cards_first_then_the_ones_not_known(login_as: Any, users: Any, store: Any) -> None:
+    artifact = store.artifacts.add(Artifact(
+        id=new_id(), owner_id=users["alice"].id, course_id=create_course(store, users["alice"].id, "c").id,
+        kind="flashcards", title="t",
+        content={"cards": [{"front": f"q{i}", "back": f"a{i}", "source": 1} for i in range(4)], "sources": []}))
+    client = login_as("alice")
+    marks = [{**mark(artifact, 0, "good"), "reviewed_at": 100.0}, {**mark(artifact, 1, "again"), "reviewed_at": 200.0},
+             {**mark(artifact, 3, "again"), "reviewed_at": 50.0}, {**mark(artifact, 3, "good"), "reviewed_at": 300.0}]
+    assert len(post_marks(client, marks).get_json()["accepted"]) == 4
+    fronts = [c["front"] for c in client.get("/review/deck.json").get_json()["cards"]]
+    assert fronts == ["q2", "q1", "q0", "q3"]
