@@ -214,3 +214,47 @@ def test_failover_to_local_and_all_providers_down(cfg: Config, users: dict[str, 
             assert services.store.artifacts.get(job.result_ref).provider == "local"
     finally:
         services.close()
+
+
+def test_tools_on_the_mongodb_store(cfg: Config) -> None:
+    """Chat, quiz attempts and the glossary through the in-process worker on MongoDB (mongomock)."""
+    import mongomock
+    import mongomock.gridfs
+
+    from studybuddy.jobs.service import submit_job
+    from studybuddy.store.mongo import MongoStore
+    from studybuddy.worker.consumer import Worker
+    from tests.study.study_material import HEBREW
+
+    mongomock.gridfs.enable_gridfs_integration()
+    store = MongoStore("mongodb://localhost/studybuddy_tools", client=mongomock.MongoClient())
+    services = Services(cfg, store=store)
+    worker = Worker(services, run_reaper=False)
+    worker.start()
+    try:
+        assert worker.wait_ready(20)
+        from studybuddy.accounts import create_user
+
+        noa = create_user(store, "noa@example.com", "correct horse battery", "נועה")
+        course, _ = add_course(services, noa, HEBREW)
+
+        def run(job_type: str, **params: Any) -> Job:
+            return wait_job(services, submit_job(services, job_type, noa.id, course_id=course.id, params=params).id)
+
+        conversation = chat.start_conversation(store, noa.id, course.id, "מה זה כלורופיל?")
+        chat.add_message(store, conversation, "user", "מה זה כלורופיל?")
+        answer = artifact_of(services, run("chat", conversation_id=conversation.id, question="מה זה כלורופיל?"))
+        assert [m.data["role"] for m in chat.messages(store, conversation)] == ["user", "assistant"]
+        pages = {src["number"]: src["page"] for src in answer.content["sources"]}
+        assert [pages[n] for n in answer.content["citations"]] == [2]  # the chlorophyll passage
+
+        open_quiz = artifact_of(services, run("quiz", count=1, kind="open"))
+        attempt = quiz.start_attempt(store, open_quiz, [quiz.questions(open_quiz)[0]["answer"]])
+        assert run("quiz_grade", attempt_id=attempt.id).state == "succeeded"
+        assert store.items.get(attempt.id).data["results"][0]["score"] >= 0.9
+
+        artifact_of(services, run("glossary", count=5))
+        assert glossary.search(glossary.course_terms(store, course.id, noa.id), "כלורופיל")
+    finally:
+        worker.stop(10)
+        services.close()
