@@ -71,7 +71,9 @@ def _count_request() -> str:
     try:
         quota.check_and_count(services.store, services.config, current_user)
     except quota.QuotaExceeded as exc:
-        return str(exc)
+        return _("You have used all %(limit)s AI requests for today. The limit resets at %(time)s (%(zone)s) "
+                 "on %(date)s.", limit=exc.limit, time=f"{exc.reset_at:%H:%M}", zone=exc.reset_at.tzname() or "",
+                 date=f"{exc.reset_at:%Y-%m-%d}")
     return ""
 
 

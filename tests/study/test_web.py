@@ -123,7 +123,7 @@ def test_quota_gives_429_with_a_clear_message(tmp_path: Any) -> None:
         assert post(client, f"/courses/{course.id}/tools/summary").status_code == 302
         refused = post(client, f"/courses/{course.id}/tools/glossary")
         assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
-        assert "You have used all 1 AI requests for today" in refused.get_data(as_text=True)
+        assert "השתמשתם בכל 1 בקשות ה־AI של היום" in refused.get_data(as_text=True)
         assert len(services.store.jobs.list_for_owner(alice.id)) == 1
         asked = post(client, f"/courses/{course.id}/chat", question="What is chlorophyll?")
         assert asked.status_code == 429 and not chat.conversations(services.store, alice.id, course.id)
