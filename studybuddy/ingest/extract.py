@@ -80,23 +80,30 @@ def _ocr(image: object, cfg: IngestConfig) -> str:
 
 # PDF --------------------------------------------------------------------------------------
 
-# pdfium gets right-to-left lines right unless they hold Latin words or numbers glued to
-# punctuation ("1948," "ב-1948"); only those lines are rebuilt from the glyph positions.
+# pdfium gets right-to-left lines right unless they hold numbers glued to punctuation
+# ("1948," "ב-1948"), Latin words next to numbers or brackets, runs of several Latin words, or
+# more Latin than Hebrew (measured on generated PDFs); only such lines are rebuilt from the
+# glyph positions, which costs a call into pdfium per character.
 _LATIN_LETTER = re.compile(r"[^\W\d_\u05d0-\u05ea]")
+_LATIN_RUN = re.compile(r"[^\W\d_\u05d0-\u05ea]+(?:[^\w\u05d0-\u05ea]+[^\W\d_\u05d0-\u05ea]+)*")
+_HEBREW_LETTER = re.compile(r"[\u05d0-\u05ea]")
+_BRACKETS = re.compile(r"[()\[\]{}<>]")
 _NUMBER_TOKEN = re.compile(r"\S*\d\S*")
 _PLAIN_NUMBER = re.compile(r"\d+(?:[.,:/\-]\d+)*%?")
-
-
 _DIGIT = re.compile(r"\d")
 
 
 def _needs_positions(line: str) -> bool:
     if _LATIN_LETTER.search(line):
-        return True
+        if _DIGIT.search(line) or _BRACKETS.search(line):
+            return True
+        runs = _LATIN_RUN.findall(line)
+        if any(not run.isalpha() for run in runs):
+            return True  # several Latin words in a row
+        return sum(map(len, runs)) >= len(_HEBREW_LETTER.findall(line))
     if not _DIGIT.search(line):
         return False
     return any(not _PLAIN_NUMBER.fullmatch(token) for token in _NUMBER_TOKEN.findall(line))
-OCR_DPI = 300
 
 
 def _line_from_positions(textpage: object, start: int, line: str) -> str | None:
@@ -135,8 +142,27 @@ def _line_from_positions(textpage: object, start: int, line: str) -> str | None:
             centres[i] = sum(pair) / len(pair)
     order = sorted(range(len(texts)), key=centres.__getitem__)  # type: ignore[arg-type]
     visual = _MANY_SPACES.sub(" ", "".join(texts[i] for i in order)).strip()
-    # pdfium has already mirrored the brackets of right-to-left runs.
-    return visual_to_logical(visual, rtl=line_is_rtl(visual), mirror=False)
+    # pdfium has already mirrored the brackets of right-to-left runs (not always both of a pair).
+    return _balance_brackets(visual_to_logical(visual, rtl=line_is_rtl(visual), mirror=False))
+
+
+def _balance_brackets(line: str) -> str:
+    """Pairs of brackets put back as opener and closer where one of the pair came out wrong."""
+    for opener, closer in ("()", "[]", "{}"):
+        opened, closed = line.count(opener), line.count(closer)
+        if (opened + closed) % 2 or not opened + closed:
+            continue
+        first = min(i for i in (line.find(opener), line.find(closer)) if i >= 0)
+        if opened == closed and line[first] == opener:
+            continue
+        chars = list(line)
+        nth = 0
+        for i, ch in enumerate(chars):
+            if ch in (opener, closer):
+                chars[i] = opener if nth % 2 == 0 else closer
+                nth += 1
+        line = "".join(chars)
+    return line
 
 
 _MARK = re.compile("[\u0300-\u036f\u0591-\u05c7]")
@@ -168,6 +194,7 @@ def _pdf_page_text(page: object) -> str:
 # PDFium is not thread-safe: every call into it goes through this lock (OCR runs outside it).
 _PDFIUM = threading.RLock()
 MAX_RENDER_PIXELS = 6000
+OCR_DPI = 300
 
 
 def _render_for_ocr(page: Any) -> Any:

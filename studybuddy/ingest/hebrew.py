@@ -108,8 +108,9 @@ _SEPARATORS = ",.:/+\\-\u2212"
 _NUMBER = f"[{_SIGNS}]*\\d(?:[\\d{_SIGNS}]|[{_SEPARATORS}](?=\\d))*"
 _LATIN = f"[^\\W\\d_{_HEB_LETTER}]"
 # In a reversed right-to-left line: a Latin run (maybe led by a number painted right after a
-# Latin word, as in "CS 101"), running up to the next Hebrew letter; or a number on its own.
-_LTR_RUN = re.compile(f"(?P<latin>(?:{_NUMBER} *(?={_LATIN}))?{_LATIN}[^{_HEB_LETTER}]*)|(?P<number>{_NUMBER})")
+# Latin word, as in "CS 101" or "Smith, 2020"), running up to the next Hebrew letter; or a
+# number on its own. ("3: Intro" stays apart: there the colon is painted left of the number.)
+_LTR_RUN = re.compile(f"(?P<latin>(?:{_NUMBER} *[,;.]?(?={_LATIN}))?{_LATIN}[^{_HEB_LETTER}]*)|(?P<number>{_NUMBER})")
 _NUMBER_TAIL = re.compile(f"(?:[\\d{_SIGNS}]|[{_SEPARATORS}](?=\\d))*")
 _LATIN_OR_DIGIT = re.compile(f"{_LATIN}|\\d")
 _ANY_MARK = re.compile("[\u0300-\u036f\u0591-\u05c7]")

@@ -31,6 +31,8 @@ LINES = [
     "הנוסחה E=mc2 ידועה",
     "קורס Introduction to Algorithms מעולה",
     "ראו [1] ו-(2)",
+    "ראו (Smith, 2020) וגם [RNA]",
+    "החומר (DNA) בגרעין",
 ]
 
 
