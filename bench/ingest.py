@@ -47,7 +47,7 @@ def hebrew_lines(rng: random.Random, count: int) -> list[str]:
         if i % 5 == 0:
             words.insert(rng.randint(1, len(words) - 1), str(rng.randint(1900, 2030)))
         if i % 9 == 0:
-            words.insert(rng.randint(1, len(words) - 1), "DNA")
+            words.insert(rng.randint(1, len(words) - 1), "(DNA)")
         lines.append(" ".join(words) + ".")
     return lines
 
