@@ -6,8 +6,10 @@ word, so "ובספר" finds "הספר". The index of a course is built in memory
 rebuilt when the course's chunks change (see `mark_course_changed`). It works the same over
 both stores, since it only reads `store.chunks.list_for_course`.
 
-bm25s was chosen over SQLite FTS5 by measuring a 2,000-chunk course (see bench/ingest.py):
-build times were alike, queries were about ten times faster.
+bm25s was chosen over SQLite FTS5 (an in-memory FTS5 table fed the same terms) by measuring a
+2,000-chunk course in bench/ingest.py: index builds took about as long, bm25s answered
+queries faster (median about 1.3-1.7x, 0.3-0.5 ms), and it needs no second copy of the text
+in a database of its own.
 """
 
 from __future__ import annotations
