@@ -186,4 +186,19 @@ def provisioned(container: Container, smtp: Smtp, deb_path: Path) -> Provisioned
     result = run_playbook(inventory)
     (WORK / "playbook-1.log").write_text(result.stdout + result.stderr)
     assert result.returncode == 0, f"the playbook failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+    _wait_until_settled(container)
     return Provisioned(inventory, result, password)
+
+
+def _wait_until_settled(container: Container, timeout: float = 180) -> None:
+    """The services restarted by the playbook are up, and the monitor's last round passed."""
+    units = ("studybuddy-web.service", "studybuddy-worker.service", "studybuddy-monitor.service")
+
+    def settled() -> bool:
+        if any(container.show(u, "SubState")["SubState"] != "running" for u in units):
+            return False
+        status = container.show("studybuddy-monitor.service", "StatusText")["StatusText"]
+        return " 0 fail" in status
+
+    container.wait_until("the services and the monitor's probes to settle", settled, timeout=timeout,
+                         interval=1.0)
