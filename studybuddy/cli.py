@@ -77,7 +77,7 @@ def run(obj: Context, host: str | None, port: int | None) -> None:
     """Run everything in one process: web, worker and reaper (embedded defaults need no servers)."""
     from .services import Services
     from .web import create_app
-    from .web.serve import serve
+    from .web.serve import serve_config
     from .worker.consumer import Worker
 
     cfg = obj.config()
@@ -93,7 +93,7 @@ def run(obj: Context, host: str | None, port: int | None) -> None:
                    f"broker: {cfg.broker.url.split(':', 1)[0]}")
 
     try:
-        serve(app, cfg.web.host, cfg.web.port, threads=cfg.web.threads, on_bound=announce)
+        serve_config(app, cfg, on_bound=announce)
     finally:
         click.echo("stopping…")
         worker.stop(timeout=30)
@@ -105,11 +105,11 @@ def run(obj: Context, host: str | None, port: int | None) -> None:
 def web(obj: Context) -> None:
     """Run the web server (waitress)."""
     from .web import create_app
-    from .web.serve import serve
+    from .web.serve import serve_config
 
     cfg = obj.config()
     app = create_app(cfg)
-    serve(app, cfg.web.host, cfg.web.port, threads=cfg.web.threads)
+    serve_config(app, cfg)
 
 
 @main.command()

@@ -58,3 +58,28 @@ def test_run_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
             proc.kill()
             raise
     assert proc.returncode == 0, proc.stdout.read()  # type: ignore[union-attr]
+
+
+def test_waitress_refuses_an_oversized_body_by_its_length(app: object) -> None:
+    import http.client
+    import threading
+
+    from studybuddy.web.serve import serve
+
+    bound: list[int] = []
+    ready = threading.Event()
+
+    def on_bound(port: int) -> None:
+        bound.append(port)
+        ready.set()
+
+    threading.Thread(target=serve, args=(app, "127.0.0.1", 0), daemon=True,
+                     kwargs={"threads": 2, "on_bound": on_bound, "max_body": 10_000}).start()
+    assert ready.wait(10)
+    conn = http.client.HTTPConnection("127.0.0.1", bound[0], timeout=10)
+    conn.putrequest("POST", "/api/v1/courses/x/documents")
+    conn.putheader("Content-Length", "50000000")
+    conn.putheader("Content-Type", "application/octet-stream")
+    conn.endheaders()
+    response = conn.getresponse()
+    assert response.status == 413

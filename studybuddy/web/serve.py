@@ -10,6 +10,7 @@ from typing import Any
 
 from waitress.server import create_server
 
+from ..config import Config
 from ..systemd import Notifier, watchdog_interval
 
 log = logging.getLogger(__name__)
@@ -28,12 +29,25 @@ def self_check(host: str, port: int, timeout: float = 5.0) -> bool:
         return False
 
 
+def request_body_limit(config: Config) -> int:
+    """The largest request body worth reading: a full multi-file upload plus form overhead."""
+    return config.web.max_upload_mb * config.ingest.max_files_per_upload * 1024 * 1024 + 1024 * 1024
+
+
+def serve_config(app: Any, config: Config, notifier: Notifier | None = None, on_bound: Any = None) -> None:
+    """serve() with the host, port, threads and body limit from the config."""
+    serve(app, config.web.host, config.web.port, threads=config.web.threads, notifier=notifier,
+          on_bound=on_bound, max_body=request_body_limit(config))
+
+
 def serve(app: Any, host: str, port: int, threads: int = 8, notifier: Notifier | None = None,
-          on_bound: Any = None) -> None:
-    """Bind, tell systemd we are ready once a request to ourselves answers, serve until SIGTERM."""
+          on_bound: Any = None, max_body: int = 1 << 30) -> None:
+    """Bind, tell systemd we are ready once a request to ourselves answers, serve until SIGTERM.
+
+    waitress refuses a body larger than `max_body` by its Content-Length, before reading it."""
     notifier = notifier or Notifier()
     server = create_server(app, host=host, port=port, threads=threads, ident="StudyBuddy",
-                           clear_untrusted_proxy_headers=True)
+                           clear_untrusted_proxy_headers=True, max_request_body_size=max_body)
     bound_port = server.effective_port  # type: ignore[union-attr]
     stop = threading.Event()
     where = f"{host}:{bound_port}"
