@@ -40,7 +40,8 @@
       var s = row.querySelector('[data-role="state"]');
       if (s) { s.textContent = window.StudyBuddy.stateLabel(row, job.state); }
       var p = row.querySelector('[data-role="progress"]'); if (p) { p.value = job.progress; }
-      var g = row.querySelector('[data-role="stage"]'); if (g) { g.textContent = job.error || job.stage; }
+      var g = row.querySelector('[data-role="stage"]');
+      if (g) { g.textContent = job.error || (job.state === "succeeded" ? "" : job.stage); }
       row.setAttribute("data-job-state", job.state);
     });
   });

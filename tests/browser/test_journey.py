@@ -152,6 +152,8 @@ A11Y_CHECK = """() => {
 def check_accessibility(page: Any, name: str) -> None:
     """Labels, alternative text, names, one heading; and the first Tab goes to "skip to content"."""
     problems = page.evaluate(A11Y_CHECK)
+    width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], (name, "the page is wider than the screen", width)
     assert not problems, (name, problems)
     if page.evaluate("() => document.activeElement === document.body"):  # no field took the focus on load
         page.keyboard.press("Tab")
