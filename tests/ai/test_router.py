@@ -293,11 +293,13 @@ def test_status_lists_models_and_states(ai_cfg: Config, clock: FakeClock) -> Non
 def test_no_new_retry_after_the_budget_is_spent(
     ai_cfg: Config, clock: FakeClock, openai_server: FakeOpenAI, gemini_server: FakeGemini
 ) -> None:
-    # Backoffs are 0.005-0.01 s then 0.01-0.02 s: the first retry fits in 0.012 s, the second does not.
+    # Backoffs pinned (no jitter) to 0.01 s then 0.02 s: openai's first retry fits in the 0.012 s
+    # budget, its second does not, and after it gemini's first retry would end past the budget.
     cfg = ai_cfg.replace(ai={"retry_budget_seconds": 0.012, "retry_backoff_seconds": 0.01})
     openai_server.default = status(503)
     gemini_server.default = status(503)
     router = make_router(cfg, clock, only=("openai", "gemini", "local"))
+    router.backoff = lambda attempt, retry_after=None: 0.01 * (2**attempt)  # type: ignore[method-assign]
     result = router.run(request("chat", question="What does chlorophyll absorb?"))
     assert len(openai_server.requests) == 2
     assert len(gemini_server.requests) == 1  # the budget is gone: one try, no retries
