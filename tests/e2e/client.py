@@ -76,7 +76,7 @@ class Browser:
         boundary = "----e2e" + secrets.token_hex(12)
         body = b"".join([
             f"--{boundary}\r\n".encode(),
-            f'Content-Disposition: form-data; name="file"; filename="{filename}"\r\n'.encode(),
+            f'Content-Disposition: form-data; name="files"; filename="{filename}"\r\n'.encode(),
             f"Content-Type: {mime}\r\n\r\n".encode(), content, b"\r\n",
             f"--{boundary}\r\n".encode(),
             f'Content-Disposition: form-data; name="csrf_token"\r\n\r\n{self.csrf}\r\n'.encode(),
