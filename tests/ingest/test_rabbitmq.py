@@ -2,50 +2,29 @@
 
 from __future__ import annotations
 
-import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from kombu import Connection
 
 from studybuddy.config import Config
 from studybuddy.courses import create_course
 from studybuddy.ingest import messages
 from studybuddy.ingest.upload import accept_file
-from studybuddy.jobs.broker import make_exchange, make_queues
 from studybuddy.services import Services
 from studybuddy.worker.consumer import Worker
 
-from ..conftest import make_config
+from ..helpers.rabbit import rabbit_config, wait_for
 from . import makers
 
 pytestmark = pytest.mark.rabbitmq
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s")
-
-
 @pytest.fixture
 def rabbit_cfg(tmp_path: Path, rabbit_url: str) -> Iterator[Config]:
-    prefix = f"test-ingest-{uuid.uuid4().hex[:10]}."
-    cfg = make_config(tmp_path, broker={"url": rabbit_url, "queue_prefix": prefix, "connect_timeout": 2.0},
-                      worker={"queues": ["file_processing"], "concurrency": 2})
-    yield cfg
-    with Connection(rabbit_url) as conn:
-        channel = conn.channel()
-        for queue in make_queues(prefix).values():
-            queue.bind(channel).delete()
-        make_exchange(prefix).bind(channel).delete()
+    with rabbit_config(tmp_path, rabbit_url, "test-ingest",
+                       worker={"queues": ["file_processing"], "concurrency": 2}) as cfg:
+        yield cfg
 
 
 def test_worker_ingests_uploads_from_the_file_processing_queue(rabbit_cfg: Config) -> None:

@@ -7,9 +7,8 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import pytest
 import yaml
@@ -17,7 +16,7 @@ from kombu import Connection
 
 from studybuddy.config import QUEUE_NAMES, Config
 from studybuddy.jobs import submit_job
-from studybuddy.jobs.broker import make_exchange, make_queues
+from studybuddy.jobs.broker import make_exchange
 from studybuddy.jobs.reaper import reap_once
 from studybuddy.jobs.service import dispatch
 from studybuddy.services import Services
@@ -25,7 +24,7 @@ from studybuddy.store.models import Job, new_id
 from studybuddy.worker.consumer import Worker
 from studybuddy.worker.handlers import default_handlers
 
-from ..conftest import make_config
+from ..helpers.rabbit import rabbit_config, wait_for
 from ..helpers.tcpproxy import TcpProxy
 from .handlers import TEST_HANDLERS, log_lines
 
@@ -33,26 +32,10 @@ pytestmark = pytest.mark.rabbitmq
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
 @pytest.fixture
 def rabbit_cfg(tmp_path: Path, rabbit_url: str) -> Iterator[Config]:
-    prefix = f"test-{uuid.uuid4().hex[:10]}."
-    cfg = make_config(tmp_path, broker={"url": rabbit_url, "queue_prefix": prefix, "connect_timeout": 2.0})
-    yield cfg
-    with Connection(rabbit_url) as conn:
-        channel = conn.channel()
-        for queue in make_queues(prefix).values():
-            queue.bind(channel).delete()
-        make_exchange(prefix).bind(channel).delete()
+    with rabbit_config(tmp_path, rabbit_url) as cfg:
+        yield cfg
 
 
 def add_job(services: Services, job_type: str, queue: str, owner: str = "alice", **params: Any) -> Job:
