@@ -98,7 +98,7 @@ def ours(url: str, samples: int) -> list[float]:
         worker.start()
         worker.wait_ready(20)
         out: list[float] = []
-        for i in range(samples):
+        for _ in range(samples):
             seen.clear()
             t0 = time.perf_counter()
             job = submit_job(services, "ping", "bench", params={"queue": "summarize"})
