@@ -224,7 +224,8 @@ def _monitor_events(container: Container, kinds: tuple[str, ...]) -> list[dict[s
     ))
 
 
-def test_e_monitor_restarts_invisible_fault_through_polkit(container: Container, smtp: Smtp) -> None:
+def test_e_monitor_restarts_invisible_fault_through_polkit(container: Container, smtp: Smtp,
+                                                           browser: Browser, course_id: str) -> None:
     unit = "studybuddy-web.service"
     monitor_user = container.sh("ps -o user= -p $(systemctl show -p MainPID --value studybuddy-monitor)").stdout
     assert monitor_user.strip() == "studybuddy-monitor"
@@ -268,10 +269,18 @@ def test_e_monitor_restarts_invisible_fault_through_polkit(container: Container,
     mails_before = len(smtp.messages())
     container.sh("systemctl stop rabbitmq-server.service")
     try:
+        # Without a broker the web still serves, and a job asked for now waits in the store.
+        live = container.sh("python3 -c \"import urllib.request; print(urllib.request.urlopen("
+                            "'http://127.0.0.1:8080/health/live', timeout=10).status)\"").stdout.strip()
+        assert live == "200", live
+        status, waiting = browser.json("POST", f"/courses/{course_id}/tools/summary", json_body={})
+        assert status == 202, waiting
         container.wait_until("the escalation mail", lambda: any(
             "escalat" in s.lower() for s in smtp.subjects()[mails_before:]), timeout=420)
     finally:
         container.sh("systemctl start rabbitmq-server.service", timeout=180)
+    job = browser.wait_for_job(waiting["job_id"], timeout=180)
+    assert job["state"] == "succeeded", job
     # Everything comes back by itself once the broker is there again.
     container.wait_until("all units active again", lambda: all(
         container.show(u, "ActiveState")["ActiveState"] == "active" for u in UNITS), timeout=180)
