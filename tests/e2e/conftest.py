@@ -183,6 +183,10 @@ def run_playbook(inventory: Path, *extra: str) -> subprocess.CompletedProcess[st
 def provisioned(container: Container, smtp: Smtp, deb_path: Path) -> Provisioned:
     password = secrets.token_urlsafe(18)
     inventory = write_inventory(container, deb_path, WORK, password)
+    # A dry run on the new host first: --check --diff must work before anything is installed.
+    dry = run_playbook(inventory, "--check", "--diff")
+    (WORK / "playbook-0-check.log").write_text(dry.stdout + dry.stderr)
+    assert dry.returncode == 0, f"--check --diff failed on a new host:\n{dry.stdout[-6000:]}\n{dry.stderr[-3000:]}"
     result = run_playbook(inventory)
     (WORK / "playbook-1.log").write_text(result.stdout + result.stderr)
     assert result.returncode == 0, f"the playbook failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
