@@ -676,6 +676,7 @@ class SqliteStore:
     def __init__(self, db_path: str | Path, blob_root: str | Path, busy_timeout_ms: int = 5000):
         self.path = str(db_path)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        _create_group_writable(Path(self.path))
         self.db = _Db(self.path, busy_timeout_ms)
         self._migrate()
         self.users = SqliteUsers(self.db)
@@ -731,6 +732,19 @@ class SqliteStore:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _create_group_writable(path: Path) -> None:
+    """Create the database 0660, whatever the umask: web, worker and monitor run as different
+    users of one group and all open it (SQLite gives the -wal and -shm files the same mode)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o660)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, 0o660)
+    finally:
+        os.close(fd)
 
 
 def _statements(script: str) -> Iterator[str]:

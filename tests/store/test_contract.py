@@ -298,3 +298,18 @@ def test_blobs(store: Any) -> None:
     with pytest.raises(KeyError):
         store.blobs.get(a)
     store.ping()
+
+
+def test_sqlite_database_is_created_group_writable(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from studybuddy.store.sqlite import SqliteStore
+
+    old = os.umask(0o022)
+    try:
+        s = SqliteStore(tmp_path / "shared.db", tmp_path / "blobs")
+    finally:
+        os.umask(old)
+    s.close()
+    assert stat.S_IMODE((tmp_path / "shared.db").stat().st_mode) == 0o660
