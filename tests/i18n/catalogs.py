@@ -153,7 +153,9 @@ def update() -> dict[str, int]:
     counts = {}
     for lang in LANGUAGES:
         catalog = load(lang)
+        created = catalog.creation_date  # keep the header stable when nothing else changes
         catalog.update(template, no_fuzzy_matching=True)
+        catalog.creation_date = created
         catalog.obsolete.clear()
         if lang == "en":
             for message in catalog:
