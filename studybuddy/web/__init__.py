@@ -84,13 +84,14 @@ def create_app(config: Config, services: Services | None = None) -> Flask:
             return errors.json_error(401, errors.MESSAGES[401])
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
-    from . import api, auth, courses, errors, main
+    from . import api, auth, courses, errors, i18n, main
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(courses.bp)
     app.register_blueprint(api.bp)
     errors.init_app(app)
+    i18n.init_app(app)
     _register_optional_blueprints(app)
 
     @app.errorhandler(CSRFError)

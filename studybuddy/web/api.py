@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify, request
-from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from ..courses import CourseError, create_course, delete_course
@@ -13,6 +12,7 @@ from ..store.models import Job
 from . import get_services
 from .access import owned_course, owned_job
 from .errors import json_error
+from .i18n import translate_stored
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -24,8 +24,8 @@ def job_json(job: Job) -> dict[str, Any]:
         "state": job.state,
         "progress": job.progress,
         # Stages and errors are English messages; the student reads them in their language.
-        "stage": gettext(job.stage) if job.stage else "",
-        "error": gettext(job.error_user) if job.error_user else "",
+        "stage": translate_stored(job.stage),
+        "error": translate_stored(job.error_user),
         "result": job.result_ref if job.state == "succeeded" else "",
         "course_id": job.course_id,
         "document_id": job.document_id,
@@ -68,7 +68,7 @@ def get_course(course_id: str) -> Any:
     return jsonify({
         "id": course.id,
         "name": course.name,
-        "documents": [{"id": d.id, "name": d.display_name, "status": d.status, "error": d.error}
+        "documents": [{"id": d.id, "name": d.display_name, "status": d.status, "error": translate_stored(d.error)}
                       for d in docs],
     })
 

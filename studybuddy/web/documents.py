@@ -38,6 +38,7 @@ from ..store.models import Course, Document
 from . import get_services
 from .access import owned_course, owned_document
 from .errors import json_error
+from .i18n import translate_stored
 
 log = logging.getLogger(__name__)
 
@@ -144,9 +145,9 @@ def document_json(document: Document) -> dict[str, Any]:
         "size": document.size,
         "status": status,
         "status_text": _(STATUS_TEXT.get(status, status)),
-        "error": _(error) if error else "",
+        "error": translate_stored(error),
         "progress": progress,
-        "stage": _(stage) if stage else "",
+        "stage": translate_stored(stage),
         "page_count": document.page_count,
         "job_id": document.job_id,
         "created_at": document.created_at,

@@ -21,6 +21,7 @@ from ..study.markdown import render_markdown
 from ..study.tools import FORM_TOOLS, ToolInputError, clean_params, question_language, ready_documents
 from . import get_services
 from .access import owned_artifact, owned_course
+from .i18n import translate_stored
 
 log = logging.getLogger(__name__)
 
@@ -261,7 +262,8 @@ def _chat_page(course: Course, conversation: Item | None, status: int = 200, err
         if job is not None and not job.finished:
             pending = job.id
         elif job is not None and job.state != "succeeded":
-            error = error or _(job.error_user or "Something went wrong while working on this.")
+            error = error or (translate_stored(job.error_user) if job.error_user
+                              else _("Something went wrong while working on this."))
     rendered = [(m, _render_message(m)) for m in thread]
     return render_template("tools/chat.html", course=course, conversation=conversation, thread=rendered,
                            conversations=chat.conversations(store, current_user.id, course.id), pending=pending,
