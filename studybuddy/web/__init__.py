@@ -84,15 +84,12 @@ def create_app(config: Config, services: Services | None = None) -> Flask:
             return errors.json_error(401, errors.MESSAGES[401])
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
-    from . import api, auth, courses, errors, i18n, main
+    from . import api, auth, courses, documents, errors, health, i18n, main, pwa, review, settings, tools
 
-    app.register_blueprint(main.bp)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(courses.bp)
-    app.register_blueprint(api.bp)
-    errors.init_app(app)
-    i18n.init_app(app)
-    _register_optional_blueprints(app)
+    for area in (main, auth, courses, api, health, documents, tools, review, settings, pwa):
+        app.register_blueprint(area.bp)
+    for module in (errors, i18n, documents, tools, pwa):
+        module.init_app(app)
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> Any:
@@ -122,24 +119,3 @@ def create_app(config: Config, services: Services | None = None) -> Flask:
         return response
 
     return app
-
-
-# Blueprints of areas that may not be present in every build of the tree; each module
-# exposes `bp`. Listed here so registration stays in one place.
-_OPTIONAL_BLUEPRINTS = ("health", "documents", "tools", "review", "settings", "pwa")
-
-
-def _register_optional_blueprints(app: Flask) -> None:
-    import importlib
-
-    for name in _OPTIONAL_BLUEPRINTS:
-        try:
-            module = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{__name__}.{name}":
-                continue
-            raise
-        app.register_blueprint(module.bp)
-        init = getattr(module, "init_app", None)
-        if init:
-            init(app)
