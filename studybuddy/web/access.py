@@ -2,36 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort
 from flask_login import current_user
 
 from ..store.models import Artifact, Course, Document, Job
 from . import get_services
 
+def _owned(repo: Any, record_id: str) -> Any:
+    """The record if the logged-in student owns it; a 404 otherwise."""
+    record = repo.get(record_id)
+    if record is None or record.owner_id != current_user.id:
+        abort(404)
+    return record
+
 
 def owned_course(course_id: str) -> Course:
-    course = get_services().store.courses.get(course_id)
-    if course is None or course.owner_id != current_user.id:
-        abort(404)
-    return course
+    return _owned(get_services().store.courses, course_id)  # type: ignore[no-any-return]
 
 
 def owned_document(document_id: str) -> Document:
-    document = get_services().store.documents.get(document_id)
-    if document is None or document.owner_id != current_user.id:
-        abort(404)
-    return document
+    return _owned(get_services().store.documents, document_id)  # type: ignore[no-any-return]
 
 
 def owned_job(job_id: str) -> Job:
-    job = get_services().store.jobs.get(job_id)
-    if job is None or job.owner_id != current_user.id:
-        abort(404)
-    return job
+    return _owned(get_services().store.jobs, job_id)  # type: ignore[no-any-return]
 
 
 def owned_artifact(artifact_id: str) -> Artifact:
-    artifact = get_services().store.artifacts.get(artifact_id)
-    if artifact is None or artifact.owner_id != current_user.id:
-        abort(404)
-    return artifact
+    return _owned(get_services().store.artifacts, artifact_id)  # type: ignore[no-any-return]
