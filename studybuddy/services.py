@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .config import Config
 from .jobs.broker import Broker
 from .store import Store, open_store
-
-if TYPE_CHECKING:
-    pass
 
 
 class Services:
@@ -21,7 +17,6 @@ class Services:
         self.config = config
         self.store: Store = store if store is not None else open_store(config)
         self.broker = broker if broker is not None else Broker(config.broker)
-        self._lock = threading.Lock()
 
     @cached_property
     def ai(self) -> Any:

@@ -33,8 +33,6 @@ def make_queues(prefix: str, names: tuple[str, ...] | list[str] = QUEUE_NAMES) -
     }
 
 
-# The in-process broker: one kombu memory transport per process, shared by every Connection
-# with the same URL. Connections to it are cheap.
 class Broker:
     """Publishes `{job_id}` messages (JSON, persistent, confirmed on AMQP)."""
 

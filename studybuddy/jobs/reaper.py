@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from .service import dispatch
 
@@ -45,11 +45,10 @@ def reap_once(services: "Services", now: float | None = None) -> int:
 class Reaper(threading.Thread):
     """Runs reap_once every `worker.reaper_interval_seconds` until stopped."""
 
-    def __init__(self, services: "Services", on_pass: Callable[[], None] | None = None):
+    def __init__(self, services: "Services"):
         super().__init__(name="reaper", daemon=True)
         self.services = services
         self.stop_event = threading.Event()
-        self.on_pass = on_pass
 
     def run(self) -> None:
         interval = self.services.config.worker.reaper_interval_seconds
@@ -58,8 +57,6 @@ class Reaper(threading.Thread):
                 reap_once(self.services)
             except Exception:
                 log.exception("reaper pass failed")
-            if self.on_pass:
-                self.on_pass()
             self.stop_event.wait(interval)
 
     def stop(self) -> None:

@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..jobs.errors import PermanentError, TransientError
 from ..store.models import Job
@@ -138,6 +138,3 @@ def process_job(
     log.info("job %s (%s) succeeded in %.0f ms", job.id, job.type, (time.perf_counter() - started) * 1000)
     return "succeeded"
 
-
-def describe(job: Job | None) -> dict[str, Any]:
-    return {} if job is None else {"id": job.id, "type": job.type, "queue": job.queue}
