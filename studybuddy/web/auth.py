@@ -6,7 +6,7 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import UserMixin, current_user, login_user, logout_user
 
@@ -94,6 +94,11 @@ def logout() -> Any:
     logout_user()
     session.clear()
     response = redirect(url_for("main.index"))
+    # session.clear() also drops flask-login's own "clear the remember cookie" flag, so the
+    # cookie is deleted here; otherwise it would log the next person at this computer back in.
+    cfg = current_app.config
+    response.delete_cookie(cfg.get("REMEMBER_COOKIE_NAME", "remember_token"),
+                           domain=cfg.get("REMEMBER_COOKIE_DOMAIN"), path=cfg.get("REMEMBER_COOKIE_PATH", "/"))
     # Tells the service worker (and the browser) to drop anything cached for this user.
     response.headers["Clear-Site-Data"] = '"cache", "storage"'
     return response

@@ -54,6 +54,19 @@ def test_login_wrong_password_and_logout(client: Any, users: Any) -> None:
     assert client.get("/library").status_code == 302
 
 
+def test_remember_me_does_not_survive_logout(client: Any, users: Any) -> None:
+    token = csrf_token(client)
+    r = client.post("/login", data={"email": "alice@example.com", "password": PASSWORD, "remember": "1",
+                                     "csrf_token": token})
+    assert r.status_code == 302 and client.get_cookie("remember_token") is not None
+    assert client.get("/library").status_code == 200
+    r = client.post("/logout", data={"csrf_token": csrf_token(client)})
+    assert r.status_code == 302
+    assert client.get_cookie("remember_token") is None
+    assert client.get("/library").status_code == 302
+    assert "Alice" not in client.get("/library", follow_redirects=True).get_data(as_text=True)
+
+
 def test_cookies_are_httponly_and_samesite(client: Any, users: Any) -> None:
     token = csrf_token(client)
     r = client.post("/login", data={"email": "alice@example.com", "password": PASSWORD, "csrf_token": token})
