@@ -139,6 +139,14 @@ def test_web_ready_only_when_serving_and_pings_stop_when_wedged(cfg: Config, ser
 
     app = create_app(cfg, services)
     app.register_blueprint(wedge)
+    answered: list[float] = []  # when the app first answered a request on its socket
+
+    @app.after_request
+    def note_answer(response: Any) -> Any:
+        if not answered:
+            answered.append(time.monotonic())
+        return response
+
     port: list[int] = []
     thread = threading.Thread(target=serve, args=(app, "127.0.0.1", 0),
                               kwargs={"threads": 1, "on_bound": port.append}, daemon=True)
@@ -148,7 +156,8 @@ def test_web_ready_only_when_serving_and_pings_stop_when_wedged(cfg: Config, ser
     with urllib.request.urlopen(f"http://127.0.0.1:{port[0]}/health/live", timeout=5) as r:
         assert r.status == 200
     assert any(s.startswith("serving on 127.0.0.1:") for s in notify.statuses())
-    assert ready_at > 0
+    # READY=1 was sent only after the app had answered a real request (its own self-check).
+    assert answered and answered[0] <= ready_at, (answered, ready_at)
     _assert_cadence(notify)
 
     # Occupy the only request thread: the self-check cannot be answered, so the pings stop.
