@@ -6,7 +6,7 @@ import os
 import socket
 import uuid
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, NoReturn
 
 import pytest
 
@@ -99,6 +99,13 @@ def login_as(client: Any, users: dict[str, User]) -> Any:
     return do
 
 
+def skip_or_fail_in_ci(message: str) -> NoReturn:
+    """A missing requirement skips the test loudly here; under CI=true it is a failure."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{message} (CI=true: this test must run)")
+    pytest.skip(message)
+
+
 def rabbit_available(url: str = RABBIT_URL) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", 5672), timeout=2):
@@ -110,7 +117,5 @@ def rabbit_available(url: str = RABBIT_URL) -> bool:
 @pytest.fixture
 def rabbit_url() -> str:
     if not rabbit_available():
-        if os.environ.get("CI") == "true":
-            pytest.fail("RabbitMQ is not reachable on 127.0.0.1:5672 and CI=true: this is a failure")
-        pytest.skip("RabbitMQ is NOT reachable on 127.0.0.1:5672 — broker tests skipped")
+        skip_or_fail_in_ci("RabbitMQ is NOT reachable on 127.0.0.1:5672 — broker tests skipped")
     return RABBIT_URL
