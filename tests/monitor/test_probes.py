@@ -18,6 +18,7 @@ from studybuddy.monitor import probes
 from studybuddy.services import Services
 from studybuddy.worker.consumer import Worker
 from tests.conftest import make_config, skip_or_fail_in_ci
+from tests.helpers.rabbit import rabbit_config
 
 from .helpers import free_port
 
@@ -107,7 +108,11 @@ def test_canary_fails_without_a_worker_and_cleans_up_later(cfg: Config, services
 
 @pytest.mark.rabbitmq
 def test_canary_over_rabbitmq(tmp_path: Path, rabbit_url: str) -> None:
-    cfg = make_config(tmp_path, broker={"url": rabbit_url, "queue_prefix": f"t{uuid.uuid4().hex[:10]}."})
+    with rabbit_config(tmp_path, rabbit_url, "canary") as cfg:
+        _canary_over_rabbitmq(cfg)
+
+
+def _canary_over_rabbitmq(cfg: Config) -> None:
     services = Services(cfg)
     w = Worker(services, handlers=_handlers("ping"), run_reaper=False)
     w.start()
@@ -125,15 +130,15 @@ def test_canary_over_rabbitmq(tmp_path: Path, rabbit_url: str) -> None:
 
 @pytest.mark.rabbitmq
 def test_no_consumer_fails_over_rabbitmq(tmp_path: Path, rabbit_url: str) -> None:
-    cfg = make_config(tmp_path, broker={"url": rabbit_url, "queue_prefix": f"t{uuid.uuid4().hex[:10]}."})
-    services = Services(cfg)
-    try:
-        results = {r.key: r for r in CHECKS["broker"].fn(HealthContext(cfg, services))}
-        assert results["broker:connection"].status == "pass"
-        assert results["broker:consumers/homework"].status == "fail"
-        assert results["broker:consumers/homework"].output == "no worker consumes this queue"
-    finally:
-        services.close()
+    with rabbit_config(tmp_path, rabbit_url, "noconsumer") as cfg:
+        services = Services(cfg)
+        try:
+            results = {r.key: r for r in CHECKS["broker"].fn(HealthContext(cfg, services))}
+            assert results["broker:connection"].status == "pass"
+            assert results["broker:consumers/homework"].status == "fail"
+            assert results["broker:consumers/homework"].output == "no worker consumes this queue"
+        finally:
+            services.close()
 
 
 def test_web_probe(cfg: Config, services: Services, web: WebServer) -> None:
