@@ -234,10 +234,7 @@ def test_monitor_ready_status_and_pings_stop_when_a_probe_hangs(
             release.wait(30)
         return [health.CheckResult("test:hang", "pass")]
 
-    checks = dict(health.CHECKS)
-    checks["hang"] = health.Check("hang", maybe_hang)
-    monkeypatch.setattr(health, "CHECKS", checks)
-    monkeypatch.setattr("studybuddy.monitor.service.CHECKS", checks)
+    monkeypatch.setitem(health.CHECKS, "hang", health.Check("hang", maybe_hang))  # the one registry
     cfg = cfg.replace(monitor={"interval_seconds": 1})
     services.config = cfg
     mon = Monitor(services, checks=["version", "hang"])

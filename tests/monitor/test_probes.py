@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from studybuddy.health import CHECKS, HealthContext
 from studybuddy.monitor import probes
 from studybuddy.services import Services
 from studybuddy.worker.consumer import Worker
-from tests.conftest import make_config, skip_or_fail_in_ci
+from tests.conftest import skip_or_fail_in_ci
 from tests.helpers.rabbit import rabbit_config
 
 from .helpers import free_port
