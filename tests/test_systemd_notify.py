@@ -98,6 +98,31 @@ def test_watchdog_interval_is_half_of_watchdog_usec(monkeypatch: pytest.MonkeyPa
     assert watchdog_interval() is None
 
 
+def test_lost_notifications_are_a_warning_once_and_recovery_is_said(
+        notify: NotifySocket, caplog: pytest.LogCaptureFixture) -> None:
+    """sdnotify connects once; if systemd's socket goes away, the pings are lost: say so (once)."""
+    n = Notifier()
+    n.watchdog()
+    notify.wait_for(lambda line: line == "WATCHDOG=1")
+    notify.close()
+    notify.path.unlink()  # systemd is gone: every send now fails
+    with caplog.at_level("DEBUG", logger="studybuddy.systemd"):
+        for _ in range(5):
+            n.watchdog()
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "WATCHDOG=1" in warnings[0].getMessage(), caplog.records
+    back = NotifySocket(notify.path)
+    try:
+        caplog.clear()
+        n = Notifier()
+        n._failing = True  # the state the lost pings left behind
+        n.watchdog()
+        back.wait_for(lambda line: line == "WATCHDOG=1")
+        assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == ["sd_notify works again"]
+    finally:
+        back.close()
+
+
 def test_ready_status_stopping(notify: NotifySocket) -> None:
     n = Notifier()
     n.ready("serving on 127.0.0.1:8080")
