@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -65,6 +66,7 @@ class NotifySocket:
 
     def close(self) -> None:
         self.stop.set()
+        self.thread.join(5)  # a recv() in progress would keep the socket alive past close()
         self.sock.close()
 
 
@@ -98,29 +100,44 @@ def test_watchdog_interval_is_half_of_watchdog_usec(monkeypatch: pytest.MonkeyPa
     assert watchdog_interval() is None
 
 
-def test_lost_notifications_are_a_warning_once_and_recovery_is_said(
-        notify: NotifySocket, caplog: pytest.LogCaptureFixture) -> None:
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def warnings(self) -> list[str]:
+        return [r.getMessage() for r in self.records if r.levelno == logging.WARNING]
+
+
+def test_lost_notifications_are_a_warning_once_and_recovery_is_said(notify: NotifySocket) -> None:
     """sdnotify connects once; if systemd's socket goes away, the pings are lost: say so (once)."""
-    n = Notifier()
-    n.watchdog()
-    notify.wait_for(lambda line: line == "WATCHDOG=1")
-    notify.close()
-    notify.path.unlink()  # systemd is gone: every send now fails
-    with caplog.at_level("DEBUG", logger="studybuddy.systemd"):
+    seen = _Records()
+    logger = logging.getLogger("studybuddy.systemd")
+    logger.addHandler(seen)
+    try:
+        n = Notifier()
+        n.watchdog()
+        notify.wait_for(lambda line: line == "WATCHDOG=1")
+        notify.close()
+        notify.path.unlink()  # systemd is gone: every send now fails
         for _ in range(5):
             n.watchdog()
-    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
-    assert len(warnings) == 1 and "WATCHDOG=1" in warnings[0].getMessage(), caplog.records
-    back = NotifySocket(notify.path)
-    try:
-        caplog.clear()
-        n = Notifier()
-        n._failing = True  # the state the lost pings left behind
-        n.watchdog()
-        back.wait_for(lambda line: line == "WATCHDOG=1")
-        assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == ["sd_notify works again"]
+        assert len(seen.warnings()) == 1 and "WATCHDOG=1" in seen.warnings()[0], seen.warnings()
+        back = NotifySocket(notify.path)
+        try:
+            seen.records.clear()
+            n = Notifier()
+            n._failing = True  # the state the lost pings left behind
+            n.watchdog()
+            back.wait_for(lambda line: line == "WATCHDOG=1")
+            assert seen.warnings() == ["sd_notify works again"]
+        finally:
+            back.close()
     finally:
-        back.close()
+        logger.removeHandler(seen)
 
 
 def test_ready_status_stopping(notify: NotifySocket) -> None:
