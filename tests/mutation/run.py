@@ -99,12 +99,16 @@ def _configure(work: Path, target: Target) -> None:
         parser.write(fh)
 
 
-def run_target(target: Target, jobs: int, deadline: float) -> Outcome:
+def run_target(target: Target, jobs: int, deadline: float, keep: Path | None = None) -> Outcome:
     outcome = Outcome(target)
     started = time.monotonic()
     mutmut = str(Path(sys.executable).with_name("mutmut"))
     with tempfile.TemporaryDirectory(prefix=f"mutation-{target.name}-") as scratch:
         work = Path(scratch)
+        if keep is not None:  # kept for `mutmut show NAME` run there
+            work = keep / target.name
+            shutil.rmtree(work, ignore_errors=True)
+            work.mkdir(parents=True)
         _scratch_copy(work)
         _configure(work, target)
         env = {**os.environ, "CI": os.environ.get("CI", "true")}
@@ -132,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget-minutes", type=float, default=20.0)
     parser.add_argument("--only", nargs="*", default=None, help="target names to run")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="keep each target's scratch copy under this directory (for `mutmut show`)")
     args = parser.parse_args(argv)
     targets = [t for t in TARGETS if not args.only or t.name in args.only]
     deadline = time.monotonic() + args.budget_minutes * 60
@@ -139,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     outcomes: list[Outcome] = []
     unexplained: list[str] = []
     for target in targets:
-        outcome = run_target(target, args.jobs, deadline)
+        outcome = run_target(target, args.jobs, deadline, args.keep)
         outcomes.append(outcome)
         survivors = sorted(n for n, s in outcome.statuses.items() if s not in KILLED | {"skipped"})
         for name in survivors:
