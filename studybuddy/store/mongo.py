@@ -331,6 +331,18 @@ class MongoArtifacts(_Coll):
     def delete(self, artifact_id: str) -> None:
         self.c.delete_one({"_id": artifact_id})
 
+    def list_recent(self, course_id: str, owner_id: str, kinds: Iterable[str], limit: int = 50) -> list[Artifact]:
+        """Newest first, without their content (lists show titles; content is read when opened)."""
+        try:
+            cursor = self.c.find({"course_id": course_id, "owner_id": owner_id, "kind": {"$in": list(kinds)}},
+                                 {"content": 0}).sort([("created_at", -1)]).limit(int(limit))
+            return [_from_doc(Artifact, {**d, "content": {}}) for d in cursor]
+        except PyMongoError as exc:
+            raise StoreError(str(exc)) from exc
+
+    def rename(self, artifact_id: str, title: str) -> Artifact | None:
+        return self._update(artifact_id, {"title": title})  # type: ignore[no-any-return]
+
 
 class MongoItems(_Coll):
     model = Item

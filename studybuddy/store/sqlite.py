@@ -526,6 +526,19 @@ class SqliteArtifacts(_Table):
     def delete(self, artifact_id: str) -> None:
         self.db.execute("DELETE FROM artifacts WHERE id = ?", (artifact_id,))
 
+    def list_recent(self, course_id: str, owner_id: str, kinds: Iterable[str], limit: int = 50) -> list[Artifact]:
+        """Newest first, without their content (lists show titles; content is read when opened)."""
+        kinds = list(kinds)
+        marks = ", ".join("?" for _ in kinds)
+        columns = ", ".join(_q(f.name) if f.name != "content" else "'{}' AS content" for f in fields(Artifact))
+        rows = self.db.execute(
+            f"SELECT {columns} FROM artifacts WHERE course_id = ? AND owner_id = ? AND kind IN ({marks}) "
+            f"ORDER BY created_at DESC LIMIT {int(limit)}", (course_id, owner_id, *kinds))
+        return [_row_to(Artifact, r) for r in rows.fetchall()]  # type: ignore[misc]
+
+    def rename(self, artifact_id: str, title: str) -> Artifact | None:
+        return self._update(artifact_id, {"title": title})  # type: ignore[no-any-return]
+
 
 class SqliteItems(_Table):
     table, model = "items", Item

@@ -14,6 +14,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from ..config import Config
 from ..services import Services
+from . import templating
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ def create_app(config: Config, services: Services | None = None) -> Flask:
         static_folder=str(PACKAGE_DIR / "static"),
         static_url_path="/static",
     )
+    app.jinja_environment = templating.LocalizedEnvironment  # before anything builds app.jinja_env
     if not config.web.secret_key:
         raise ValueError("web.secret_key is empty: the CLI creates one in the state directory")
     app.config.update(
@@ -84,11 +86,11 @@ def create_app(config: Config, services: Services | None = None) -> Flask:
             return errors.json_error(401, errors.MESSAGES[401])
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
-    from . import api, auth, courses, documents, errors, health, i18n, main, pwa, review, settings, tools
+    from . import api, auth, courses, documents, errors, health, i18n, labels, main, pwa, review, settings, tools, urls
 
     for area in (main, auth, courses, api, health, documents, tools, review, settings, pwa):
         app.register_blueprint(area.bp)
-    for module in (errors, i18n, documents, tools, pwa):
+    for module in (errors, i18n, labels, urls, documents, tools, pwa):
         module.init_app(app)
 
     @app.errorhandler(CSRFError)

@@ -50,9 +50,7 @@ def _problem(status: int, message: str, course: Course | None = None, tool: str 
 
 
 def _history(course: Course, limit: int = 50) -> list[Artifact]:
-    found = [a for a in get_services().store.artifacts.list_for_course(course.id)
-             if a.owner_id == current_user.id and a.kind in HISTORY_KINDS]
-    return sorted(found, key=lambda a: a.created_at, reverse=True)[:limit]
+    return get_services().store.artifacts.list_recent(course.id, current_user.id, HISTORY_KINDS, limit)
 
 
 def _tools_context(course: Course) -> dict[str, Any]:
