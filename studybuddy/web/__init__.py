@@ -86,11 +86,12 @@ def create_app(config: Config, services: Services | None = None) -> Flask:
             return errors.json_error(401, errors.MESSAGES[401])
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
-    from . import api, auth, courses, documents, errors, health, i18n, labels, main, pwa, review, settings, tools, urls
+    from . import api, auth, courses, dates, documents, errors, health, i18n, icons, labels, main, pwa, review, settings
+    from . import tools, urls
 
     for area in (main, auth, courses, api, health, documents, tools, review, settings, pwa):
         app.register_blueprint(area.bp)
-    for module in (errors, i18n, labels, urls, documents, tools, pwa):
+    for module in (errors, i18n, labels, urls, documents, tools, pwa, icons, dates, main):
         module.init_app(app)
 
     @app.errorhandler(CSRFError)

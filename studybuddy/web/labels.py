@@ -31,4 +31,4 @@ STATE_TEXT = {
 
 def init_app(app: Flask) -> None:
     labels: dict[str, Any] = {"job_type_names": JOB_TYPE_NAMES, "job_state_names": STATE_TEXT}
-    app.jinja_env.globals.update(labels)
+    app.jinja_env.globals.update(labels, has_endpoint=lambda name: name in app.view_functions)

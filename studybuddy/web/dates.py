@@ -1,0 +1,90 @@
+"""Dates, times and numbers in the student's language (Babel: he-IL and en).
+
+`ts|when` gives `<time datetime="ISO 8601">` with a relative text ("לפני 5 דקות", "5 minutes
+ago") and the full date and time as its title; `ts|datetime_text` the full text alone;
+`n|number` a number with the locale's grouping. Times are shown in the configured time zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_time, format_timedelta
+from babel.numbers import format_decimal
+from flask import Flask
+from flask_babel import get_locale
+from markupsafe import Markup
+
+from . import get_services
+
+LOCALES = {"he": "he_IL", "en": "en"}
+
+
+@lru_cache(maxsize=8)
+def _locale(lang: str) -> Locale:
+    return Locale.parse(LOCALES.get(lang, lang or "he_IL"))
+
+
+@lru_cache(maxsize=4)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _current() -> tuple[Locale, ZoneInfo]:
+    lang = str(get_locale() or get_services().config.app.default_language)
+    return _locale(lang.split("_")[0]), _zone(get_services().config.app.timezone)
+
+
+def _moment(timestamp: Any, zone: ZoneInfo) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromtimestamp(float(timestamp), zone)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def datetime_text(timestamp: Any) -> str:
+    """"30 Nov 2026, 4:52" style, in the student's language."""
+    locale, zone = _current()
+    moment = _moment(timestamp, zone)
+    if moment is None:
+        return ""
+    return f"{format_date(moment, 'medium', locale=locale)}, {format_time(moment, 'short', locale=locale)}"
+
+
+def relative_text(timestamp: Any, now: float | None = None) -> str:
+    """"5 minutes ago" / "לפני 5 דקות"."""
+    locale, _zone_ = _current()
+    try:
+        delta = float(timestamp) - (time.time() if now is None else now)
+    except (TypeError, ValueError):
+        return ""
+    if abs(delta) < 45:
+        delta = -45 if delta <= 0 else 45  # "less than a minute" reads as a minute
+    return str(format_timedelta(dt.timedelta(seconds=delta), add_direction=True, threshold=1.0, locale=locale))
+
+
+def when(timestamp: Any) -> Markup:
+    locale, zone = _current()
+    moment = _moment(timestamp, zone)
+    if moment is None:
+        return Markup("")
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        moment.isoformat(timespec="seconds"), datetime_text(timestamp), relative_text(timestamp))
+
+
+def number(value: Any) -> str:
+    locale, _zone_ = _current()
+    try:
+        return str(format_decimal(value, locale=locale))
+    except (TypeError, ValueError, ArithmeticError):
+        return str(value)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(when=when, datetime_text=datetime_text, number=number,
+                                 tools_time=datetime_text)
