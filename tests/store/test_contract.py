@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import threading
-import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -24,31 +23,12 @@ from studybuddy.store.models import (
     User,
     new_id,
 )
-
-BACKENDS = ["sqlite", "mongomock"] + (["mongodb"] if os.environ.get("STUDYBUDDY_TEST_MONGODB_URI") else [])
+from tests.helpers.stores import BACKENDS, open_backend
 
 
 @pytest.fixture(params=BACKENDS)
 def store(request: Any, tmp_path: Path) -> Iterator[Any]:
-    if request.param == "sqlite":
-        from studybuddy.store.sqlite import SqliteStore
-
-        s: Any = SqliteStore(tmp_path / "db.sqlite", tmp_path / "blobs")
-    elif request.param == "mongomock":
-        import mongomock
-        import mongomock.gridfs
-
-        from studybuddy.store.mongo import MongoStore
-
-        mongomock.gridfs.enable_gridfs_integration()
-
-        s = MongoStore("mongodb://localhost/studybuddy_test", client=mongomock.MongoClient())
-    else:
-        from studybuddy.store.mongo import MongoStore
-
-        name = f"studybuddy_test_{uuid.uuid4().hex[:8]}"
-        s = MongoStore(os.environ["STUDYBUDDY_TEST_MONGODB_URI"], database=name)
-        request.addfinalizer(lambda: s.client.drop_database(name))
+    s = open_backend(request.param, tmp_path, request)
     yield s
     s.close()
 
