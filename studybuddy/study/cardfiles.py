@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import logging
 from dataclasses import dataclass
 
@@ -48,19 +49,23 @@ def _decode(data: bytes) -> str:
     return data.decode(best.encoding, errors="replace")
 
 
+def _delimiter(text: str, filename: str) -> str:
+    """A tab for .tsv (and for .txt with tabs: Quizlet's export); else a comma, or a semicolon when
+    the first line has more of them."""
+    lower = filename.lower()
+    first = re.sub(r'"[^"]*"', "", text.split("\n", 1)[0])  # what quoted fields hold does not count
+    if lower.endswith(".tsv") or (not lower.endswith(".csv") and "\t" in first):
+        return "\t"
+    return ";" if first.count(";") > first.count(",") else ","
+
+
 def read_delimited(data: bytes, filename: str) -> Imported:
-    """Cards from a CSV, TSV or Quizlet text export. The delimiter is a tab when the text has one,
-    else a comma (or a semicolon, when lines have more of them)."""
+    """Cards from a CSV, TSV or Quizlet text export. Fields are read as text that may hold HTML
+    (Anki's text export does): markup is removed by the sanitiser, as on every import."""
     if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ReviewError(NOT_TEXT)
     text = _decode(data)
-    first = text.split("\n", 1)[0]
-    if "\t" in text:
-        delimiter = "\t"
-    elif first.count(";") > first.count(","):
-        delimiter = ";"
-    else:
-        delimiter = ","
+    delimiter = _delimiter(text, filename)
     deck = plain_text(filename.rsplit(".", 1)[0]).replace("\n", " ")[:MAX_DECK_NAME] or "Imported"
     cards: list[ImportedCard] = []
     skipped = 0

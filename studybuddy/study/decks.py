@@ -42,12 +42,14 @@ def generated_deck_id(owner_id: str, artifact_id: str) -> str:
 
 # Text ----------------------------------------------------------------------------------------
 _BREAKS = re.compile(r"<\s*(br|/p|/div|/li|/h[1-6]|/tr)\s*/?\s*>", re.IGNORECASE)
+# A "<" that does not open a whole tag or comment is text ("x<y"), not the start of markup.
+_LONE_LT = re.compile(r"<(?!/?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>|!--)")
 
 
 def plain_text(value: str) -> str:
     """Card text from anything (HTML from Anki included): tags and scripts removed by the same
     sanitiser as everywhere else, entities decoded, line breaks kept."""
-    text = _BREAKS.sub("\n", value)
+    text = _LONE_LT.sub("&lt;", _BREAKS.sub("\n", value))
     text = html.unescape(nh3.clean(text, tags=set(), attributes={}))
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
     text = "".join(ch for ch in text if ch in "\n\t" or ord(ch) >= 32)
