@@ -52,7 +52,9 @@ MIGRATION = """
         updated_at REAL NOT NULL
     );
     CREATE INDEX cards_deck ON cards (deck_id, position, created_at);
-    CREATE INDEX cards_due ON cards (owner_id, reps, due);
+    CREATE INDEX cards_due ON cards (owner_id, due) WHERE reps > 0;
+    CREATE INDEX cards_new ON cards (owner_id, created_at) WHERE reps = 0;
+    CREATE INDEX cards_introduced ON cards (owner_id, introduced_at);
     CREATE INDEX cards_course ON cards (course_id);
     CREATE TABLE card_reviews (
         id TEXT PRIMARY KEY,
@@ -74,18 +76,25 @@ _JSON = {"tags", "source"}
 _BOOL = {"suspended", "undone"}
 
 
-def _load(cls: type[T], row: sqlite3.Row | None) -> T | None:
+def _converters(cls: type) -> tuple[str, list[Any]]:
+    """The column list of a record type and, per column, how to turn the stored value back."""
+    names = [f.name for f in fields(cls)]
+    convert: list[Any] = [_from_json if n in _JSON else bool if n in _BOOL else None for n in names]
+    return ", ".join(names), convert
+
+
+def _from_json(value: str) -> Any:
+    if value == "[]":
+        return []
+    if value == "{}":
+        return {}
+    return json.loads(value)
+
+
+def _load(cls: type[T], row: Any, convert: list[Any]) -> T | None:
     if row is None:
         return None
-    values: dict[str, Any] = {}
-    for f in fields(cls):  # type: ignore[arg-type]
-        value = row[f.name]
-        if f.name in _JSON:
-            value = json.loads(value)
-        elif f.name in _BOOL:
-            value = bool(value)
-        values[f.name] = value
-    return cls(**values)
+    return cls(*[c(v) if c is not None else v for c, v in zip(convert, row)])
 
 
 def _dump(values: dict[str, Any]) -> dict[str, Any]:
@@ -106,13 +115,15 @@ class _Records:
         self._cols = [f.name for f in fields(self.model)]  # type: ignore[arg-type]
         self._insert_sql = (f"INSERT INTO {self.table} ({', '.join(self._cols)}) "
                             f"VALUES ({', '.join(':' + c for c in self._cols)})")
+        self._select, self._convert = _converters(self.model)
 
     def _many(self, where: str, params: Iterable[Any], tail: str = "") -> list[Any]:
-        rows = self.db.execute(f"SELECT * FROM {self.table} WHERE {where} {tail}", params).fetchall()
-        return [_load(self.model, r) for r in rows]
+        rows = self.db.execute(f"SELECT {self._select} FROM {self.table} WHERE {where} {tail}", params).fetchall()
+        return [_load(self.model, r, self._convert) for r in rows]
 
     def _one(self, where: str, params: Iterable[Any]) -> Any:
-        return _load(self.model, self.db.execute(f"SELECT * FROM {self.table} WHERE {where}", params).fetchone())
+        row = self.db.execute(f"SELECT {self._select} FROM {self.table} WHERE {where}", params).fetchone()
+        return _load(self.model, row, self._convert)
 
     def _count(self, where: str, params: Iterable[Any]) -> int:
         return int(self.db.execute(f"SELECT COUNT(*) FROM {self.table} WHERE {where}", params).fetchone()[0])
