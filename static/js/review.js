@@ -145,6 +145,9 @@
     this.scopeDeck = root.getAttribute("data-deck-id") || "";
     this.scopeCourse = root.getAttribute("data-course-id") || "";
     this.units = JSON.parse(root.getAttribute("data-units") || "{}");
+    if (window.matchMedia && window.matchMedia("(hover: none), (pointer: coarse)").matches) {
+      root.setAttribute("data-touch", "");  // no keyboard hints on a phone
+    }
     this.el = function (role) { return root.querySelector('[data-role="' + role + '"]'); };
     var self = this;
     root.querySelector('[data-action="flip"]').addEventListener("click", function () { self.flip(); });
@@ -214,6 +217,12 @@
     this.el("new-count").textContent = String(this.newCount || 0);
     this.root.setAttribute("data-due", String(this.dueCount || 0));
     this.root.setAttribute("data-new", String(this.newCount || 0));
+    if (!this.scopeDeck && !this.scopeCourse) {  // the page's own totals follow the session
+      var totalDue = document.querySelector('[data-role="total-due"]');
+      var totalNew = document.querySelector('[data-role="total-new"]');
+      if (totalDue) { totalDue.textContent = String(this.dueCount || 0); }
+      if (totalNew) { totalNew.textContent = String(this.newCount || 0); }
+    }
     empty.hidden = hasCards || this.done > 0;
     finished.hidden = !(!card && (hasCards || this.done > 0));
     box.hidden = !card;
@@ -240,11 +249,15 @@
     source.textContent = "";
     if (!card.source || !card.source.document) { return; }
     var label = this.root.getAttribute("data-page-label") || "%(n)s";
-    var text = card.source.document + (card.source.page ? " · " + label.replace("%(n)s", String(card.source.page)) : "");
-    var holder = card.source.url ? document.createElement("a") : document.createElement("bdi");
+    var holder = card.source.url ? document.createElement("a") : document.createElement("span");
     if (card.source.url) { holder.href = card.source.url; }
-    holder.textContent = text;
-    holder.setAttribute("dir", "auto");
+    // The file name keeps its own direction; the page label follows the page's.
+    var name = document.createElement("bdi");
+    name.textContent = card.source.document;
+    holder.appendChild(name);
+    if (card.source.page) {
+      holder.appendChild(document.createTextNode(" · " + label.replace("%(n)s", String(card.source.page))));
+    }
     source.appendChild(holder);
   };
   ReviewWidget.prototype.formatInterval = function (seconds) {
