@@ -85,7 +85,8 @@ def app_marks(store: SqliteStore, owner_id: str, samples: int, settings: Setting
     return out
 
 
-def queue_loads(store: SqliteStore, owner_id: str, samples: int, settings: Settings, now: float) -> tuple[list[float], int]:
+def queue_loads(store: SqliteStore, owner_id: str, samples: int, settings: Settings,
+                now: float) -> tuple[list[float], int]:
     out, size = [], 0
     for _ in range(samples):
         start = time.perf_counter()

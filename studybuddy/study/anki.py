@@ -28,7 +28,8 @@ MAX_IMPORT_CARDS = 20_000
 MAX_IMPORT_DECKS = 200
 ANKI_EPOCH = 1411124400  # the collection creation time genanki writes (col.crt)
 MODEL_ID = 1_607_392_319  # our note type, the same in every export so Anki keeps one
-CSS = ".card { font-family: sans-serif; font-size: 22px; text-align: center; }\n.source { font-size: 14px; color: #666; }"
+CSS = (".card { font-family: sans-serif; font-size: 22px; text-align: center; }\n"
+       ".source { font-size: 14px; color: #666; }")
 
 NOT_ANKI = N_("This file is not an Anki package (.apkg). Export the deck from Anki with \"Anki Deck Package\".")
 BAD_COLLECTION = N_("This Anki package has no collection we can read (it may come from a newer Anki, "

@@ -179,7 +179,8 @@ def training_items(reviews: Iterable[Review]) -> tuple[list[list[tuple[int, int]
         for index, mark in enumerate(marks):
             days = 0 if index == 0 else int((mark.reviewed_at - marks[index - 1].reviewed_at) // 86400)
             history.append((mark.grade, max(days, 0)))
-            if index > 0:
+            # fsrs-rs learns from a history only once a day or more has passed in it.
+            if index > 0 and any(d > 0 for _, d in history):
                 items.append(list(history))
     return items, counted, len(by_card)
 
@@ -193,13 +194,20 @@ def fit_parameters(reviews: Iterable[Review], current: tuple[float, ...]) -> Fit
     if counted < OPTIMISE_MIN_REVIEWS:
         raise ValueError(f"{counted} reviews; {OPTIMISE_MIN_REVIEWS} are needed")
     train = [rs.FSRSItem([rs.FSRSReview(grade, days) for grade, days in item]) for item in items]
-    fitted = rs.FSRS(list(current)).compute_parameters(train)
+    # Log loss is measured on the marks that test memory: those a day or more after the one before.
+    tests = [rs.FSRSItem([rs.FSRSReview(g, d) for g, d in item]) for item in items if item[-1][1] > 0]
+    try:
+        fitted = rs.FSRS(list(current)).compute_parameters(train)
+        before = rs.FSRS(list(current)).evaluate(tests).log_loss
+        after = rs.FSRS(list(fitted)).evaluate(tests).log_loss
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # a Rust panic arrives as pyo3's PanicException, a BaseException
+        raise ValueError(f"the optimiser failed: {exc}") from None
     parameters = tuple(min(max(float(p), lo), hi)
                        for p, lo, hi in zip(fitted, LOWER_BOUNDS_PARAMETERS, UPPER_BOUNDS_PARAMETERS))
     if len(parameters) != len(DEFAULT_PARAMETERS):
         raise ValueError(f"the optimiser gave {len(parameters)} parameters")
-    before = rs.FSRS(list(current)).evaluate(train).log_loss
-    after = rs.FSRS(list(parameters)).evaluate(train).log_loss
     return Fit(parameters=parameters, reviews=counted, cards=cards,
                log_loss_before=before, log_loss_after=after)
 

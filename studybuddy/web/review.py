@@ -100,8 +100,8 @@ def device_cards(owner_id: str, chosen: Settings, now: float) -> tuple[list[Card
     return cards, introduced
 
 
-def _scope_counts(chosen: Settings, **scope: str) -> tuple[int, int]:
-    return counts(get_services().store, current_user.id, chosen, timezone(), **scope)
+def _scope_counts(chosen: Settings, course_id: str | None = None, deck_id: str | None = None) -> tuple[int, int]:
+    return counts(get_services().store, current_user.id, chosen, timezone(), course_id=course_id, deck_id=deck_id)
 
 
 def _study_page(title: str, chosen: Settings, scope: dict[str, str], back_url: str = "") -> Any:

@@ -75,7 +75,9 @@ def course(course_id: str) -> Any:
 
 
 def _settings_page(chosen: Any, status: int = 200) -> Any:
-    when = format_datetime(dt.datetime.fromtimestamp(chosen.optimised_at, dt.timezone.utc)) if chosen.optimised_at else ""
+    when = ""
+    if chosen.optimised_at:
+        when = format_datetime(dt.datetime.fromtimestamp(chosen.optimised_at, dt.timezone.utc))
     return render_template("review/settings.html", settings=chosen, optimised_when=when,
                            reviews=get_services().store.reviews.count_for_owner(current_user.id),
                            needed=OPTIMISE_MIN_REVIEWS), status

@@ -140,7 +140,8 @@ def test_review_ten_edit_undo_then_three_offline(browser_for: Any, live: LiveApp
         # Big touch targets and no keyboard hints on a phone.
         assert page.is_hidden(".key-hints") and page.is_hidden(".key-hint")
         page.tap('[data-action="flip"]')
-        heights = page.eval_on_selector_all('[data-action="mark"]', "bs => bs.map(b => b.getBoundingClientRect().height)")
+        heights = page.eval_on_selector_all('[data-action="mark"]',
+                                            "bs => bs.map(b => b.getBoundingClientRect().height)")
         assert min(heights) >= 48, heights
         page.tap('[data-action="flip"]') if page.is_visible('[data-action="flip"]') else None
         page.reload()

@@ -193,3 +193,59 @@ def test_settle_repairs_a_state_that_lost_a_write(world: World) -> None:
     assert world.store.cards.set_memory(card.id, good.version, state=NEW, reps=0, stability=None)
     assert not world.store.cards.set_memory(card.id, good.version, state=NEW)  # stale version refused
     assert memory_of(settle(world.store, card.id, settings)) == memory_of(good)
+
+
+def test_fitting_refuses_too_few_or_same_day_marks_without_crashing() -> None:
+    from studybuddy.store.cards import Review
+    from studybuddy.study.scheduling import OPTIMISE_MIN_REVIEWS, fit_parameters
+
+    def review(card: int, i: int, at: float) -> Review:
+        return Review(id=f"r{card}-{i}", owner_id="a", card_id=f"c{card}", mark_id=f"m{card}-{i}", grade=3,
+                      reviewed_at=at)
+
+    few = [review(c, 0, START + c) for c in range(10)]
+    with pytest.raises(ValueError, match="reviews"):
+        fit_parameters(few, Settings().parameters)
+    # Enough marks, but all within one day: nothing tests memory, and the optimiser says so.
+    same_day = [review(c, i, START + c * 10 + i) for c in range(OPTIMISE_MIN_REVIEWS // 4 + 1) for i in range(4)]
+    with pytest.raises(ValueError, match="optimiser failed"):
+        fit_parameters(same_day, Settings().parameters)
+
+
+def test_due_queue_counts_new_limit_suspended_and_buried(world: World) -> None:
+    from studybuddy.study.decks import bury_until_tomorrow, set_suspended
+    from studybuddy.study.review import due_queue
+
+    settings = Settings(new_per_day=3)
+    cards = world.cards(10)
+    now = START + 30 * DAY
+    for card in cards[:4]:  # learnt a month ago: due now
+        apply_mark(world.store, world.alice.id, mark(card.id, 3, START), settings, now=START)
+        apply_mark(world.store, world.alice.id, mark(card.id, 3, START + 700), settings, now=START + 700)
+    apply_mark(world.store, world.alice.id, mark(cards[4].id, 1, now - 30), settings, now=now)  # learning, 1 min
+    queue = due_queue(world.store, world.alice.id, settings, "Asia/Jerusalem", now=now)
+    assert (queue.due, queue.new) == (5, 2)  # the fifth card was today's first new card
+    assert queue.cards[0].id == cards[4].id  # learning first
+    set_suspended(world.store, cards[0], True)
+    bury_until_tomorrow(world.store, cards[1], "Asia/Jerusalem", now=now)
+    queue = due_queue(world.store, world.alice.id, settings, "Asia/Jerusalem", now=now)
+    assert (queue.due, queue.new) == (3, 2)
+    tomorrow = due_queue(world.store, world.alice.id, settings, "Asia/Jerusalem", now=now + DAY)
+    assert cards[1].id in {c.id for c in tomorrow.cards} and tomorrow.new == 3
+    assert due_queue(world.store, world.bob.id, settings, "Asia/Jerusalem", now=now).cards == []
+
+
+def test_deleting_a_deck_or_a_course_takes_cards_and_log(world: World) -> None:
+    from studybuddy.store.cards import Deck
+    from studybuddy.store.models import new_id
+
+    (card,) = world.cards(1)
+    apply_mark(world.store, world.alice.id, mark(card.id, 3, START), Settings(), now=START)
+    world.store.decks.delete(world.deck.id)
+    assert world.store.cards.get(card.id) is None and world.store.reviews.for_card(card.id) == []
+    deck = world.store.decks.add(Deck(id=new_id(), owner_id=world.alice.id, course_id=world.course.id, name="x"))
+    (card,) = world.cards(1, deck=deck)
+    apply_mark(world.store, world.alice.id, mark(card.id, 3, START), Settings(), now=START)
+    world.store.delete_course(world.course.id)
+    assert world.store.decks.list_for_owner(world.alice.id) == []
+    assert world.store.cards.get(card.id) is None and world.store.reviews.count_for_owner(world.alice.id) == 0

@@ -3,7 +3,6 @@ STUDYBUDDY_TEST_MONGODB_URI is set)."""
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import Any, Iterator
