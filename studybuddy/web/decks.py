@@ -140,7 +140,9 @@ def suspension(card_id: str) -> Any:
 @login_required
 def move(deck_id: str) -> Any:
     deck = owned_deck(deck_id)
-    target = owned_deck(request.form.get("target", ""))
+    if not request.form.get("target"):
+        return _refused(ReviewError("Choose the deck to move the cards to."), deck)
+    target = owned_deck(request.form["target"])
     store = get_services().store
     chosen = [owned_card(card_id) for card_id in request.form.getlist("card")]
     if not chosen:
