@@ -107,7 +107,9 @@ class CardRepo(Protocol):
                  deck_id: str | None = None, limit: int = 1000) -> list[Card]:
         """Never reviewed cards, not suspended nor buried, in deck order."""
     def count_due(self, owner_id: str, until: float, now: float, course_id: str | None = None,
-                  deck_id: str | None = None) -> int: ...
+                  deck_id: str | None = None, learning_until: float | None = None) -> int:
+        """Like list_due; with `learning_until`, (re)learning cards count only when due by then and
+        review cards only when due before `until` (what "due now" means)."""
     def count_new(self, owner_id: str, now: float, course_id: str | None = None,
                   deck_id: str | None = None) -> int: ...
     def count_introduced(self, owner_id: str, since: float) -> int:

@@ -191,8 +191,12 @@ class MongoCards(_Records):
                           [("created_at", 1), ("position", 1), ("_id", 1)], limit)
 
     def count_due(self, owner_id: str, until: float, now: float, course_id: str | None = None,
-                  deck_id: str | None = None) -> int:
-        return self._count(self._due(owner_id, until, now, course_id, deck_id))
+                  deck_id: str | None = None, learning_until: float | None = None) -> int:
+        query = self._due(owner_id, until, now, course_id, deck_id)
+        if learning_until is not None:
+            query["$or"] = [{"state": 2, "due": {"$lt": until}},
+                            {"state": {"$ne": 2}, "due": {"$lte": learning_until}}]
+        return self._count(query)
 
     def count_new(self, owner_id: str, now: float, course_id: str | None = None,
                   deck_id: str | None = None) -> int:

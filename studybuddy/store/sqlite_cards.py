@@ -235,8 +235,12 @@ class SqliteCards(_Records):
         return self._many(where, params, f"ORDER BY created_at, position, id LIMIT {int(limit)}")
 
     def count_due(self, owner_id: str, until: float, now: float, course_id: str | None = None,
-                  deck_id: str | None = None) -> int:
-        return self._count(*self._due_where(owner_id, until, now, course_id, deck_id))
+                  deck_id: str | None = None, learning_until: float | None = None) -> int:
+        where, params = self._due_where(owner_id, until, now, course_id, deck_id)
+        if learning_until is not None:
+            where += " AND ((state = 2 AND due < ?) OR (state != 2 AND due <= ?))"
+            params += [until, learning_until]
+        return self._count(where, params)
 
     def count_new(self, owner_id: str, now: float, course_id: str | None = None,
                   deck_id: str | None = None) -> int:

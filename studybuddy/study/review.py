@@ -18,6 +18,7 @@ from ..store.models import Item, new_id
 from .scheduling import (
     DEFAULT_PARAMETERS,
     GRADES,
+    LEARN_AHEAD,
     NEW_PER_DAY_RANGE,
     RETENTION_RANGE,
     Memory,
@@ -237,6 +238,11 @@ def due_queue(store: Store, owner_id: str, settings: Settings, timezone: str, no
 
 def counts(store: Store, owner_id: str, settings: Settings, timezone: str, now: float | None = None,
            course_id: str | None = None, deck_id: str | None = None) -> tuple[int, int]:
-    """(due now, new today) for the student, a course or a deck."""
-    queue = due_queue(store, owner_id, settings, timezone, now, course_id, deck_id)
-    return queue.due, queue.new
+    """(due now, new today) for the student, a course or a deck: what due_queue holds, counted."""
+    now = time.time() if now is None else now
+    day_end = local_day_start(now, timezone, days=1)
+    due = store.cards.count_due(owner_id, day_end, now, course_id=course_id, deck_id=deck_id,
+                                learning_until=now + LEARN_AHEAD)
+    new_left = max(0, settings.new_per_day - store.cards.count_introduced(owner_id, local_day_start(now, timezone)))
+    new = min(new_left, store.cards.count_new(owner_id, now, course_id=course_id, deck_id=deck_id)) if new_left else 0
+    return due, new

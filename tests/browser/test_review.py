@@ -23,6 +23,7 @@ from studybuddy.study.scheduling import LEARNING_STEPS, MAXIMUM_INTERVAL, RELEAR
 from tests.conftest import PASSWORD
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS, CSP_WATCH, DESKTOP, PHONE, LiveApp, Watch, screenshot
+from .test_pwa import log_in
 
 DAY = 86400.0
 TEXT = {"he": {"title": "חזרה", "saved": "הכרטיסייה נשמרה."}, "en": {"title": "Review", "saved": "The card was saved."}}
@@ -71,14 +72,6 @@ def browser_for(playwright: Any, live: LiveApp, tmp_path: Path) -> Iterator[Any]
     for ctx, watch in made:
         ctx.close()
         assert not watch.csp, "Content Security Policy violations:\n" + "\n".join(watch.csp)
-
-
-def log_in(page: Any, email: str) -> None:
-    page.goto("/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("form.card button[type=submit]")
-    page.wait_for_url("**/library")
 
 
 def shown_counts(page: Any) -> tuple[int, int]:

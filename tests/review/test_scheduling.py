@@ -249,3 +249,22 @@ def test_deleting_a_deck_or_a_course_takes_cards_and_log(world: World) -> None:
     world.store.delete_course(world.course.id)
     assert world.store.decks.list_for_owner(world.alice.id) == []
     assert world.store.cards.get(card.id) is None and world.store.reviews.count_for_owner(world.alice.id) == 0
+
+
+def test_counts_are_what_the_queue_holds(world: World) -> None:
+    from studybuddy.study.review import counts, due_queue
+
+    settings = Settings(new_per_day=4)
+    cards = world.cards(12)
+    now = START + 30 * DAY
+    for i, card in enumerate(cards[:8]):
+        grades = [(0, 3), (700, 3)] if i < 5 else [(30 * DAY - 40 - i * 400, 1)]  # reviews, then learning
+        for offset, grade in grades:
+            apply_mark(world.store, world.alice.id, mark(card.id, grade, START + offset), settings,
+                       now=START + offset)
+    for scope in ({}, {"deck_id": world.deck.id}, {"course_id": world.course.id}):
+        queue = due_queue(world.store, world.alice.id, settings, "Asia/Jerusalem", now=now, **scope)
+        assert counts(world.store, world.alice.id, settings, "Asia/Jerusalem", now=now, **scope) == \
+            (queue.due, queue.new)
+    queue = due_queue(world.store, world.alice.id, settings, "Asia/Jerusalem", now=now)
+    assert (queue.due, queue.new) == (8, 1)  # three of today's four new cards were met
