@@ -30,9 +30,10 @@ def bar_chart(values: Sequence[float | None], labels: Sequence[str], *, title: s
     plot_h = HEIGHT - PAD_TOP - PAD_BOTTOM
     step = plot_w / max(len(values), 1)
     x0 = PAD_SIDE if rtl else PAD_SIDE + PAD_AXIS  # where the bars start
-    anchor_axis = "start" if rtl else "end"
+    anchor_axis = "start" if rtl else "end"  # the value axis sits on the reading side
     axis_x = WIDTH - PAD_SIDE - PAD_AXIS + 6 if rtl else PAD_SIDE + PAD_AXIS - 6
-    parts = [f'<svg class="chart {escape(css)}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+    # Numbers and dates read left to right whatever the page: anchors below mean what they say.
+    parts = [f'<svg class="chart {escape(css)}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" direction="ltr" '
              f'aria-label="{escape(title)}" preserveAspectRatio="xMidYMid meet"><title>{escape(title)}</title>']
 
     def y(value: float) -> float:
@@ -57,9 +58,11 @@ def bar_chart(values: Sequence[float | None], labels: Sequence[str], *, title: s
     if target is not None:
         ty = y(target)
         parts.append(f'<line class="chart-target" x1="{x0:.1f}" x2="{x0 + plot_w:.1f}" y1="{ty:.1f}" y2="{ty:.1f}"/>')
+        # The label sits in the top margin at the far end from the value axis; a Hebrew one is set
+        # right to left, so its "end" is its left edge.
         tx = x0 + 4 if rtl else x0 + plot_w - 4
-        parts.append(f'<text class="chart-target-label" x="{tx:.1f}" y="{ty - 5:.1f}" '
-                     f'text-anchor="{"start" if rtl else "end"}">{escape(target_label)}</text>')
+        parts.append(f'<text class="chart-target-label" x="{tx:.1f}" y="{PAD_TOP - 4}" '
+                     f'direction="{"rtl" if rtl else "ltr"}" text-anchor="end">{escape(target_label)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
 
