@@ -25,6 +25,8 @@ from .models import (
     User,
     new_id,
 )
+from .sqlite_cards import MIGRATION as CARDS_MIGRATION
+from .sqlite_cards import SqliteCards, SqliteDecks, SqliteReviews
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +164,9 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX monitor_events_time ON monitor_events (created_at);
     """,
+    # 2: decks, cards with their FSRS memory state, and the review log (flashcard sets made before
+    # this become decks, and their old marks review-log entries, when their owner next opens review)
+    CARDS_MIGRATION,
 ]
 
 DEAD_MESSAGE = "This task failed too many times. Please try again later."
@@ -703,6 +708,9 @@ class SqliteStore:
         self.counters = SqliteCounters(self.db)
         self.monitor = SqliteMonitor(self.db)
         self.blobs = FileBlobs(Path(blob_root))
+        self.decks = SqliteDecks(self.db)
+        self.cards = SqliteCards(self.db)
+        self.reviews = SqliteReviews(self.db)
 
     def _migrate(self) -> None:
         conn = self.db.conn()
