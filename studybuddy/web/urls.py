@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Flask, Response, current_app, request, send_from_directory, url_for
+from flask_wtf.csrf import generate_csrf
 from werkzeug.routing import IntegerConverter, UnicodeConverter
 
 YEAR = 365 * 24 * 3600
@@ -91,7 +92,8 @@ def fast_url_for(endpoint: str, **values: Any) -> str:
     for name, value in values.items():
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             return url_for(endpoint, **values)
-        out = out.replace(_MARK.format(name), quote(str(value), safe=_SAFE))
+        text = str(value)
+        out = out.replace(_MARK.format(name), text if text.isascii() and text.isalnum() else quote(text, safe=_SAFE))
     return out
 
 
@@ -108,7 +110,7 @@ def _pattern(endpoint: str, names: list[str]) -> str | None:
     """The URL with a marker for each argument, if every argument is a plain path segment."""
     rules = current_app.url_map._rules_by_endpoint.get(endpoint, [])  # noqa: SLF001 - read only
     others = [f for funcs in current_app.url_default_functions.values() for f in funcs if f is not _add_fingerprint]
-    if not names or len(rules) != 1 or endpoint.startswith(".") or others:
+    if len(rules) != 1 or endpoint.startswith(".") or others:
         return None
     rule = rules[0]
     if set(names) != set(rule.arguments) or rule.defaults:
@@ -119,7 +121,7 @@ def _pattern(endpoint: str, names: list[str]) -> str | None:
     # A marker is a valid value for a string argument; an integer argument needs a number.
     probe = {n: (_MARK.format(n) if type(rule._converters[n]) is UnicodeConverter else 7919)  # noqa: SLF001
              for n in names}
-    built = url_for(endpoint, **probe)
+    built = url_for(endpoint, **probe)  # with no arguments: the constant URL
     for name, value in probe.items():
         if isinstance(value, int):
             if built.count("7919") != 1:
@@ -130,5 +132,18 @@ def _pattern(endpoint: str, names: list[str]) -> str | None:
 
 def init_app(app: Flask) -> None:
     app.view_functions["static"] = send_static
+
+    @app.context_processor
+    def one_csrf_token() -> dict[str, Any]:
+        """The page's forms share one token (flask-wtf signs a new copy for every call)."""
+        made: list[str] = []
+
+        def csrf_token() -> str:
+            if not made:
+                made.append(generate_csrf())
+            return made[0]
+
+        return {"csrf_token": csrf_token}
+
     app.url_defaults(_add_fingerprint)
     app.jinja_env.globals["url_for"] = fast_url_for
