@@ -10,6 +10,18 @@ from ..store.base import Store
 from ..store.models import Document
 
 
+def N_(message: str) -> str:
+    """Marks a message for the catalogs; the web layer translates it where it is shown."""
+    return message
+
+
+# "file, p. 3": the web layer passes this template translated ("file, עמ' 3"). The file name is
+# wrapped in Unicode isolates (FSI ... PDI), so a Hebrew name with ".docx" or an English name in
+# a Hebrew sentence keeps its own order, in tooltips too.
+PAGE_LABEL = N_("%(name)s, p. %(page)s")
+FSI, PDI = "\u2068", "\u2069"
+
+
 @dataclass(frozen=True)
 class Citation:
     number: int
@@ -20,7 +32,12 @@ class Citation:
 
     @property
     def label(self) -> str:
-        return f"{self.document_name}, p. {self.page}" if self.page else self.document_name
+        return self.label_with(PAGE_LABEL)
+
+    def label_with(self, template: str) -> str:
+        """The label from a (translated) template with %(name)s and %(page)s."""
+        name = f"{FSI}{self.document_name}{PDI}"
+        return template % {"name": name, "page": self.page} if self.page else name
 
 
 def is_pdf(document: Document) -> bool:
@@ -57,6 +74,6 @@ def resolve_citations(store: Store, sources: list[dict[str, Any]], owner_id: str
     return out
 
 
-def citation_links(citations: dict[int, Citation]) -> dict[int, tuple[str, str]]:
+def citation_links(citations: dict[int, Citation], template: str = PAGE_LABEL) -> dict[int, tuple[str, str]]:
     """The (url, title) pairs render_markdown turns "[n]" into."""
-    return {n: (c.url, c.label) for n, c in citations.items()}
+    return {n: (c.url, c.label_with(template)) for n, c in citations.items()}

@@ -76,7 +76,9 @@ def start_attempt(store: Store, quiz: Artifact, answers: list[Any]) -> Item:
 
 
 def set_attempt_job(store: Store, attempt: Item, job_id: str) -> Item:
-    return store.items.put(dataclasses.replace(attempt, data={**attempt.data, "job_id": job_id},
+    # The grading job may have finished already (the worker takes it at once): keep its results.
+    current = store.items.get(attempt.id) or attempt
+    return store.items.put(dataclasses.replace(current, data={**current.data, "job_id": job_id},
                                                updated_at=time.time()))
 
 
@@ -125,6 +127,6 @@ def grade_job(ctx: JobContext) -> str:
         results[i] = {"score": round(score, 2), "correct": score >= 0.6, "feedback": result.data["feedback"],
                       "approximate": bool(result.data.get("approximate")) or result.provider == "local"}
     data = {**attempt.data, "results": results, "pending": False, "score": _total(results),
-            "graded_by": sorted(graded_by)}
+            "graded_by": sorted(graded_by), "job_id": ctx.job.id}
     store.items.put(dataclasses.replace(attempt, data=data, updated_at=time.time()))
     return attempt.id

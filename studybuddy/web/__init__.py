@@ -86,8 +86,8 @@ def create_app(config: Config, services: Services | None = None) -> Flask:
             return errors.json_error(401, errors.MESSAGES[401])
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
-    from . import api, auth, courses, dates, documents, errors, health, i18n, icons, labels, main, pwa, review, settings
-    from . import tools, urls
+    from . import api, auth, bidi, courses, dates, documents, errors, health, i18n, icons, labels, main, pwa, review
+    from . import settings, tools, urls
 
     for area in (main, auth, courses, api, health, documents, tools, review, settings, pwa):
         app.register_blueprint(area.bp)
@@ -95,7 +95,7 @@ def create_app(config: Config, services: Services | None = None) -> Flask:
 
     for blueprint in (decks.bp, review_stats.stats_bp, review_stats.settings_bp):
         app.register_blueprint(blueprint)
-    for module in (errors, i18n, labels, urls, documents, tools, pwa, icons, dates, main):
+    for module in (errors, i18n, labels, urls, documents, tools, pwa, icons, dates, bidi, main):
         module.init_app(app)
 
     @app.errorhandler(CSRFError)

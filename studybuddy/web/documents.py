@@ -26,6 +26,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from markupsafe import Markup
 from flask_login import login_required
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -295,7 +296,7 @@ def upload_form(course_id: str) -> Any:
         flash(_translated(exc), "error")
         return back, exc.status  # type: ignore[return-value]
     for error in errors:
-        flash(f"{error['name']}: {error['error']}", "error")
+        flash(Markup("<bdi>{}</bdi>: {}").format(error["name"], error["error"]), "error")
     if accepted:
         flash(_("%(count)d file(s) uploaded; they are being processed.", count=len(accepted)), "info")
     return back

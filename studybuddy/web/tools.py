@@ -16,7 +16,7 @@ from ..ai import quota
 from ..jobs.service import submit_job
 from ..store.models import Artifact, Course, Item
 from ..study import chat, glossary, quiz
-from ..study.citations import citation_links, resolve_citations
+from ..study.citations import PAGE_LABEL, citation_links, resolve_citations
 from ..study.markdown import render_markdown
 from ..study.tools import FORM_TOOLS, ToolInputError, clean_params, question_language, ready_documents
 from . import get_services
@@ -159,7 +159,7 @@ def result(artifact_id: str) -> Any:
     if artifact.kind not in HISTORY_KINDS:
         abort(404)
     citations = _citations(artifact)
-    links = citation_links(citations)
+    links = citation_links(citations, _(PAGE_LABEL))
     markdown = render_markdown(str(artifact.content.get("markdown", "")), links)
     return render_template(f"tools/result_{artifact.kind}.html", course=course, artifact=artifact,
                            content=artifact.content, citations=citations, markdown=markdown,
@@ -237,7 +237,7 @@ def quiz_attempt(attempt_id: str) -> Any:
     course = owned_course(artifact.course_id)
     job = get_services().store.jobs.get(str(attempt.data.get("job_id", ""))) if attempt.data.get("job_id") else None
     citations = _citations(artifact)
-    links = citation_links(citations)
+    links = citation_links(citations, _(PAGE_LABEL))
     rows = list(zip(quiz.questions(artifact), attempt.data.get("answers", []), attempt.data.get("results", [])))
     return render_template("tools/quiz_attempt.html", course=course, artifact=artifact, attempt=attempt, rows=rows,
                            job=job, citations=citations, render=lambda text: render_markdown(text, links))
@@ -276,7 +276,7 @@ def _render_message(message: Item) -> dict[str, Any]:
     artifact = get_services().store.artifacts.get(str(message.data.get("artifact_id", "")))
     citations = _citations(artifact) if artifact and artifact.owner_id == current_user.id else {}
     cited = {n: c for n, c in citations.items() if artifact and n in artifact.content.get("citations", [])}
-    return {"html": render_markdown(text, citation_links(citations)), "citations": cited}
+    return {"html": render_markdown(text, citation_links(citations, _(PAGE_LABEL))), "citations": cited}
 
 
 @bp.route("/courses/<course_id>/chat")
