@@ -51,10 +51,10 @@
   window.addEventListener("online", showConnection);
   window.addEventListener("offline", showConnection);
   showConnection();
-  // Confirmation for dangerous forms.
-  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
-    form.addEventListener("submit", function (ev) {
-      if (!window.confirm(form.getAttribute("data-confirm"))) { ev.preventDefault(); }
-    });
-  });
+  // Confirmation for dangerous forms and buttons (delegated: rows added later are covered too).
+  document.addEventListener("submit", function (ev) {
+    var button = ev.submitter;
+    var text = (button && button.getAttribute("data-confirm")) || ev.target.getAttribute("data-confirm");
+    if (text && !window.confirm(text)) { ev.preventDefault(); ev.stopImmediatePropagation(); }
+  }, true);
 })();

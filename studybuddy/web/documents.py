@@ -55,6 +55,8 @@ def init_app(app: Flask) -> None:
     def upload_limits() -> dict[str, Any]:
         return {"upload_limit_mb": get_services().config.web.max_upload_mb}
 
+    app.jinja_env.globals.update(document_states=document_states, status_text=STATUS_TEXT)
+
     csrf = app.extensions.get("csrf")
     if csrf is not None:
         for view in _SELF_CHECKED_VIEWS:
@@ -133,6 +135,11 @@ def _effective_state(document: Document) -> tuple[str, str, int, str]:
         if job.state in ("failed", "dead"):
             status, error = "failed", error or job.error_user or messages.INTERNAL
     return status, error, progress, stage
+
+
+def document_states(documents: list[Document]) -> dict[str, tuple[str, str, int, str]]:
+    """(status, error, progress, stage) of the documents still being read (one job lookup each)."""
+    return {d.id: _effective_state(d) for d in documents if d.status in ("uploaded", "processing")}
 
 
 def document_json(document: Document) -> dict[str, Any]:
@@ -229,6 +236,15 @@ def list_api(course_id: str) -> Any:
     course = owned_course(course_id)
     documents = get_services().store.documents.list_for_course(course.id)
     return jsonify({"documents": [document_json(d) for d in documents]})
+
+
+@bp.route("/courses/<course_id>/documents/rows")
+@login_required
+def rows(course_id: str) -> Any:
+    """The list's rows as HTML, for the live list on the course page (the same rows as a reload)."""
+    course = owned_course(course_id)
+    documents = get_services().store.documents.list_for_course(course.id)
+    return render_template("documents/_rows.html", documents=documents, row_states=document_states(documents))
 
 
 @bp.route("/api/v1/courses/<course_id>/documents/text", methods=["POST"])
