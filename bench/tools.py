@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from studybuddy.accounts import create_user  # noqa: E402
 from studybuddy.ai.base import ToolRequest  # noqa: E402
-from studybuddy.ai.local import forget_passages  # noqa: E402
+from studybuddy.ai.offline import forget_passages  # noqa: E402
 from studybuddy.config import load_config  # noqa: E402
 from studybuddy.ingest.hebrew import search_form  # noqa: E402
 from studybuddy.services import Services  # noqa: E402

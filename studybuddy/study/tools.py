@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..ai.base import AllProvidersFailed, ProviderError, SourceChunk, ToolRequest, ToolResult
-from ..ai.local import THIN_MATERIAL
+from ..ai.offline import THIN_MATERIAL
 from ..jobs.errors import PermanentError
 from ..store.models import Artifact, Chunk, Document, new_id
 from .citations import sources_record
