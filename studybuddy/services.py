@@ -26,10 +26,17 @@ class Services:
         return build_router(self.config)
 
     @cached_property
+    def embedder(self) -> Any:
+        """The embedding API for hybrid retrieval (None when ai.embeddings is off)."""
+        from .ai.embeddings import configured_embedder
+
+        return configured_embedder(self.config)
+
+    @cached_property
     def retrieval(self) -> Any:
         from .ingest.retrieval import Retrieval
 
-        return Retrieval(self.store)
+        return Retrieval(self.store, self.embedder, self.config.ai.embedding_min_similarity)
 
     def close(self) -> None:
         self.broker.close()

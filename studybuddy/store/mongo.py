@@ -461,6 +461,9 @@ class MongoStore:
         self.counters = MongoCounters(d.counters)
         self.monitor = MongoMonitor(d.monitor_state, d.monitor_events)
         self.blobs = GridFsBlobs(d)
+        from .mongo_vectors import MongoChunkVectors
+
+        self.vectors = MongoChunkVectors(d.chunks)
 
     def _ensure_indexes(self) -> None:
         d = self.db

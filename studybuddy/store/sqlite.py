@@ -162,6 +162,11 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX monitor_events_time ON monitor_events (created_at);
     """,
+    # chunk vectors for hybrid retrieval (store/sqlite_vectors.py), kept in the chunk's row
+    """
+    ALTER TABLE chunks ADD COLUMN vector BLOB;
+    ALTER TABLE chunks ADD COLUMN vector_model TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 DEAD_MESSAGE = "This task failed too many times. Please try again later."
@@ -690,6 +695,9 @@ class SqliteStore:
         self.counters = SqliteCounters(self.db)
         self.monitor = SqliteMonitor(self.db)
         self.blobs = FileBlobs(Path(blob_root))
+        from .sqlite_vectors import SqliteChunkVectors
+
+        self.vectors = SqliteChunkVectors(self.db)
 
     def _migrate(self) -> None:
         conn = self.db.conn()
