@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..ai.base import ProviderError
-from ..ai.offline.text import carries_meaning, normalize
+from ..ai.offline.text import carries_meaning, is_hebrew, normalize
 from ..store.models import Chunk
 from .hebrew import search_form, search_tokens, token_terms
 from .lexicon import Lexicon
@@ -102,6 +102,7 @@ class _CourseIndex:
         self.model.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
         self.document_ids = np.array([chunk.document_id for chunk in chunks], dtype=object)
         self.lexicon = Lexicon(chunk.text for chunk in chunks)
+        self.languages = frozenset("he" if is_hebrew(chunk.text) else "en" for chunk in chunks)
         self.matrix: Any = None
         if vectors:
             from ..ai.embeddings import from_blob
@@ -231,10 +232,11 @@ class Retrieval:
             log.warning("no query vector (%s): keyword retrieval only", exc)
             return None
 
-    def lexicon(self, course_id: str) -> Lexicon | None:
+    def languages(self, course_id: str) -> frozenset[str]:
+        """The languages ("he", "en") the course's material is written in."""
         names = {d.id: d.display_name for d in self.store.documents.list_for_course(course_id)}
         index = self._index(course_id, names)
-        return index.lexicon if index else None
+        return index.languages if index else frozenset()
 
     def search(self, course_id: str, query: str, k: int = 6, document_id: str | None = None,
                extra_queries: Sequence[str] = ()) -> list[Hit]:

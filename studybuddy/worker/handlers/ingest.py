@@ -37,4 +37,7 @@ def handle(ctx: JobContext) -> str:
     if document is None:
         log.info("document %s was deleted before its ingest finished", document_id)
         return ""
+    from ...study.starter import after_first_document
+
+    after_first_document(ctx.services, document.course_id, document.id)
     return document.id
