@@ -10,51 +10,53 @@ from dataclasses import dataclass
 from ..ai.offline.text import bilingual_pairs
 from .hebrew import search_form, search_tokens, token_terms
 
+MIN_FORM = 3  # shorter prefix-less forms of a Hebrew word match too much
+
 
 @dataclass(frozen=True)
 class Entry:
-    hebrew: tuple[str, ...]  # the index terms of the Hebrew side, word by word (first form of each)
-    english: tuple[str, ...]
+    """One term in both languages: per word, the forms a question may hold, and the search terms."""
+
+    hebrew: tuple[frozenset[str], ...]
+    english: tuple[frozenset[str], ...]
+    hebrew_terms: tuple[str, ...]
+    english_terms: tuple[str, ...]
+
+
+def _forms(phrase: str) -> tuple[tuple[frozenset[str], ...], tuple[str, ...]]:
+    forms: list[frozenset[str]] = []
+    terms: list[str] = []
+    for token in search_tokens(search_form(phrase)):
+        variants = token_terms(token)
+        forms.append(frozenset([variants[0], *(v for v in variants[1:] if len(v) >= MIN_FORM)]))
+        terms.append(variants[0])
+        if len(variants) > 1 and variants[0].startswith("ה") and len(variants[1]) >= MIN_FORM:
+            terms.append(variants[1])  # "הצרכן" is also searched as "צרכן"
+    return tuple(forms), tuple(terms)
 
 
 class Lexicon:
     def __init__(self, texts: Iterable[str]) -> None:
-        seen: dict[tuple[tuple[str, ...], tuple[str, ...]], None] = {}
+        entries: dict[tuple[tuple[str, ...], tuple[str, ...]], Entry] = {}
         for text in texts:
             for hebrew, english in bilingual_pairs(text):
-                he = tuple(_word_terms(hebrew))
-                en = tuple(_word_terms(english))
-                if he and en:
-                    seen.setdefault((he, en), None)
-        self.entries = [Entry(he, en) for he, en in seen]
+                he_forms, he_terms = _forms(hebrew)
+                en_forms, en_terms = _forms(english)
+                if he_terms and en_terms:
+                    entries.setdefault((he_terms, en_terms), Entry(he_forms, en_forms, he_terms, en_terms))
+        self.entries = list(entries.values())
 
     def __len__(self) -> int:
         return len(self.entries)
 
     def translate(self, query: str) -> list[str]:
-        """The query's terms with every phrase the lexicon knows swapped for the other language's
-        (an empty list when it knows none of them)."""
-        words = _word_variants(query)
-        if not words:
-            return []
-        known = set().union(*words)
+        """The other-language search terms of every phrase of the query the lexicon knows."""
+        known: set[str] = set()
+        for token in search_tokens(search_form(query)):
+            known.update(token_terms(token))
         added: list[str] = []
         for entry in self.entries:
-            for side, other in ((entry.english, entry.hebrew), (entry.hebrew, entry.english)):
-                if all(term in known for term in side):
+            for side, other in ((entry.english, entry.hebrew_terms), (entry.hebrew, entry.english_terms)):
+                if side and all(forms & known for forms in side):
                     added += [t for t in other if t not in added]
-        if not added:
-            return []
-        return list(dict.fromkeys([*added, *(w[0] for w in words)]))
-
-
-def _word_terms(phrase: str) -> list[str]:
-    """One term per word: the word itself for English, its prefix-less stem for Hebrew terms
-    in a definite form ("הצרכן" -> "צרכן" is among the forms the query side produces)."""
-    return [variants[-1] if len(variants) > 1 and len(variants[-1]) >= 3 else variants[0]
-            for variants in _word_variants(phrase)]
-
-
-def _word_variants(text: str) -> list[list[str]]:
-    return [list(token_terms(token)) for token in search_tokens(search_form(text))]
-
+        return added

@@ -44,6 +44,7 @@ MAX_CACHED_COURSES = 64
 CANDIDATES = 40
 RRF_K = 60
 KEYWORD_FLOOR = 0.3  # share of a question's meaningful words (by rarity) a keyword hit must hold
+LEXICON_FLOOR = 0.6  # the same, for a question's terms translated through the course's lexicon
 MIN_PASSAGE_CHARS = 20
 
 
@@ -126,11 +127,13 @@ class _CourseIndex:
                 held += weight
         return held / total if total else 0.0
 
-    def keyword(self, variants: list[list[tuple[str, ...]]], document_id: str | None) -> list[tuple[int, float]]:
-        """(chunk index, BM25 score) of the relevant keyword hits, best first."""
+    def keyword(self, variants: list[tuple[list[tuple[str, ...]], float]], document_id: str | None
+                ) -> list[tuple[int, float]]:
+        """(chunk index, BM25 score) of the relevant keyword hits, best first. A hit must hold at
+        least its floor of the weight of one of the query's variants (as asked, as translated)."""
         import numpy as np
 
-        terms = list(dict.fromkeys(t for groups in variants for group in groups for t in group if t in self.vocab))
+        terms = list(dict.fromkeys(t for groups, _ in variants for group in groups for t in group if t in self.vocab))
         if not terms:
             return []
         with self.lock:
@@ -141,7 +144,7 @@ class _CourseIndex:
         # Highest score first; ties keep document order, so results are stable.
         order = positive[np.lexsort((positive, -scores[positive]))][:CANDIDATES]
         return [(int(i), float(scores[i])) for i in order
-                if max(self._share(int(i), groups) for groups in variants if groups) >= KEYWORD_FLOOR]
+                if any(groups and self._share(int(i), groups) >= floor for groups, floor in variants)]
 
     def dense(self, vector: Any, floor: float, document_id: str | None) -> list[tuple[int, float]]:
         """(chunk index, cosine similarity) of the chunks close enough to the query vector."""
@@ -191,8 +194,10 @@ def without_overlap(chunk: Chunk, kept: Sequence[Chunk]) -> Chunk | None:
 class Retrieval:
     """Search a course's (or one document's) chunks; the best `k` relevant hits first."""
 
-    def __init__(self, store: Store, embedder: Embedder | None = None, min_similarity: float = 0.35) -> None:
+    def __init__(self, store: Store, embedder: Embedder | None = None, min_similarity: float = 0.35,
+                 use_lexicon: bool = True) -> None:
         self.store = store
+        self.use_lexicon = use_lexicon  # off only to measure what the lexicon adds (bench/quality.py)
         self.embedder = embedder
         self.min_similarity = min_similarity
         self._cache: dict[str, tuple[Any, _CourseIndex | None]] = {}
@@ -248,11 +253,12 @@ class Retrieval:
         index = self._index(course_id, names)
         if index is None:
             return []
-        variants = [_groups(q) for q in (query, *extra_queries)]
-        translated = index.lexicon.translate(query)
-        if translated:
-            variants.append([(t,) for t in translated])
-        keyword = index.keyword([v for v in variants if v], document_id)
+        variants = [(_groups(q), KEYWORD_FLOOR) for q in (query, *extra_queries)]
+        translated = index.lexicon.translate(query) if self.use_lexicon else []
+        if translated:  # weighed on its own (the words left untranslated cannot match the other
+            # language), so it must hold more of it: most of the term, not one common word of it
+            variants.append(([(t,) for t in translated], LEXICON_FLOOR))
+        keyword = index.keyword([v for v in variants if v[0]], document_id)
         dense = index.dense(self._query_vector(query), self.min_similarity, document_id) \
             if index.matrix is not None else []
         hits: list[Hit] = []

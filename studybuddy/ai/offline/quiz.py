@@ -30,11 +30,11 @@ def quiz(request: ToolRequest) -> dict[str, Any]:
             continue
         if i % 2 == 0:
             stem = text["which_term"].format(definition=definition.definition)
-            options = options_for(definition.term, all_terms, stem)
+            options = options_for(definition.term, same_language(definition.term, all_terms), stem)
             answer = definition.term
         else:
             stem = text["what_is"].format(term=definition.term)
-            options = options_for(definition.definition, all_defs, stem)
+            options = options_for(definition.definition, same_language(definition.definition, all_defs), stem)
             answer = definition.definition
         if len(options) >= 3:
             questions.append(question("mc", stem, options, answer, explanation, sentence.source))
@@ -47,11 +47,16 @@ def quiz(request: ToolRequest) -> dict[str, Any]:
             questions.append(question("open", stem, [], sentence.text.rstrip(". "), explanation, sentence.source))
             continue
         stem = text["fill_blank"].format(sentence=blank(sentence.text, token))
-        same_kind = [t for t in tokens if tk.is_hebrew(t) == tk.is_hebrew(token)]
-        options = options_for(token, same_kind, sentence.text)
+        options = options_for(token, same_language(token, tokens), sentence.text)
         if len(options) >= 3:
             questions.append(question("mc", stem, options, token, explanation, sentence.source))
     return {"questions": questions[:count]}
+
+
+def same_language(answer: str, pool: list[str]) -> list[str]:
+    """The items of the pool written in the answer's language: a term's distractors are never the
+    same term in the other language (the material names terms in both)."""
+    return [item for item in pool if tk.is_hebrew(item) == tk.is_hebrew(answer)]
 
 
 def options_for(answer: str, pool: list[str], stem: str) -> list[str]:

@@ -59,7 +59,7 @@ _NOT_TERMS = frozenset(
     {"note", "example", "for example", "answer", "question", "solution", "remember", "summary", "hint",
      "step", "see", "figure", "table", "page", "chapter", "exercise", "tip", "warning",
      "הערה", "דוגמה", "דוגמא", "לדוגמה", "תשובה", "שאלה", "פתרון", "זכרו", "סיכום", "רמז", "שלב", "ראו",
-     "איור", "טבלה", "עמוד", "פרק", "תרגיל", "טיפ"}
+     "איור", "טבלה", "עמוד", "פרק", "תרגיל", "טיפ", "נוסחה", "נוסחא", "formula", "שאלות", "questions"}
 )
 _TERM = r"(?P<term>[^\W\d_][\w\-\"'׳״’ ]{1,58}?)"
 # "עודף הצרכן (Consumer surplus)": the term named again in the other language, in brackets.
@@ -77,7 +77,8 @@ _DEF_HE = re.compile(
 )
 _DEF_SEP = re.compile(r"^" + _TERM + _ALT + r"\s*(?::|\s[–—-]\s)\s*(?P<def>.{8,})$")
 # A Hebrew phrase followed by its English name in brackets, anywhere in a sentence.
-_PAIR = re.compile(r"(?P<he>(?:[\u05d0-\u05ea\"'׳״\-]+\s){0,3}[\u05d0-\u05ea\"'׳״\-]+)\s*"
+_PAIR = re.compile(r"(?P<he>(?:[\u05d0-\u05ea\"'׳״]+(?:[\-־][\u05d0-\u05ea]+)? ){0,3}"
+                   r"[\u05d0-\u05ea\"'׳״]+(?:[\-־][\u05d0-\u05ea]+)?) ?"
                    r"\((?P<en>[A-Za-z][A-Za-z\-’' ]{1,48}[A-Za-z])\)")
 _HEADING = re.compile(r"^(#{1,3})\s+(.+?)\s*#*\s*$")
 _MARKUP = re.compile(r"^\s*(?:#{1,3}|-)\s+|\s\|\s", re.MULTILINE)
@@ -223,7 +224,7 @@ def bilingual_pairs(text: str) -> list[tuple[str, str]]:
         english = match.group("en").strip()
         # keep the words before the bracket that name the term: drop leading stop words and
         # words a definition sentence starts with ("ה", "של", "נקרא" ...)
-        while hebrew_words and (carries_meaning(normalize(hebrew_words[0])) is False
+        while hebrew_words and (_function_word(normalize(hebrew_words[0]))
                                 or normalize(hebrew_words[0]) in _PAIR_CUT):
             hebrew_words.pop(0)
         cut = max((i for i, w in enumerate(hebrew_words) if normalize(w) in _PAIR_CUT), default=-1)
@@ -231,6 +232,11 @@ def bilingual_pairs(text: str) -> list[tuple[str, str]]:
         if hebrew_words and len(english) >= 3:
             out.append((" ".join(hebrew_words), english))
     return out
+
+
+def _function_word(word: str) -> bool:
+    """A stop word, also behind one prefix letter ("ומה", "מהם")."""
+    return is_stopword(word) or (len(word) >= 3 and word[0] in HEBREW_PREFIXES and is_stopword(word[1:]))
 
 
 _PAIR_CUT = frozenset({"נקרא", "נקראת", "נקראים", "המכונה", "המכונים", "מכונה", "או", "גם", "כמו", "לכך", "זה",
@@ -273,8 +279,8 @@ def find_definition(sentence: str) -> Definition | None:
             continue  # "On windy days transpiration is faster": a clause, not a term
         if any(w in _CLAUSE_WORDS for w in term_words) or any(ch.isdigit() for ch in term):
             continue  # "המחיר עולה כאשר": a clause; "Step 2": a label
-        if " ".join(term_words) in _NOT_TERMS:
-            continue
+        if " ".join(term_words) in _NOT_TERMS or word_forms(term_words[0]) & _NOT_TERMS:
+            continue  # "הדוגמה המוכרת לביקוש קשיח היא …": an example, not a term
         if len(words(definition)) < 2:
             continue
         alt = _clean_term(match.group("alt") or "")
