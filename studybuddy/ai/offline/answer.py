@@ -74,6 +74,9 @@ def formulas(sources: list[SourceChunk]) -> list[tuple[str, int]]:
         for line in source.text.splitlines():
             for match in _FORMULA.finditer(tk.strip_markup(line)):
                 formula = match.group(0).strip(" .;")
+                name = formula.split("=", 1)[0]
+                if ":" in name:  # "Formula: E = ..." keeps only the formula
+                    formula = formula[name.index(":") + 1:].strip()
                 if re.search(r"[^\W\d_]", formula) and formula not in found:
                     found[formula] = source.number
     return list(found.items())
