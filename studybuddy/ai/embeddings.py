@@ -104,7 +104,8 @@ class GeminiEmbedder:
         from google.genai import errors
 
         try:
-            response: Any = self._client.models.embed_content(model=self.model, contents=list(texts))
+            contents: Any = list(texts)
+            response: Any = self._client.models.embed_content(model=self.model, contents=contents)
         except errors.APIError as exc:
             code = int(exc.code or 0)
             if code in (401, 403):

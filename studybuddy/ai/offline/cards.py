@@ -9,11 +9,13 @@ from . import text as tk
 from .material import Material, Sentence, count_param, term_label, wording
 
 
-def distinct_definitions(material: Material) -> list[tuple[tk.Definition, Sentence]]:
-    """The material's definitions without near-duplicates (the same term spelled twice, or two
-    terms defined by the same words)."""
+def distinct_definitions(material: Material, limit: int = 100) -> list[tuple[tk.Definition, Sentence]]:
+    """The material's first `limit` definitions without near-duplicates (the same term spelled
+    twice, or two terms defined by the same words)."""
     out: list[tuple[tk.Definition, Sentence]] = []
     for definition, sentence in material.definitions:
+        if len(out) >= limit:
+            break
         if any(tk.similarity(definition.term, d.term) > 0.85 or tk.similarity(definition.definition, d.definition)
                > 0.85 for d, _ in out):
             continue
@@ -26,7 +28,7 @@ def flashcards(request: ToolRequest) -> dict[str, Any]:
     material = Material(request.sources)
     count = count_param(request.params, "count", 10, 1, 50)
     cards: list[dict[str, Any]] = []
-    for definition, sentence in distinct_definitions(material)[:count]:
+    for definition, sentence in distinct_definitions(material, count):
         cards.append({"front": text["define"].format(term=term_label(definition)), "back": definition.definition,
                       "source": sentence.source})
     for sentence, token in cloze_sentences(material, count - len(cards)):

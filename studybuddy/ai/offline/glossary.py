@@ -13,5 +13,5 @@ from .material import Material, count_param, term_label
 def glossary(request: ToolRequest) -> dict[str, Any]:
     material = Material(request.sources)
     count = count_param(request.params, "count", 30, 1, 100)
-    found = sorted(distinct_definitions(material)[:count], key=lambda d: d[1].order)
+    found = sorted(distinct_definitions(material, count), key=lambda d: d[1].order)
     return {"terms": [{"term": term_label(d), "definition": d.definition, "source": s.source} for d, s in found]}

@@ -31,7 +31,7 @@ def _best_under(material: Material, section: str, limit: int) -> list[Sentence]:
 def study_guide(request: ToolRequest) -> dict[str, Any]:
     text = wording(request)
     material = Material(request.sources)
-    definitions = distinct_definitions(material)
+    definitions = distinct_definitions(material, 40)
     concepts = [{"term": term_label(d), "explanation": d.definition, "source": s.source}
                 for d, s in definitions[:12]]
     questions = [{"question": text["what_is"].format(term=d.term), "answer": d.definition, "source": s.source}
@@ -59,7 +59,7 @@ def faq(request: ToolRequest) -> dict[str, Any]:
             answer = " ".join(s.text.rstrip() for s in best)
             items.append({"question": text["faq_about"].format(topic=section), "answer": answer,
                           "source": best[0].source})
-    for definition, sentence in distinct_definitions(material)[:12]:
+    for definition, sentence in distinct_definitions(material, 12):
         if len(items) >= 15:
             break
         items.append({"question": text["what_is"].format(term=term_label(definition)),
@@ -74,7 +74,7 @@ def faq(request: ToolRequest) -> dict[str, Any]:
 def mind_map(request: ToolRequest) -> dict[str, Any]:
     text = wording(request)
     material = Material(request.sources)
-    definitions = distinct_definitions(material)
+    definitions = distinct_definitions(material, 60)
     branches: list[dict[str, Any]] = []
     sections = _sections(material)
     if sections:

@@ -19,7 +19,7 @@ def quiz(request: ToolRequest) -> dict[str, Any]:
     count = count_param(request.params, "count", 5, 1, 25)
     kind = "open" if request.params.get("kind") == "open" else "mc"
     questions: list[dict[str, Any]] = []
-    definitions = distinct_definitions(material)
+    definitions = distinct_definitions(material, max(count, 12))
     all_terms = [d.term for d, _ in definitions]
     all_defs = [d.definition for d, _ in definitions]
     for i, (definition, sentence) in enumerate(definitions[:count]):
