@@ -136,23 +136,25 @@ def test_a_hebrew_question_finds_english_notes_by_embeddings_alone(
         services.close()
 
 
+def homework_request(services: Services, owner: User, server: FakeOpenAI, problem: str) -> Recorded:
+    """The model request of a homework job on the English notes."""
+    course = english_course(services, owner)
+    run(services, submit_job(services, "homework", owner.id, course_id=course.id,
+                             params={"problem": problem, "language": "en"}))
+    (request,) = [r for r in server.requests if "Task: help the student with the homework" in system_of(r)]
+    return request
+
+
 def test_an_unrelated_problem_carries_no_passage(model_services: Services, users: dict[str, User],
                                                  server: FakeOpenAI) -> None:
-    course = english_course(model_services, users["alice"])
-    job = submit_job(model_services, "homework", users["alice"].id, course_id=course.id,
-                     params={"problem": "3x + 5 = 20", "language": "en"})
-    run(model_services, job)
-    (request,) = [r for r in server.requests if "Task: help the student with the homework" in system_of(r)]
+    request = homework_request(model_services, users["alice"], server, "3x + 5 = 20")
     assert sources_in(request) == [] and "(no course material was given)" in user_of(request)
 
 
 def test_homework_requests_ask_for_full_steps(model_services: Services, users: dict[str, User],
                                               server: FakeOpenAI) -> None:
-    course = english_course(model_services, users["alice"])
-    job = submit_job(model_services, "homework", users["alice"].id, course_id=course.id,
-                     params={"problem": "Why do plants close their stomata at noon?", "language": "en"})
-    run(model_services, job)
-    (request,) = [r for r in server.requests if "Task: help the student with the homework" in system_of(r)]
+    request = homework_request(model_services, users["alice"], server, "Why do plants close their stomata at noon?")
+    assert sources_in(request), "a relevant problem carries its passages"
     system = system_of(request)
     assert "formula → substitution of the numbers → arithmetic → result" in system
     assert "do not skip steps" in system and "short" not in system.lower()
@@ -221,7 +223,7 @@ def test_chat_says_when_the_answer_came_from_the_offline_fallback(
         client = app.test_client()
         login(client, users["alice"].email)
         page = client.get(f"/courses/{course.id}/chat/{conversation.id}").get_data(as_text=True)
-        assert "put together offline from your material" in page
+        assert "הורכבה במצב לא מקוון מתוך החומר שלכם" in page  # the pages speak Hebrew by default
     finally:
         services.close()
 

@@ -103,7 +103,8 @@ def homework(request: ToolRequest) -> dict[str, Any]:
     cited |= {s.source for s in ranked}
     if not steps:
         intro = text["hw_not_found"]
-        steps = [text["hw_read"].format(words=", ".join(dict.fromkeys(tk.content_words(problem))) or "—")]
+        spelled = [w for w in tk.raw_words(problem) if tk.carries_meaning(tk.normalize(w))]  # as the student wrote
+        steps = [text["hw_read"].format(words=", ".join(dict.fromkeys(spelled)) or "—")]
     else:
         intro = text["hw_intro"]
     steps.append(text["hw_offline"])
