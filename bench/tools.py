@@ -185,8 +185,7 @@ def main() -> int:
                 batches = [n for sizes in per_document for n in sizes]
                 full = [n for sizes in per_document for n in sizes[:-1]]  # a document's last batch is its rest
                 fewest = sum(-(-sum(sizes) // 64) for sizes in per_document)
-                services.__dict__["retrieval"] = Retrieval(services.store, embedder,
-                                                           embed_cfg.ai.embedding_min_similarity)
+                services._retrieval = Retrieval(services.store, embedder, embed_cfg.ai.embedding_min_similarity)
                 services.retrieval.search(big.id, queries[0])
                 hybrid_only: list[float] = []
                 hybrid_answers: list[float] = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cached_property
+import threading
 from typing import Any
 
 from .config import Config
@@ -17,26 +17,42 @@ class Services:
         self.config = config
         self.store: Store = store if store is not None else open_store(config)
         self.broker = broker if broker is not None else Broker(config.broker)
+        # Built on first use, once per process even when several request threads ask at once:
+        # two routers would mean two sets of circuit breakers.
+        self._lock = threading.Lock()
+        self._ai: Any = None
+        self._retrieval: Any = None
+        self._embedder: Any = False  # not built yet (None: embeddings are off)
 
-    @cached_property
+    @property
     def ai(self) -> Any:
         """The AI router (failover across the configured providers)."""
-        from .ai.router import build_router
+        with self._lock:
+            if self._ai is None:
+                from .ai.router import build_router
 
-        return build_router(self.config)
+                self._ai = build_router(self.config)
+            return self._ai
 
-    @cached_property
+    @property
     def embedder(self) -> Any:
         """The embedding API for hybrid retrieval (None when ai.embeddings is off)."""
-        from .ai.embeddings import configured_embedder
+        with self._lock:
+            if self._embedder is False:
+                from .ai.embeddings import configured_embedder
 
-        return configured_embedder(self.config)
+                self._embedder = configured_embedder(self.config)
+            return self._embedder
 
-    @cached_property
+    @property
     def retrieval(self) -> Any:
-        from .ingest.retrieval import Retrieval
+        embedder = self.embedder
+        with self._lock:
+            if self._retrieval is None:
+                from .ingest.retrieval import Retrieval
 
-        return Retrieval(self.store, self.embedder, self.config.ai.embedding_min_similarity)
+                self._retrieval = Retrieval(self.store, embedder, self.config.ai.embedding_min_similarity)
+            return self._retrieval
 
     def close(self) -> None:
         self.broker.close()
