@@ -103,10 +103,18 @@ def mcq_valid(question: dict[str, Any], gold: list[dict[str, str]]) -> bool:
     correct = [i for i, o in enumerate(normal) if o == " ".join(tk.words(question["answer"]))]
     if correct != [question["correct"]]:
         return False
-    # no distractor names the same gold term as the answer (in the other language, say)
-    answer_terms = {g["term"] for g in gold if matches(question["answer"], g)}
-    return not any(answer_terms & {g["term"] for g in gold if matches(o, g)}
+    # no distractor is the answer's own gold term (in the other language, say)
+    answer_terms = {g["term"] for g in gold if names_exactly(question["answer"], g)}
+    return not any(answer_terms & {g["term"] for g in gold if names_exactly(o, g)}
                    for i, o in enumerate(options) if i != question["correct"])
+
+
+def names_exactly(option: str, gold: dict[str, str]) -> bool:
+    """The option is the gold term or its other-language name (prefix letters aside)."""
+    def key(text: str) -> str:
+        return " ".join(sorted(tk.word_forms(w), key=len)[0] for w in tk.words(text))
+
+    return key(option) in (key(gold["term"]), key(gold["alt"]))
 
 
 def homework_with_model(data: dict[str, Any], courses: dict[str, Any], tmp: Path) -> tuple[bool, int, str]:

@@ -14,9 +14,13 @@ _OPS: dict[type, Callable[[float, float], float]] = {
 }
 _SYMBOLS = str.maketrans({"×": "*", "·": "*", "÷": "/", "−": "-", "–": "-", "^": "**", "⋅": "*"})
 # "expression = value": the expression is numbers joined by at least one operator.
+_NUM = r"[-−]?\d[\d,]*(?:\.\d+)?"
+_OP = r"[-+*/×·÷^−⋅]"
+# Not after a word, a number or an operator (so "x − 2 × 3" is not read as "2 × 3"), and not
+# followed by more arithmetic (so "= 5 + x" is not read as stating 5).
 _STATED = re.compile(
-    r"(?<![\w.])(?P<expr>\(?\s*-?\d[\d,]*(?:\.\d+)?(?:\s*[-+*/×·÷^−⋅]\s*\(?\s*-?\d[\d,]*(?:\.\d+)?\s*\)?)+\s*\)?)"
-    r"\s*=\s*(?P<value>-?\d[\d,]*(?:\.\d+)?)(?![\d.]*\s*[-+*/×·÷^−⋅]\s*\d)"
+    rf"(?<![\w.)])(?<!{_OP})(?<!{_OP}\s)(?P<expr>\(?\s*{_NUM}(?:\s*{_OP}\s*\(?\s*{_NUM}\s*\)?)+\s*\)?)"
+    rf"\s*=\s*(?P<value>{_NUM})(?![\d.]*\s*{_OP}\s*[\d\w(])"
 )
 MAX_POWER = 64
 
@@ -66,7 +70,7 @@ def arithmetic_errors(text: str) -> list[str]:
             actual = evaluate(expression)
         except NotArithmetic:
             continue
-        stated = float(written.replace(",", ""))
+        stated = float(written.replace(",", "").replace("−", "-"))
         decimals = len(written.partition(".")[2])
         if not _close(stated, actual, decimals):
             errors.append(f"{expression} = {written} (it is {actual:g})")

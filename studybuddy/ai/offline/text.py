@@ -158,6 +158,8 @@ _LINE_END = re.compile(r"[.!?:;\u05c3]['\"”’)\]]*$")
 
 def heading(line: str) -> tuple[int, str] | None:
     """(level, text) of a `# `/`## `/`### ` heading line, else None."""
+    if not line.lstrip().startswith("#"):
+        return None
     match = _HEADING.match(line.strip())
     return (len(match.group(1)), match.group(2).strip()) if match else None
 
