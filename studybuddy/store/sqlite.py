@@ -25,6 +25,8 @@ from .models import (
     User,
     new_id,
 )
+from .sqlite_cards import MIGRATION as CARDS_MIGRATION
+from .sqlite_cards import SqliteCards, SqliteDecks, SqliteReviews
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +164,10 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX monitor_events_time ON monitor_events (created_at);
     """,
-    # chunk vectors for hybrid retrieval (store/sqlite_vectors.py), kept in the chunk's row
+    # 2: decks, cards with their FSRS memory state, and the review log (flashcard sets made before
+    # this become decks, and their old marks review-log entries, when their owner next opens review)
+    CARDS_MIGRATION,
+    # 3: chunk vectors for hybrid retrieval (store/sqlite_vectors.py), kept in the chunk's row
     """
     ALTER TABLE chunks ADD COLUMN vector BLOB;
     ALTER TABLE chunks ADD COLUMN vector_model TEXT NOT NULL DEFAULT '';
@@ -695,6 +700,9 @@ class SqliteStore:
         self.counters = SqliteCounters(self.db)
         self.monitor = SqliteMonitor(self.db)
         self.blobs = FileBlobs(Path(blob_root))
+        self.decks = SqliteDecks(self.db)
+        self.cards = SqliteCards(self.db)
+        self.reviews = SqliteReviews(self.db)
         from .sqlite_vectors import SqliteChunkVectors
 
         self.vectors = SqliteChunkVectors(self.db)
