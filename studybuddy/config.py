@@ -96,6 +96,7 @@ class IngestConfig:
     ocr_timeout_seconds: int = 120
     max_files_per_upload: int = 20
     max_paste_chars: int = 500000
+    starter_tools: str = choice("offer", "offer", "make", "off")
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,12 @@ class AIConfig:
     quiz: list[str] = field(default_factory=lambda: ["openai", "gemini", "local"])
     glossary: list[str] = field(default_factory=lambda: ["openai", "gemini", "local"])
     chat: list[str] = field(default_factory=lambda: ["openai", "gemini", "local"])
+    embeddings: str = choice("off", "off", "openai", "gemini")
+    openai_embedding_model: str = "text-embedding-3-small"
+    gemini_embedding_model: str = "gemini-embedding-001"
+    embedding_batch: int = 96
+    embedding_min_similarity: float = 0.35
+    translate_queries: bool = True
 
 
 @dataclass(frozen=True)
@@ -525,6 +532,10 @@ def _validate(cfg: Config, where: typing.Callable[[str], str]) -> list[str]:
                     f"{where(f'ai.{tool}')}: ai.{tool}: unknown provider '{provider}'"
                     + _did_you_mean(provider, sorted(known_providers))
                 )
+    if cfg.ai.embedding_batch < 64:
+        problems.append(f"{where('ai.embedding_batch')}: ai.embedding_batch must be at least 64")
+    if not 0 <= cfg.ai.embedding_min_similarity < 1:
+        problems.append(f"{where('ai.embedding_min_similarity')}: ai.embedding_min_similarity must be from 0 to 1")
     hh, _, mm = cfg.monitor.daily_report_time.partition(":")
     if not (hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60 and len(mm) == 2):
         problems.append(

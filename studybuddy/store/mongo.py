@@ -478,6 +478,9 @@ class MongoStore:
         self.reviews = MongoReviews(d.card_reviews)
         self.cards = MongoCards(d.cards, d.card_reviews)
         self.decks = MongoDecks(d.decks, d.cards, d.card_reviews)
+        from .mongo_vectors import MongoChunkVectors
+
+        self.vectors = MongoChunkVectors(d.chunks)
 
     def _ensure_indexes(self) -> None:
         d = self.db

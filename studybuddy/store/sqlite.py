@@ -167,6 +167,11 @@ MIGRATIONS: list[str] = [
     # 2: decks, cards with their FSRS memory state, and the review log (flashcard sets made before
     # this become decks, and their old marks review-log entries, when their owner next opens review)
     CARDS_MIGRATION,
+    # 3: chunk vectors for hybrid retrieval (store/sqlite_vectors.py), kept in the chunk's row
+    """
+    ALTER TABLE chunks ADD COLUMN vector BLOB;
+    ALTER TABLE chunks ADD COLUMN vector_model TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 DEAD_MESSAGE = "This task failed too many times. Please try again later."
@@ -711,6 +716,9 @@ class SqliteStore:
         self.decks = SqliteDecks(self.db)
         self.cards = SqliteCards(self.db)
         self.reviews = SqliteReviews(self.db)
+        from .sqlite_vectors import SqliteChunkVectors
+
+        self.vectors = SqliteChunkVectors(self.db)
 
     def _migrate(self) -> None:
         conn = self.db.conn()

@@ -86,5 +86,4 @@ def number(value: Any) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(when=when, datetime_text=datetime_text, number=number,
-                                 tools_time=datetime_text)
+    app.jinja_env.filters.update(when=when, datetime_text=datetime_text, number=number)
