@@ -99,6 +99,10 @@ class JobRepo(Protocol):
     def list_for_owner(self, owner_id: str, course_id: str | None = None, limit: int = 50) -> list[Job]: ...
     def count_by_state(self) -> dict[str, int]: ...
     def delete(self, job_id: str) -> None: ...
+    def cancel(self, job_id: str, owner_id: str, now: float) -> Job | None:
+        """A queued or running job of this owner becomes cancelled; None if it was neither."""
+    def count_ahead(self, job: Job) -> int:
+        """Jobs of the same queue, created earlier, still queued or running."""
 
 
 class ArtifactRepo(Protocol):

@@ -518,6 +518,22 @@ class SqliteJobs(_Table):
     def delete(self, job_id: str) -> None:
         self.db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
 
+    def cancel(self, job_id: str, owner_id: str, now: float) -> Job | None:
+        """A student's cancel: a queued or running job of theirs becomes `cancelled`. A worker still
+        running it loses the job (its progress and result are no longer accepted)."""
+        row = self.db.execute(
+            "UPDATE jobs SET state = 'cancelled', finished_at = ?, updated_at = ?, lease_owner = '', "
+            "lease_expires_at = NULL WHERE id = ? AND owner_id = ? AND state IN ('queued', 'running') "
+            "RETURNING *", (now, now, job_id, owner_id)).fetchone()
+        return _row_to(Job, row)
+
+    def count_ahead(self, job: Job) -> int:
+        """Jobs of the same queue that came earlier and are still waiting or running."""
+        row = self.db.execute(
+            "SELECT COUNT(*) FROM jobs WHERE queue = ? AND state IN ('queued', 'running') AND created_at < ? "
+            "AND id != ?", (job.queue, job.created_at, job.id)).fetchone()
+        return int(row[0])
+
 
 class SqliteArtifacts(_Table):
     table, model = "artifacts", Artifact

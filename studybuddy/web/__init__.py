@@ -87,15 +87,15 @@ def create_app(config: Config, services: Services | None = None) -> Flask:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
     from . import api, auth, bidi, courses, dates, documents, errors, health, i18n, icons, labels, main, pwa, review
-    from . import settings, tools, urls
+    from . import settings, tools, urls, work
 
-    for area in (main, auth, courses, api, health, documents, tools, review, settings, pwa):
+    for area in (main, auth, courses, api, health, documents, tools, review, settings, pwa, work):
         app.register_blueprint(area.bp)
     from . import decks, review_stats
 
     for blueprint in (decks.bp, review_stats.stats_bp, review_stats.settings_bp):
         app.register_blueprint(blueprint)
-    for module in (errors, i18n, labels, urls, documents, tools, pwa, icons, dates, bidi, main):
+    for module in (errors, i18n, labels, urls, documents, tools, pwa, icons, dates, bidi, main, work):
         module.init_app(app)
 
     @app.errorhandler(CSRFError)

@@ -191,7 +191,21 @@ def take_quiz(artifact_id: str) -> Any:
     course = owned_course(artifact.course_id)
     return render_template("tools/quiz_take.html", course=course, artifact=artifact,
                            questions=quiz.questions(artifact), attempts=quiz.attempts(get_services().store, artifact),
-                           max_chars=get_services().config.quota.max_question_chars, error="")
+                           max_chars=get_services().config.quota.max_question_chars, error="",
+                           keep=_kept_answers(artifact, request.args.get("retry", "")))
+
+
+def _kept_answers(artifact: Artifact, attempt_id: str) -> dict[int, Any]:
+    """"Retry the ones I got wrong": the answers of an earlier attempt that were right (kept as they
+    were), by question number; the page asks the others again."""
+    if not attempt_id:
+        return {}
+    attempt = _owned_attempt(attempt_id)
+    if attempt.parent_id != artifact.id or attempt.data.get("pending"):
+        abort(404)
+    answers = attempt.data.get("answers", [])
+    return {i: answers[i] for i, res in enumerate(attempt.data.get("results", []))
+            if res.get("correct") and i < len(answers)}
 
 
 @bp.route("/quizzes/<artifact_id>/attempts", methods=["POST"])
