@@ -215,6 +215,12 @@ def _monitor_probe(name: str) -> CheckFn:
     return run
 
 
+def _backup_check(ctx: HealthContext) -> list[CheckResult]:
+    from .backup.check import check_backup
+
+    return check_backup(ctx)
+
+
 WEB_UNIT = "studybuddy-web.service"
 WORKER_UNIT = "studybuddy-worker.service"
 
@@ -225,6 +231,8 @@ CHECKS: dict[str, Check] = {
     "jobs": Check("jobs", check_jobs, description="jobs by state"),
     "disk": Check("disk", check_disk, description="free disk in the state directory"),
     "version": Check("version", check_version, description="installed version"),
+    "backup": Check("backup", _backup_check,
+                    description="age of the newest backup archive; free space where backups go"),
     "web": Check("web", _monitor_probe("probe_web"), monitor_only=True, unit=WEB_UNIT,
                  description="GET /health/ready over HTTP"),
     "canary": Check("canary", _monitor_probe("probe_canary"), monitor_only=True, unit=WORKER_UNIT,

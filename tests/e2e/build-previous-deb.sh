@@ -1,0 +1,35 @@
+#!/bin/sh
+# Build (once) the .deb of an earlier release, for the upgrade scenario of the end-to-end run.
+#
+# Usage: build-previous-deb.sh COMMIT. The commit's tree is exported with `git archive` into
+# the cache and built there with its own packaging/build-deb.sh (sharing the wheelhouse), so
+# the package is exactly what that release shipped. The result is cached by commit at
+# $STUDYBUDDY_E2E_CACHE/previous/<commit>/studybuddy_<version>_amd64.deb and reused; the path is
+# printed on the last line.
+set -eu
+
+COMMIT="$1"
+TOP="$(cd "$(dirname "$0")/../.." && pwd)"
+CACHE="${STUDYBUDDY_E2E_CACHE:-/var/cache/studybuddy-e2e}"
+FULL="$(git -C "$TOP" rev-parse --verify "$COMMIT^{commit}")"
+OUT="$CACHE/previous/$FULL"
+
+found="$(ls "$OUT"/studybuddy_*_amd64.deb 2>/dev/null | head -1 || true)"
+if [ -n "$found" ]; then
+    echo "previous release cached: $found"
+    echo "$found"
+    exit 0
+fi
+
+SRC="$CACHE/previous/src-$FULL"
+rm -rf "$SRC"
+mkdir -p "$SRC"
+git -C "$TOP" archive "$FULL" | tar -x -C "$SRC"
+(cd "$SRC" && sh packaging/build-deb.sh)
+mkdir -p "$OUT.tmp"
+cp "$SRC"/dist/studybuddy_*_amd64.deb "$OUT.tmp/"
+rm -rf "$OUT" "$SRC"
+mv "$OUT.tmp" "$OUT"
+found="$(ls "$OUT"/studybuddy_*_amd64.deb | head -1)"
+echo "previous release built: $found"
+echo "$found"
