@@ -69,7 +69,10 @@ class Staged:
     def sink(self, name: str, size: int) -> IO[bytes]:
         path = self.path_for(name)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o770)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o660 if path == self.db else 0o600)
+        mode = 0o660 if path == self.db else 0o600
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        # The services share the database through their group, whatever the umask (as store.sqlite).
+        os.fchmod(fd, mode)
         return os.fdopen(fd, "wb", buffering=0)
 
     def blob_files(self, root: Path) -> Iterator[Path]:
@@ -220,6 +223,7 @@ class SqliteTarget:
         from ..store.sqlite import SqliteStore
 
         fd = os.open(staged.db, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o660)
+        os.fchmod(fd, 0o660)
         os.close(fd)
         SqliteStore(staged.db, staged.blobs).close()  # this code's schema
         conn = sqlite3.connect(staged.db, isolation_level=None)
@@ -297,8 +301,12 @@ class MongoTarget:
             before, after = _migrate_staged(staged, manifest)
         else:
             before, after = int(store["schema_version"]), code_schema_version()
+        from ..store.mongo import MongoStore
+
         for name in self._collections():
             self.db.drop_collection(name)
+        # Indexes first: unique ones then hold while the records go in.
+        MongoStore("mongodb://restore", client=self.client, database=self.database)
         counts = self._load_sqlite(staged) if store["engine"] == "sqlite" else self._load_bson(staged)
         if store["engine"] == "mongodb":
             _check_counts(manifest, counts)
@@ -314,9 +322,6 @@ class MongoTarget:
                     fs.put(f, _id=path.name)
                 blobs += 1
                 size += path.stat().st_size
-        from ..store.mongo import MongoStore
-
-        MongoStore("mongodb://restore", client=self.client, database=self.database)  # indexes
         return RestoreReport(manifest, self.engine, before, after, counts, blobs, size)
 
     def _insert(self, name: str, docs: Iterator[dict[str, Any]]) -> int:
