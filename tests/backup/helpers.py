@@ -96,11 +96,15 @@ def digest(rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, tuple[int, str]]
 
 
 def tree_digest(root: Path) -> dict[str, str]:
-    """Every file under root (relative name -> SHA-256): what "unchanged" means for a target."""
+    """Every file under root (relative name -> SHA-256): what "unchanged" means for a target.
+
+    SQLite's shared-memory index (-shm) and an empty write-ahead log are not data: a read-only
+    look at a WAL database creates them."""
     if not root.exists():
         return {}
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+            for p in sorted(root.rglob("*")) if p.is_file() and not p.name.endswith("-shm")
+            and not (p.name.endswith("-wal") and p.stat().st_size == 0)}
 
 
 def rewrite_archive(src: Path, dst: Path, *, member: Callable[[str, bytes], bytes] | None = None,

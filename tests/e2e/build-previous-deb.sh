@@ -21,7 +21,9 @@ if [ -n "$found" ]; then
     exit 0
 fi
 
-SRC="$CACHE/previous/src-$FULL"
+# A short path: pip writes a /bin/sh trampoline instead of a #! line into console scripts when
+# the build path makes the interpreter's path too long, and lintian rejects those.
+SRC="$CACHE/prev-src"
 rm -rf "$SRC"
 mkdir -p "$SRC"
 git -C "$TOP" archive "$FULL" | tar -x -C "$SRC"
