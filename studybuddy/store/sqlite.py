@@ -711,8 +711,12 @@ class SqliteStore:
                     "install the newer version again, or restore the backup taken before the upgrade")
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 log.info("applying schema migration %d", number)
-                for statement in _statements(script):
-                    tx.execute(statement)
+                try:
+                    for statement in _statements(script):
+                        tx.execute(statement)
+                except sqlite3.Error as exc:
+                    # The transaction rolls back: every migration of this run is undone.
+                    raise StoreError(f"schema migration {number} failed: {exc}") from exc
                 tx.execute(f"PRAGMA user_version = {number}")
             _record_migrations(tx, range(version + 1, len(MIGRATIONS) + 1))
 

@@ -1,0 +1,101 @@
+"""Each migration, from the schema before it, with real data; a failing one changes nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+import studybuddy.store.sqlite as sqlite_module
+from studybuddy.store import StoreError
+from studybuddy.store.sqlite import MIGRATIONS, SqliteStore
+
+from .helpers import populate, sqlite_rows
+
+
+def _store_at(version: int, path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database at schema `version`, filled through the repositories of that time."""
+    with monkeypatch.context() as m:
+        m.setattr(sqlite_module, "MIGRATIONS", MIGRATIONS[:version])
+        store = SqliteStore(path / "studybuddy.db", path / "blobs")
+        populate(store)
+        store.close()
+
+
+def test_migration_2_from_schema_1_keeps_every_row_and_records_itself(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    _store_at(1, tmp_path, monkeypatch)
+    before = sqlite_rows(tmp_path / "studybuddy.db")
+    assert "schema_migrations" not in before
+    store = SqliteStore(tmp_path / "studybuddy.db", tmp_path / "blobs")
+    try:
+        assert store.schema_version == 2
+        alice = store.users.get_by_email("alice@example.com")
+        assert alice is not None and alice.is_admin
+        assert len(store.items.find("review_log", owner_id=alice.id)) == 5
+    finally:
+        store.close()
+    after = sqlite_rows(tmp_path / "studybuddy.db")
+    assert {t: r for t, r in after.items() if t != "schema_migrations"} == before
+    assert [row[0] for row in after["schema_migrations"]] == [2], "only the migration applied now is recorded"
+    # Opening again applies nothing and records nothing more.
+    SqliteStore(tmp_path / "studybuddy.db", tmp_path / "blobs").close()
+    assert sqlite_rows(tmp_path / "studybuddy.db") == after
+
+
+def test_a_new_database_records_every_migration(tmp_path: Path) -> None:
+    SqliteStore(tmp_path / "studybuddy.db", tmp_path / "blobs").close()
+    rows = sqlite_rows(tmp_path / "studybuddy.db")["schema_migrations"]
+    assert [r[0] for r in rows] == list(range(1, len(MIGRATIONS) + 1))
+
+
+def test_every_migration_has_a_test_from_the_schema_before_it() -> None:
+    """A new migration N needs its test_migration_N_from_schema_... here."""
+    names = set(globals())
+    for number in range(2, len(MIGRATIONS) + 1):
+        assert any(n.startswith(f"test_migration_{number}_from_schema_{number - 1}") for n in names), number
+
+
+def test_a_failing_migration_leaves_the_data_untouched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _store_at(len(MIGRATIONS), tmp_path, monkeypatch)
+    before = sqlite_rows(tmp_path / "studybuddy.db")
+    broken = MIGRATIONS + ["CREATE TABLE half_done (a TEXT);\nALTER TABLE users ADD COLUMN x TEXT;\n"
+                           "INSERT INTO no_such_table VALUES (1)"]
+    monkeypatch.setattr(sqlite_module, "MIGRATIONS", broken)
+    with pytest.raises(StoreError, match="no such table"):
+        SqliteStore(tmp_path / "studybuddy.db", tmp_path / "blobs")
+    conn = sqlite3.connect(tmp_path / "studybuddy.db")
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        assert "x" not in [r[1] for r in conn.execute("PRAGMA table_info(users)")]
+    finally:
+        conn.close()
+    assert sqlite_rows(tmp_path / "studybuddy.db") == before
+
+
+def test_a_database_newer_than_the_code_is_refused(tmp_path: Path) -> None:
+    SqliteStore(tmp_path / "studybuddy.db", tmp_path / "blobs").close()
+    conn = sqlite3.connect(tmp_path / "studybuddy.db")
+    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match="newer than this StudyBuddy knows"):
+        SqliteStore(tmp_path / "studybuddy.db", tmp_path / "blobs")
+
+
+def test_migrate_command_reports_and_fails_cleanly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from studybuddy.cli import main
+
+    config = tmp_path / "c.yaml"
+    config.write_text(f"app:\n  state_dir: {tmp_path}\n")
+    _store_at(1, tmp_path, monkeypatch)
+    result = CliRunner().invoke(main, ["-c", str(config), "migrate"], env={})
+    assert result.exit_code == 0 and "schema migrated 1 -> 2" in result.output, result.output
+    result = CliRunner().invoke(main, ["-c", str(config), "migrate"], env={})
+    assert result.exit_code == 0 and "schema 2 is current" in result.output
+    monkeypatch.setattr(sqlite_module, "MIGRATIONS", MIGRATIONS + ["INSERT INTO no_such_table VALUES (1)"])
+    result = CliRunner().invoke(main, ["-c", str(config), "migrate"], env={})
+    assert result.exit_code == 1
+    assert "migration failed" in result.output and "left as it was (schema 2)" in result.output
