@@ -39,3 +39,7 @@ def mongo_client() -> Iterator[tuple[Any, str]]:
 
     mongomock.gridfs.enable_gridfs_integration()
     yield mongomock.MongoClient(), name
+
+
+# The systemd test root and the systemd-analyze requirement of the unit tests, for ours too.
+from tests.monitor.test_units import analyze_tool, unit_root  # noqa: E402, F401
