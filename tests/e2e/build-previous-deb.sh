@@ -4,8 +4,8 @@
 # Usage: build-previous-deb.sh COMMIT. The commit's tree is exported with `git archive` into
 # the cache and built there with its own packaging/build-deb.sh (sharing the wheelhouse), so
 # the package is exactly what that release shipped. The result is cached by commit at
-# $STUDYBUDDY_E2E_CACHE/previous/<commit>/studybuddy_<version>_amd64.deb and reused; the path is
-# printed on the last line.
+# $STUDYBUDDY_E2E_CACHE/previous/<commit>/studybuddy_<version>_amd64.deb and reused, beside that
+# release's ansible/ (its playbook installs it); the .deb's path is printed on the last line.
 set -eu
 
 COMMIT="$1"
@@ -15,6 +15,9 @@ FULL="$(git -C "$TOP" rev-parse --verify "$COMMIT^{commit}")"
 OUT="$CACHE/previous/$FULL"
 
 found="$(ls "$OUT"/studybuddy_*_amd64.deb 2>/dev/null | head -1 || true)"
+if [ -n "$found" ] && [ ! -d "$OUT/ansible" ]; then
+    git -C "$TOP" archive "$FULL" ansible | tar -x -C "$OUT"
+fi
 if [ -n "$found" ]; then
     echo "previous release cached: $found"
     echo "$found"
@@ -30,6 +33,7 @@ git -C "$TOP" archive "$FULL" | tar -x -C "$SRC"
 (cd "$SRC" && sh packaging/build-deb.sh)
 mkdir -p "$OUT.tmp"
 cp "$SRC"/dist/studybuddy_*_amd64.deb "$OUT.tmp/"
+cp -a "$SRC/ansible" "$OUT.tmp/ansible"
 rm -rf "$OUT" "$SRC"
 mv "$OUT.tmp" "$OUT"
 found="$(ls "$OUT"/studybuddy_*_amd64.deb | head -1)"
