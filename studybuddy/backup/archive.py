@@ -125,6 +125,141 @@ class _ThreadedGzip:
             self.thread.join(timeout=30)
 
 
+class _ThreadedGunzip:
+    """A read-only gzip stream decompressed on a second thread, ahead of the reader (who hashes
+    and writes), as `gzip -d | tar x` does. Truncation and CRC errors surface on read."""
+
+    def __init__(self, raw: IO[bytes]):
+        self.raw = raw
+        self.done: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=8)
+        self.buf = b""
+        self.pos = 0
+        self.finished = False
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="backup-gunzip", daemon=True)
+        self.thread.start()
+
+    def _put(self, item: bytes | BaseException | None) -> None:
+        while not self.stop.is_set():
+            try:
+                self.done.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def _run(self) -> None:
+        try:
+            unzip = zlib.decompressobj(31)
+            while not self.stop.is_set():
+                block = self.raw.read(CHUNK)
+                if not block:
+                    if not unzip.eof:
+                        raise EOFError("compressed file ended before the end-of-stream marker was reached")
+                    break
+                while block:
+                    out = unzip.decompress(block)
+                    if out:
+                        self._put(out)
+                    block = b""
+                    if unzip.eof and unzip.unused_data:
+                        # Another gzip member follows (as gzip(1) writes when files are concatenated).
+                        block = unzip.unused_data
+                        if block.strip(b"\0"):
+                            unzip = zlib.decompressobj(31)
+                        else:
+                            block = b""
+            self._put(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
+            self._put(exc)
+
+    def read(self, n: int = -1) -> bytes:
+        parts: list[bytes] = []
+        want = n if n >= 0 else 1 << 62
+        while want > 0:
+            if self.pos >= len(self.buf):
+                if self.finished:
+                    break
+                item = self.done.get()
+                if item is None:
+                    self.finished = True
+                    break
+                if isinstance(item, BaseException):
+                    self.finished = True
+                    raise item
+                self.buf, self.pos = item, 0
+            piece = self.buf[self.pos:self.pos + want]
+            self.pos += len(piece)
+            want -= len(piece)
+            parts.append(piece)
+        return b"".join(parts)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=30)
+
+    def __enter__(self) -> "_ThreadedGunzip":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class _MemberWriter:
+    """Hashes members' blocks, and writes them to their files, on a second thread: the reading
+    thread only unpacks the tar (as `tar x` does while `gzip -d` inflates), so inflating,
+    hashing and writing overlap. Results are in `digests` once the thread has joined."""
+
+    def __init__(self) -> None:
+        self.todo: queue.Queue[tuple[str, IO[bytes] | None, bytes | None] | None] = queue.Queue(maxsize=8)
+        self.error: BaseException | None = None
+        self.digests: dict[str, dict[str, Any]] = {}
+        self.thread = threading.Thread(target=self._run, name="backup-write", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        sha = hashlib.sha256()
+        size = 0
+        while True:
+            item = self.todo.get()
+            if item is None:
+                return
+            name, out, block = item
+            try:
+                if block is None:
+                    self.digests[name] = {"size": size, "sha256": sha.hexdigest()}
+                    sha, size = hashlib.sha256(), 0
+                    if out is not None:
+                        out.close()
+                    continue
+                sha.update(block)
+                size += len(block)
+                if out is not None and self.error is None:
+                    out.write(block)
+            except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
+                self.error = exc
+
+    def _check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def write(self, name: str, out: IO[bytes] | None, block: bytes) -> None:
+        self._check()
+        self.todo.put((name, out, block))
+
+    def finish(self, name: str, out: IO[bytes] | None) -> None:
+        self._check()
+        self.todo.put((name, out, None))
+
+    def __enter__(self) -> "_MemberWriter":
+        return self
+
+    def __exit__(self, exc_type: Any, *rest: Any) -> None:
+        self.todo.put(None)
+        self.thread.join()
+        if exc_type is None:
+            self._check()
+
+
 class ArchiveWriter:
     def __init__(self, final: Path, level: int = COMPRESS_LEVEL):
         self.final = final
@@ -208,8 +343,8 @@ def read_archive(path: Path | str | BinaryIO, sink: MemberSink) -> dict[str, Any
     seen: dict[str, dict[str, Any]] = {}
     manifest: dict[str, Any] | None = None
     try:
-        with _opened(path) as raw, gzip.GzipFile(fileobj=raw, mode="rb") as gz, \
-                tarfile.open(fileobj=gz, mode="r|") as tar:  # type: ignore[call-overload]
+        with _opened(path) as raw, _ThreadedGunzip(raw) as gz, _MemberWriter() as writer, \
+                tarfile.open(fileobj=gz, mode="r|", bufsize=CHUNK) as tar:  # type: ignore[call-overload]
             for member in tar:
                 name = member.name
                 if not member.isfile() or not member_name_ok(name):
@@ -223,24 +358,17 @@ def read_archive(path: Path | str | BinaryIO, sink: MemberSink) -> dict[str, Any
                     manifest = _parse_manifest(f.read(16 << 20))
                     continue
                 out = sink(name, member.size)
-                sha = hashlib.sha256()
-                size = 0
-                try:
-                    for block in iter(lambda: f.read(CHUNK), b""):  # noqa: B023 - f is this member's
-                        sha.update(block)
-                        size += len(block)
-                        if out is not None:
-                            out.write(block)
-                finally:
-                    if out is not None:
-                        out.close()
-                seen[name] = {"size": size, "sha256": sha.hexdigest()}
+                for block in iter(lambda: f.read(CHUNK), b""):  # noqa: B023 - f is this member's
+                    writer.write(name, out, block)
+                writer.finish(name, out)
+                seen[name] = {}
     except BackupError:
         raise
     except FileNotFoundError:
         raise BackupError(f"{path}: no such archive") from None
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise BackupError(f"the archive is truncated or damaged ({exc}); nothing was restored") from None
+    seen = writer.digests
     if manifest is None:
         raise BackupError("the archive has no manifest: it is truncated, or was not made by `studybuddy backup`")
     listed = manifest.get("members")
