@@ -9,7 +9,7 @@ from .create import free_bytes, list_archives
 
 if TYPE_CHECKING:
     from ..config import Config
-    from ..health import CheckResult, HealthContext
+    from ..checks import CheckResult, HealthContext
 
 MIB = 1024 * 1024
 
@@ -34,7 +34,7 @@ def backup_status(cfg: Config, now: float | None = None) -> dict[str, Any]:
 
 
 def check_backup(ctx: HealthContext) -> list[CheckResult]:
-    from ..health import CheckResult
+    from ..checks import CheckResult
 
     cfg = ctx.config
     s = backup_status(cfg, ctx.clock())
