@@ -13,7 +13,9 @@ from .logging import setup_logging
 
 log = logging.getLogger(__name__)
 
-STOP = "sudo systemctl stop studybuddy.target studybuddy-backup.timer"
+# Every unit by name (a glob of the loaded ones): systemctl then waits until each has stopped,
+# which stopping only the target (its PartOf= units stop after it returns) does not.
+STOP = "sudo systemctl stop 'studybuddy*'"
 START = "sudo systemctl start studybuddy.target studybuddy-backup.timer"
 
 

@@ -443,8 +443,11 @@ def test_i_reinstall_and_restore_bring_the_same_data_back(container: Container, 
         container.show(u, "ActiveState")["ActiveState"] == "active" for u in UNITS), timeout=180)
     # Refused while the services run, with the command that stops them.
     refused = container.sh(f"studybuddy restore --force {archive}", check=False)
-    assert refused.returncode == 1 and "systemctl stop studybuddy.target" in refused.stderr, refused
-    container.sh("systemctl stop studybuddy.target studybuddy-backup.timer")
+    assert refused.returncode == 1 and "Stop it first:" in refused.stderr, refused
+    # The command it prints is the one that works.
+    stop = refused.stderr.split("Stop it first:")[1].strip().splitlines()[0].strip()
+    assert stop.startswith("sudo systemctl stop "), stop
+    container.sh(stop.removeprefix("sudo "))
     restored = container.sh(f"studybuddy restore --force {archive}", timeout=600).stdout
     assert "restored" in restored and "schema 2 -> 2" in restored, restored
     container.sh("systemctl start studybuddy.target studybuddy-backup.timer")
