@@ -5,9 +5,9 @@ The mapping is generic over the schema, by the conventions both stores already f
 - a SQLite table and its MongoDB collection have the same name;
 - a table's single-column primary key is the document's `_id` (a composite key, such as pages',
   leaves MongoDB its own ObjectId, which is not data and is dropped on the way back);
-- a TEXT column holding JSON has one of the names the SQLite repositories encode as JSON
-  (`store.sqlite._JSON_FIELDS`) or is listed in JSON_COLUMNS below; a boolean is stored as an
-  integer under the names in `_BOOL_FIELDS`;
+- a TEXT column holding JSON has one of the names a SQLite repository module encodes as JSON
+  (`_JSON_FIELDS` or `_JSON` in any `store/sqlite*.py`) or is listed in JSON_COLUMNS below; a
+  boolean is stored as an integer under the names in their `_BOOL_FIELDS` or `_BOOL`;
 - a field MongoDB keeps only to index by (a lower-cased e-mail, a unique key triple) is derived
   from the others: DERIVED rebuilds it, and it is not a column.
 
@@ -17,13 +17,15 @@ a column nor derived stops the restore with its name instead of being dropped si
 
 from __future__ import annotations
 
+import functools
+import importlib
 import json
+import pkgutil
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..store.sqlite import _BOOL_FIELDS, _JSON_FIELDS
 from .archive import BackupError
 
 # Columns holding JSON under a name outside _JSON_FIELDS.
@@ -43,6 +45,20 @@ DERIVED: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"users": _user
 DERIVED_FIELDS: dict[str, frozenset[str]] = {"users": frozenset({"email_lower"}), "items": frozenset({"ukey"})}
 
 _SQLITE_TYPES = (str, int, float, bytes, type(None))
+
+
+@functools.cache
+def _declared(*names: str) -> frozenset[str]:
+    """Column names the SQLite repository modules (store/sqlite*.py) declare under `names`."""
+    from .. import store
+
+    found: set[str] = set()
+    for info in pkgutil.iter_modules(store.__path__):
+        if info.name.startswith("sqlite"):
+            module = importlib.import_module(f"{store.__name__}.{info.name}")
+            for name in names:
+                found.update(getattr(module, name, ()))
+    return frozenset(found)
 
 
 @dataclass(frozen=True)
@@ -66,8 +82,8 @@ def table_shape(conn: sqlite3.Connection, table: str) -> TableShape:
     keys = [str(r[1]) for r in info if r[5]]
     cols = frozenset(columns)
     return TableShape(table, columns, keys[0] if len(keys) == 1 else "",
-                      (frozenset(_JSON_FIELDS) | JSON_COLUMNS.get(table, frozenset())) & cols,
-                      frozenset(_BOOL_FIELDS) & cols)
+                      (_declared("_JSON_FIELDS", "_JSON") | JSON_COLUMNS.get(table, frozenset())) & cols,
+                      _declared("_BOOL_FIELDS", "_BOOL") & cols)
 
 
 def row_to_doc(shape: TableShape, row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:

@@ -26,6 +26,8 @@ from .models import (
     User,
     new_id,
 )
+from .sqlite_cards import MIGRATION as CARDS_MIGRATION
+from .sqlite_cards import SqliteCards, SqliteDecks, SqliteReviews
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +165,10 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX monitor_events_time ON monitor_events (created_at);
     """,
-    # 2: a record of every migration applied from now on: when, and by which version
+    # 2: decks, cards with their FSRS memory state, and the review log (flashcard sets made before
+    # this become decks, and their old marks review-log entries, when their owner next opens review)
+    CARDS_MIGRATION,
+    # 3: a record of every migration applied from now on: when, and by which version
     """
     CREATE TABLE schema_migrations (
         version INTEGER PRIMARY KEY,
@@ -699,6 +704,9 @@ class SqliteStore:
         self.counters = SqliteCounters(self.db)
         self.monitor = SqliteMonitor(self.db)
         self.blobs = FileBlobs(Path(blob_root))
+        self.decks = SqliteDecks(self.db)
+        self.cards = SqliteCards(self.db)
+        self.reviews = SqliteReviews(self.db)
 
     def _migrate(self) -> None:
         conn = self.db.conn()

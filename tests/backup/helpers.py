@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from studybuddy.backup.mapping import doc_to_row, sqlite_tables, table_shape
+from studybuddy.store.cards import Card, Deck, Review
 from studybuddy.store.models import (
     Artifact,
     Chunk,
@@ -26,7 +27,7 @@ from studybuddy.store.models import (
 )
 
 
-def populate(store: Any, blobs: int = 3) -> dict[str, Any]:
+def populate(store: Any, blobs: int = 3, cards: bool = True) -> dict[str, Any]:
     """Two students with a course each, documents with files, pages, chunks, jobs, results,
     review logs, counters and monitor state: every table holds something."""
     out: dict[str, Any] = {"blobs": {}}
@@ -55,6 +56,18 @@ def populate(store: Any, blobs: int = 3) -> dict[str, Any]:
             store.items.add(Item(id=new_id(), kind="review_log", owner_id=user.id, course_id=course.id,
                                  parent_id=deck.id, data={"rating": r % 4 + 1, "elapsed": r * 1.5}))
         store.counters.incr(f"ai_requests:{user.id}:2026-11-30", 3)
+        if not cards:  # a schema from before decks and cards
+            out[name] = user
+            continue
+        deck = store.decks.add(Deck(id=new_id(), owner_id=user.id, course_id=course.id, name="מונחים"))
+        for c in range(3):
+            card = store.cards.add(Card(id=new_id(), owner_id=user.id, course_id=course.id, deck_id=deck.id,
+                                        front=f"שאלה {c}", back=f"תשובה {c}", tags=["פרק-1", "יסודות"],
+                                        source={"document_id": "d", "page": c + 1}, position=c,
+                                        suspended=c == 2, stability=1.5 if c else None, reps=c))
+            for g in range(2):
+                store.reviews.add(Review(id=new_id(), owner_id=user.id, card_id=card.id, mark_id=new_id(),
+                                         grade=g + 2, reviewed_at=1_796_000_000.0 + g, undone=g == 1))
         out[name] = user
     store.monitor.set_state("policy", {"checks": {"web:responseTime": {"strikes": 0, "state": "ok"}}})
     store.monitor.add_event(MonitorEvent(new_id(), "round", "", {"results": {"store:responseTime": "pass"}}))

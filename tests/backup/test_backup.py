@@ -84,6 +84,10 @@ def test_backup_under_writes_restores_identically_into_sqlite_and_mongodb(
     assert job.state == "running" and job.params and job.dispatched_at is None
     assert mongo.monitor.get_state("policy") == {"checks": {"web:responseTime": {"strikes": 0, "state": "ok"}}}
     assert mongo.counters.get(f"ai_requests:{alice.id}:2026-11-30") == 3
+    cards = mongo.cards.list_for_owner(alice.id)
+    assert [c.tags for c in cards] == [["פרק-1", "יסודות"]] * 3 and [c.suspended for c in cards] == [False, False, True]
+    assert cards[0].source == {"document_id": "d", "page": 1} and cards[0].stability is None
+    assert sorted(r.undone for c in cards for r in mongo.reviews.for_card(c.id)) == [False] * 3 + [True] * 3
     assert report.blobs == len(made["blobs"])
 
 

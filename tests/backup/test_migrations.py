@@ -19,26 +19,39 @@ def _store_at(version: int, path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     with monkeypatch.context() as m:
         m.setattr(sqlite_module, "MIGRATIONS", MIGRATIONS[:version])
         store = SqliteStore(path / "studybuddy.db", path / "blobs")
-        populate(store)
+        populate(store, cards=version >= 2)
         store.close()
 
 
-def test_migration_2_from_schema_1_keeps_every_row_and_records_itself(tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_migration_2_from_schema_1_adds_decks_cards_and_reviews_and_keeps_every_row(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _store_at(1, tmp_path, monkeypatch)
     before = sqlite_rows(tmp_path / "studybuddy.db")
-    assert "schema_migrations" not in before
+    with monkeypatch.context() as m:
+        m.setattr(sqlite_module, "MIGRATIONS", MIGRATIONS[:2])
+        SqliteStore(tmp_path / "studybuddy.db", tmp_path / "blobs").close()
+    after = sqlite_rows(tmp_path / "studybuddy.db")
+    assert {t: r for t, r in after.items() if t in before} == before
+    assert {"decks", "cards", "card_reviews"} <= set(after) and not after["cards"]
+
+
+def test_migration_3_from_schema_2_keeps_every_row_and_records_itself(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    _store_at(2, tmp_path, monkeypatch)
+    before = sqlite_rows(tmp_path / "studybuddy.db")
+    assert "schema_migrations" not in before and before["cards"]
     store = SqliteStore(tmp_path / "studybuddy.db", tmp_path / "blobs")
     try:
-        assert store.schema_version == 2
+        assert store.schema_version == 3
         alice = store.users.get_by_email("alice@example.com")
         assert alice is not None and alice.is_admin
         assert len(store.items.find("review_log", owner_id=alice.id)) == 5
+        assert len(store.cards.list_for_owner(alice.id)) == 3
     finally:
         store.close()
     after = sqlite_rows(tmp_path / "studybuddy.db")
     assert {t: r for t, r in after.items() if t != "schema_migrations"} == before
-    assert [row[0] for row in after["schema_migrations"]] == [2], "only the migration applied now is recorded"
+    assert [row[0] for row in after["schema_migrations"]] == [3], "only the migration applied now is recorded"
     # Opening again applies nothing and records nothing more.
     SqliteStore(tmp_path / "studybuddy.db", tmp_path / "blobs").close()
     assert sqlite_rows(tmp_path / "studybuddy.db") == after
@@ -92,10 +105,11 @@ def test_migrate_command_reports_and_fails_cleanly(tmp_path: Path, monkeypatch: 
     config.write_text(f"app:\n  state_dir: {tmp_path}\n")
     _store_at(1, tmp_path, monkeypatch)
     result = CliRunner().invoke(main, ["-c", str(config), "migrate"], env={})
-    assert result.exit_code == 0 and "schema migrated 1 -> 2" in result.output, result.output
+    latest = len(MIGRATIONS)
+    assert result.exit_code == 0 and f"schema migrated 1 -> {latest}" in result.output, result.output
     result = CliRunner().invoke(main, ["-c", str(config), "migrate"], env={})
-    assert result.exit_code == 0 and "schema 2 is current" in result.output
+    assert result.exit_code == 0 and f"schema {latest} is current" in result.output
     monkeypatch.setattr(sqlite_module, "MIGRATIONS", MIGRATIONS + ["INSERT INTO no_such_table VALUES (1)"])
     result = CliRunner().invoke(main, ["-c", str(config), "migrate"], env={})
     assert result.exit_code == 1
-    assert "migration failed" in result.output and "left as it was (schema 2)" in result.output
+    assert "migration failed" in result.output and f"left as it was (schema {latest})" in result.output
