@@ -223,6 +223,17 @@ def _add_optional_commands() -> None:
 _add_optional_commands()
 
 
+def _add_backup_commands() -> None:
+    """Backup, restore and migrate live in cli_backup."""
+    from .cli_backup import COMMANDS as BACKUP_COMMANDS
+
+    for command in BACKUP_COMMANDS:
+        main.add_command(command)
+
+
+_add_backup_commands()
+
+
 def entry(argv: list[str] | None = None) -> Any:
     return main.main(args=argv, prog_name="studybuddy")
 

@@ -186,6 +186,15 @@ class LoggingConfig:
 
 
 @dataclass(frozen=True)
+class BackupConfig:
+    dir: str = ""  # empty: <state_dir>/backups
+    keep_daily: int = 7
+    keep_weekly: int = 4
+    max_age_hours: int = 26
+    disk_free_warn_mb: int = 1024
+
+
+@dataclass(frozen=True)
 class Config:
     app: AppConfig = field(default_factory=AppConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
@@ -198,6 +207,7 @@ class Config:
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
     mail: MailConfig = field(default_factory=MailConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    backup: BackupConfig = field(default_factory=BackupConfig)
 
     @property
     def state_path(self) -> Path:
@@ -208,6 +218,10 @@ class Config:
         if self.storage.url:
             return self.storage.url
         return f"sqlite:///{(self.state_path / 'studybuddy.db').resolve()}"
+
+    @property
+    def backup_path(self) -> Path:
+        return Path(self.backup.dir).expanduser() if self.backup.dir else self.state_path / "backups"
 
     def replace(self, **sections: Mapping[str, Any]) -> "Config":
         """A copy with some settings changed: ``cfg.replace(web={"port": 0})``."""
@@ -501,6 +515,7 @@ def _validate(cfg: Config, where: typing.Callable[[str], str]) -> list[str]:
         ("ingest", "max_files_per_upload"), ("ingest", "ocr_timeout_seconds"), ("ingest", "max_paste_chars"),
         ("monitor", "interval_seconds"), ("monitor", "strikes"), ("mail", "timeout_seconds"),
         ("quota", "max_question_chars"),
+        ("backup", "keep_daily"), ("backup", "max_age_hours"),
     ]:
         positive(section, key)
     if not 0 <= cfg.web.port <= 65535:
@@ -541,6 +556,8 @@ def _validate(cfg: Config, where: typing.Callable[[str], str]) -> list[str]:
         problems.append(
             f"{where('monitor.daily_report_time')}: monitor.daily_report_time must be HH:MM"
         )
+    if cfg.backup.keep_weekly < 0:
+        problems.append(f"{where('backup.keep_weekly')}: backup.keep_weekly must be 0 or more")
     if cfg.mail.enabled and not cfg.mail.admin_to:
         problems.append(f"{where('mail.admin_to')}: mail.admin_to is empty but mail is enabled")
     return problems

@@ -73,7 +73,9 @@ def test_right_chunk_first(any_store: Any, course: Course, query: str, page: int
     document = _add_document(any_store, course, "סיכום.pdf", PASSAGES)
     hits = Retrieval(any_store).search(course.id, query)
     if page is None:
-        assert hits == [] or hits[0].chunk.page != 1 or hits[0].score > 0
+        # A word that no passage holds (only the prefix letters are stripped, not the plural
+        # ending) sends no passage at all: nothing unrelated is dressed up as a hit.
+        assert hits == [], [(h.chunk.page, h.score) for h in hits]
         return
     assert hits, f"no hit for {query!r}"
     assert hits[0].chunk.page == page, [(h.chunk.page, h.score) for h in hits]
