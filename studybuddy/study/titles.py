@@ -32,9 +32,10 @@ def short_text(text: str, limit: int = 80) -> str:
     if len(flat) <= limit:
         return flat
     cut = flat[: limit - 1]
-    space = cut.rfind(" ")
-    if space >= limit // 2:
-        cut = cut[:space]
+    if flat[limit - 1] != " ":  # the cut falls inside a word: end at the word before it
+        space = cut.rfind(" ")
+        if space >= limit // 2:
+            cut = cut[:space]
     return cut.rstrip(" ,.;:-–—") + "…"
 
 
