@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -19,7 +20,8 @@ def N_(message: str) -> str:
 # wrapped in Unicode isolates (FSI ... PDI), so a Hebrew name with ".docx" or an English name in
 # a Hebrew sentence keeps its own order, in tooltips too.
 PAGE_LABEL = N_("%(name)s, p. %(page)s")
-FSI, PDI = "\u2068", "\u2069"
+FSI, PDI, LRM = "\u2068", "\u2069", "\u200e"
+_EXTENSION = re.compile(r"(\.[A-Za-z0-9]{1,5})$")
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,8 @@ class Citation:
 
     def label_with(self, template: str) -> str:
         """The label from a (translated) template with %(name)s and %(page)s."""
-        name = f"{FSI}{self.document_name}{PDI}"
+        # A left-to-right mark before a file extension keeps "2.docx" together (not "docx.2").
+        name = FSI + _EXTENSION.sub(LRM + r"\1", self.document_name) + PDI
         return template % {"name": name, "page": self.page} if self.page else name
 
 

@@ -7,6 +7,7 @@ the file name isolated.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Flask
@@ -14,6 +15,20 @@ from flask_babel import gettext
 from markupsafe import Markup
 
 from ..study.citations import PAGE_LABEL
+
+
+_EXTENSION = re.compile(r"^(?P<stem>.*?)(?P<ext>\.[A-Za-z0-9]{1,5})$", re.DOTALL)
+
+
+def file_name(text: Any) -> Markup:
+    """A name that ends in a file extension, with the extension kept left-to-right next to what
+    precedes it: in a right-to-left name "הרצאה 2.docx" shows as "2.docx" at its end, not "docx.2".
+    (An embedding, not an isolate: the extension joins the run of the number before it.)"""
+    value = "" if text is None else str(text)
+    match = _EXTENSION.match(value)
+    if not match or not match["stem"]:
+        return Markup("{}").format(value)
+    return Markup('{}<span class="file-ext">{}</span>').format(match["stem"], match["ext"])
 
 
 def bdi(text: Any) -> Markup:
@@ -25,4 +40,4 @@ def cite_label(citation: Any) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(bdi=bdi, cite_label=cite_label)
+    app.jinja_env.filters.update(bdi=bdi, cite_label=cite_label, file_name=file_name)

@@ -414,8 +414,11 @@ def test_citations_and_names_keep_their_order(open_page: Any, students: dict[str
     name = page.locator("[data-document-id] [data-role=name]").first
     assert name.get_attribute("dir") == "auto"
     boxes = name.evaluate("""el => {
-      const text = el.firstChild, range = document.createRange(), at = s => {
-        const i = text.textContent.indexOf(s); range.setStart(text, i); range.setEnd(text, i + s.length);
-        return range.getBoundingClientRect().x; };
-      return [at("התא"), at(".docx")]; }""")
-    assert boxes[1] < boxes[0], "in a Hebrew name the extension is at the left end"
+      const range = document.createRange(), at = (node, s) => {
+        const i = node.textContent.indexOf(s); range.setStart(node, i); range.setEnd(node, i + s.length);
+        const r = range.getBoundingClientRect(); return [r.left, r.right]; };
+      const stem = el.firstChild, ext = el.querySelector(".file-ext").firstChild;
+      return {hebrew: at(stem, "התא"), two: at(stem, "2"), dot: at(ext, "."), docx: at(ext, "docx")}; }""")
+    # Read right to left: "התא - סיכום הרצאה", then "2.docx" as written, at the left end.
+    assert boxes["two"][1] <= boxes["dot"][0] + 1 and boxes["dot"][1] <= boxes["docx"][0] + 1, boxes
+    assert boxes["docx"][1] < boxes["hebrew"][0], boxes

@@ -22,6 +22,7 @@ from ..conftest import csrf_token, login
 # Names a student might give, mixing Hebrew and Latin letters and digits.
 COURSE = "ביולוגיה 101 - Biology"
 FILE = "התא - סיכום הרצאה 2.docx"
+FILE_STEM = "התא - סיכום הרצאה 2"
 NAME = "Dana דנה"
 EMOJI = re.compile("[\U0001F300-\U0001FAFF\U00002600-\U000027BF]")
 
@@ -69,9 +70,13 @@ def test_user_text_is_isolated_on_every_page(client: Any, world: dict[str, Any],
         assert response.status_code == 200, url
         html = BeautifulSoup(response.get_data(as_text=True), "html.parser")
         assert html.html["dir"] == ("rtl" if lang == "he" else "ltr")
-        for text in (COURSE, FILE, NAME):
+        for text in (COURSE, FILE, FILE_STEM, NAME):
             for node in html.find_all(string=lambda s: isinstance(s, NavigableString) and text in s):
                 assert _isolated(node), f"{url}: {text!r} is not isolated in <{node.parent.name}>"
+        for stem in html.find_all(string=lambda s: isinstance(s, NavigableString) and s.endswith(FILE_STEM)):
+            ext = stem.next_sibling
+            assert ext is not None and ext.name == "span" and "file-ext" in ext["class"] and ext.get_text() == ".docx", \
+                f"{url}: the extension of {FILE!r} is not kept with the number before it"
         for marker in html.select(".cite"):
             assert marker.name == "bdi" or marker.find_parent("bdi"), f"{url}: a citation marker is not isolated"
         for message in html.select(".flash, .error, [role=alert]"):
@@ -84,7 +89,7 @@ def test_citation_labels_are_translated(client: Any, world: dict[str, Any]) -> N
     page = BeautifulSoup(client.get(f"/results/{world['summary'].id}").get_data(as_text=True), "html.parser")
     cite = page.select_one("bdi a.cite")
     assert cite is not None and cite.get_text() == "[1]"
-    assert cite["title"] == f"\u2068{FILE}\u2069, עמ' 2"
+    assert cite["title"] == f"\u2068{FILE_STEM}\u200e.docx\u2069, עמ' 2"
     assert "p." not in cite["title"]
 
 
