@@ -50,12 +50,25 @@ def _config(state_dir: str) -> Any:
         broker={"url": "memory://", "queue_prefix": "bench."})
 
 
+TERMS = [
+    ("Chlorophyll", "a green pigment that absorbs red and blue light in the chloroplast"),
+    ("Mitochondria", "the organelles where cellular respiration releases the energy of glucose"),
+    ("Ribosome", "a small structure that builds proteins from the code carried by messenger RNA"),
+    ("Osmosis", "the movement of water across a membrane towards the side with more dissolved salt"),
+    ("Enzyme", "a protein that speeds up a chemical reaction without being used up"),
+    ("Stomata", "small pores on the leaf surface that let carbon dioxide in and oxygen out"),
+    ("Xylem", "the tissue that carries water and minerals from the roots to the leaves"),
+    ("Phloem", "the tissue that carries sugars from the leaves to the rest of the plant"),
+]
+
+
 def _text(i: int) -> str:
+    """A lecture: a heading, definitions of terms, and paragraphs that use them."""
     lines = [f"# Lecture {i + 1}: cells and energy"]
     for j in range(12):
-        lines.append(f"Paragraph {j + 1} of lecture {i + 1}. Photosynthesis turns light energy into chemical "
-                     f"energy in the chloroplast; mitochondria release it again during respiration. "
-                     f"Term{i}x{j} is defined as the rate of change of the {j}th quantity in this lecture.")
+        term, meaning = TERMS[(i + j) % len(TERMS)]
+        lines.append(f"{term} is {meaning}. In lecture {i + 1} we saw how {term.lower()} changes when the cell "
+                     f"needs more energy, and why photosynthesis and respiration depend on each other.")
     return "\n".join(lines)
 
 

@@ -189,17 +189,27 @@ _JSON_FIELDS = {"params", "content", "data"}
 _BOOL_FIELDS = {"is_admin"}
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    return names
+
+
 def _row_to(cls: type[T], row: sqlite3.Row | None) -> T | None:
     if row is None:
         return None
     values: dict[str, Any] = {}
-    for f in fields(cls):  # type: ignore[arg-type]
-        value = row[f.name]
-        if f.name in _JSON_FIELDS:
-            value = json.loads(value)
-        elif f.name in _BOOL_FIELDS:
+    for name in _field_names(cls):
+        value = row[name]
+        if name in _JSON_FIELDS:
+            value = json.loads(value) if value != "{}" else {}
+        elif name in _BOOL_FIELDS:
             value = bool(value)
-        values[f.name] = value
+        values[name] = value
     return cls(**values)
 
 

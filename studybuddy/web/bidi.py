@@ -7,17 +7,13 @@ the file name isolated.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import Flask
 from flask_babel import gettext
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ..study.citations import PAGE_LABEL
-
-
-_EXTENSION = re.compile(r"^(?P<stem>.*?)(?P<ext>\.[A-Za-z0-9]{1,5})$", re.DOTALL)
 
 
 def file_name(text: Any) -> Markup:
@@ -25,10 +21,10 @@ def file_name(text: Any) -> Markup:
     precedes it: in a right-to-left name "הרצאה 2.docx" shows as "2.docx" at its end, not "docx.2".
     (An embedding, not an isolate: the extension joins the run of the number before it.)"""
     value = "" if text is None else str(text)
-    match = _EXTENSION.match(value)
-    if not match or not match["stem"]:
-        return Markup("{}").format(value)
-    return Markup('{}<span class="file-ext">{}</span>').format(match["stem"], match["ext"])
+    dot = value.rfind(".")
+    if dot <= 0 or len(value) - dot > 6 or not value[dot + 1:].isalnum() or not value[dot + 1:].isascii():
+        return escape(value)
+    return Markup(f'{escape(value[:dot])}<span class="file-ext">{escape(value[dot:])}</span>')
 
 
 def bdi(text: Any) -> Markup:

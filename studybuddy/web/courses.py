@@ -39,7 +39,6 @@ def view(course_id: str) -> Any:
         "courses/view.html",
         course=course,
         documents=store.documents.list_for_course(course.id),
-        jobs=store.jobs.list_for_owner(current_user.id, course.id, limit=10),
     )
 
 

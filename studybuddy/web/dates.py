@@ -47,13 +47,32 @@ def _moment(timestamp: Any, zone: ZoneInfo) -> dt.datetime | None:
         return None
 
 
+# Babel formats slowly (a pattern per call); pages show the same minutes and the same "n minutes
+# ago" again and again, so both are kept per language.
+@lru_cache(maxsize=4096)
+def _minute_text(locale: Locale, zone: ZoneInfo, minute: int) -> str:
+    moment = dt.datetime.fromtimestamp(minute * 60, zone)
+    return f"{format_date(moment, 'medium', locale=locale)}, {format_time(moment, 'short', locale=locale)}"
+
+
+@lru_cache(maxsize=4096)
+def _relative(locale: Locale, delta: int) -> str:
+    return str(format_timedelta(dt.timedelta(seconds=delta), add_direction=True, threshold=1.0, locale=locale))
+
+
+def _bucket(delta: float) -> int:
+    """Seconds rounded to the unit Babel will name: minutes within the hour, hours within the day..."""
+    size = 60 if abs(delta) < 3600 else 3600 if abs(delta) < 86400 else 86400
+    return int(round(delta / size) * size)
+
+
 def datetime_text(timestamp: Any) -> str:
     """"30 Nov 2026, 4:52" style, in the student's language."""
     locale, zone = _current()
-    moment = _moment(timestamp, zone)
-    if moment is None:
+    try:
+        return _minute_text(locale, zone, int(float(timestamp) // 60))
+    except (TypeError, ValueError, OverflowError, OSError):
         return ""
-    return f"{format_date(moment, 'medium', locale=locale)}, {format_time(moment, 'short', locale=locale)}"
 
 
 def relative_text(timestamp: Any, now: float | None = None) -> str:
@@ -65,7 +84,7 @@ def relative_text(timestamp: Any, now: float | None = None) -> str:
         return ""
     if abs(delta) < 45:
         delta = -45 if delta <= 0 else 45  # "less than a minute" reads as a minute
-    return str(format_timedelta(dt.timedelta(seconds=delta), add_direction=True, threshold=1.0, locale=locale))
+    return _relative(locale, _bucket(delta))
 
 
 def when(timestamp: Any) -> Markup:

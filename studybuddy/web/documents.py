@@ -9,6 +9,7 @@ the same CSRF check themselves right after parsing.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 import tempfile
 from typing import IO, Any
 
@@ -25,6 +26,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 from flask_login import login_required
@@ -55,7 +57,7 @@ def init_app(app: Flask) -> None:
     def upload_limits() -> dict[str, Any]:
         return {"upload_limit_mb": get_services().config.web.max_upload_mb}
 
-    app.jinja_env.globals.update(document_states=document_states, status_text=STATUS_TEXT)
+    app.jinja_env.globals.update(document_rows=document_rows, status_text=STATUS_TEXT)
 
     csrf = app.extensions.get("csrf")
     if csrf is not None:
@@ -135,6 +137,27 @@ def _effective_state(document: Document) -> tuple[str, str, int, str]:
         if job.state in ("failed", "dead"):
             status, error = "failed", error or job.error_user or messages.INTERNAL
     return status, error, progress, stage
+
+
+_ROWS_CACHE: OrderedDict[Any, Markup] = OrderedDict()
+_ROWS_CACHE_SIZE = 512
+
+
+def document_rows(documents: list[Document]) -> Markup:
+    """The list's rows as HTML. They hold nothing but what the key holds (no token, no time), so the
+    rows of an unchanged list are rendered once per language."""
+    states = document_states(documents)
+    key = (str(get_locale()), tuple((d.id, d.display_name, d.kind, d.status, d.error, d.page_count)
+                                    for d in documents), tuple(sorted(states.items())))
+    found = _ROWS_CACHE.get(key)
+    if found is None:
+        found = Markup(render_template("documents/_rows.html", documents=documents, row_states=states))
+        _ROWS_CACHE[key] = found
+        while len(_ROWS_CACHE) > _ROWS_CACHE_SIZE:
+            _ROWS_CACHE.popitem(last=False)
+    else:
+        _ROWS_CACHE.move_to_end(key)
+    return found
 
 
 def document_states(documents: list[Document]) -> dict[str, tuple[str, str, int, str]]:
@@ -243,8 +266,7 @@ def list_api(course_id: str) -> Any:
 def rows(course_id: str) -> Any:
     """The list's rows as HTML, for the live list on the course page (the same rows as a reload)."""
     course = owned_course(course_id)
-    documents = get_services().store.documents.list_for_course(course.id)
-    return render_template("documents/_rows.html", documents=documents, row_states=document_states(documents))
+    return document_rows(get_services().store.documents.list_for_course(course.id))
 
 
 @bp.route("/api/v1/courses/<course_id>/documents/text", methods=["POST"])

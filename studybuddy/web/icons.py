@@ -7,6 +7,8 @@ class `icon-directional` and are mirrored in right-to-left pages by the styleshe
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import Flask
 from markupsafe import Markup
 
@@ -49,6 +51,7 @@ _PATHS = {
 DIRECTIONAL = {"back", "next"}
 
 
+@lru_cache(maxsize=256)
 def icon(name: str, label: str = "") -> Markup:
     """An inline SVG icon; with `label` it is announced (role=img), otherwise hidden from readers."""
     paths = _PATHS[name]

@@ -123,7 +123,7 @@ def row(job_id: str) -> Any:
     scope = document.display_name if document is not None and document.owner_id == current_user.id else ""
     pinned = result is not None and result.id in _pins(current_user.id, job.course_id)
     entry = WorkEntry(job.type, job.created_at, job=job, result=result, pinned=pinned, scope=scope)
-    return render_template("tools/_work_row.html", entry=entry)
+    return render_template("tools/_work_rows.html", work=[entry])
 
 
 # Results: rename, delete, pin ----------------------------------------------------------------

@@ -87,7 +87,8 @@ def test_upload_several_files_and_follow_them_to_ready(alice: Any, services: Any
 
     # The course page shows the panel with both documents.
     html = alice.get(f"/courses/{course.id}").get_data(as_text=True)
-    assert 'class="card documents-panel"' in html and "סיכום.pdf" in html and "הערות.txt" in html
+    assert 'class="card documents-panel"' in html and "סיכום<span class=\"file-ext\">.pdf</span>" in html \
+        and "הערות<span class=\"file-ext\">.txt</span>" in html
     assert re.search(r"js/documents\.[0-9a-f]{12}\.js", html) and "<script>" not in html
 
 
@@ -199,7 +200,7 @@ def test_form_upload_and_paste_redirect_back_to_the_course(alice: Any, services:
                    data={"csrf_token": csrf_token(alice), "title": "הדבקה", "text": "טקסט מודבק על תאים"})
     assert r.status_code == 302
     page = alice.get(f"/courses/{course.id}").get_data(as_text=True)
-    assert "הדבקה" in page and "a.txt" in page
+    assert "הדבקה" in page and "a<span class=\"file-ext\">.txt</span>" in page  # the extension kept with its name
     r = alice.post(f"/courses/{course.id}/documents/text",
                    data={"csrf_token": csrf_token(alice), "title": "ריק", "text": "   "})
     assert r.status_code == 400
