@@ -18,7 +18,7 @@ from babel.dates import format_date, format_time, format_timedelta
 from babel.numbers import format_decimal
 from flask import Flask
 from flask_babel import get_locale
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from . import get_services
 
@@ -89,11 +89,17 @@ def relative_text(timestamp: Any, now: float | None = None) -> str:
 
 def when(timestamp: Any) -> Markup:
     locale, zone = _current()
-    moment = _moment(timestamp, zone)
-    if moment is None:
+    try:
+        seconds = float(timestamp)
+        moment = dt.datetime.fromtimestamp(seconds, zone)
+    except (TypeError, ValueError, OverflowError, OSError):
         return Markup("")
-    return Markup('<time datetime="{}" title="{}">{}</time>').format(
-        moment.isoformat(timespec="seconds"), datetime_text(timestamp), relative_text(timestamp))
+    delta = seconds - time.time()
+    if abs(delta) < 45:
+        delta = -45 if delta <= 0 else 45
+    full = _minute_text(locale, zone, int(seconds // 60))
+    return Markup(f'<time datetime="{moment.isoformat(timespec="seconds")}" title="{escape(full)}">'
+                  f'{escape(_relative(locale, _bucket(delta)))}</time>')
 
 
 def number(value: Any) -> str:
