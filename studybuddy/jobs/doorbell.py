@@ -48,10 +48,10 @@ class Channel(memory.Channel):
 class Transport(memory.Transport):
     Channel = Channel
 
-    def drain_events(self, connection: Any, timeout: float | None = None) -> None:
+    def drain_events(self, connection: Any, timeout: float | None = None, **kwargs: Any) -> None:  # type: ignore[override]
         """Like the virtual transport's, but waits for the doorbell instead of sleeping."""
         started = monotonic()
-        get = self.cycle.get
+        get = self.cycle.get  # type: ignore[union-attr]
         interval = self.polling_interval or 1.0
         while True:
             seen = BELL.rings

@@ -355,7 +355,7 @@ class MongoArtifacts(_Coll):
         try:
             cursor = self.c.find({"course_id": course_id, "owner_id": owner_id, "kind": {"$in": list(kinds)}},
                                  {"content": 0}).sort([("created_at", -1)]).limit(int(limit))
-            return [_from_doc(Artifact, {**d, "content": {}}) for d in cursor]
+            return [_from_doc(Artifact, {**d, "content": {}}) for d in cursor]  # type: ignore[misc]
         except PyMongoError as exc:
             raise StoreError(str(exc)) from exc
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-_LABELS = {
+_LABELS: dict[str, dict[str, Any]] = {
     "he": {
         "summary": "סיכום {length} · {style}", "flashcards": "{count} כרטיסיות", "glossary": "מילון מונחים ({count})",
         "quiz_mc": "בוחן: {count} שאלות אמריקאיות", "quiz_open": "בוחן: {count} שאלות פתוחות",

@@ -34,8 +34,8 @@ class _Translator(NodeTransformer):
         self.catalog = catalog
 
     def visit_Call(self, call: nodes.Call) -> nodes.Node:
-        call = self.generic_visit(call)
-        return self._constant(call) or call
+        visited = self.generic_visit(call)
+        return (self._constant(visited) if isinstance(visited, nodes.Call) else None) or visited
 
     def _constant(self, call: nodes.Call) -> nodes.Expr | None:
         if not (isinstance(call.node, nodes.Name) and call.node.name in _GETTEXT_NAMES):

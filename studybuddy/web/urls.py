@@ -119,8 +119,8 @@ def _pattern(endpoint: str, names: list[str]) -> str | None:
         if type(rule._converters.get(name)) not in (UnicodeConverter, IntegerConverter):  # noqa: SLF001
             return None
     # A marker is a valid value for a string argument; an integer argument needs a number.
-    probe = {n: (_MARK.format(n) if type(rule._converters[n]) is UnicodeConverter else 7919)  # noqa: SLF001
-             for n in names}
+    probe: dict[str, Any] = {n: (_MARK.format(n) if type(rule._converters[n]) is UnicodeConverter else 7919)  # noqa
+                             for n in names}
     built = url_for(endpoint, **probe)  # with no arguments: the constant URL
     for name, value in probe.items():
         if isinstance(value, int):

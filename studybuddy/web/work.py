@@ -15,7 +15,7 @@ from ..store.base import DuplicateError
 from ..store.models import Artifact, Course, Document, Item, Job, new_id
 from ..study.titles import short_text
 from . import get_services
-from .access import owned_artifact, owned_course, owned_job
+from .access import owned_artifact, owned_job
 from .i18n import translate_stored
 
 bp = Blueprint("work", __name__)

@@ -147,7 +147,8 @@ def open_page(browser: Any, live: LiveApp, students: dict[str, Any]) -> Iterator
 
     def make(lang: str, size: str, signed_in: bool = True) -> Any:
         watch = Watch()
-        context = browser.new_context(base_url=live.url, viewport=SIZES[size], locale="he-IL" if lang == "he" else "en-US")
+        context = browser.new_context(base_url=live.url, viewport=SIZES[size],
+                                      locale="he-IL" if lang == "he" else "en-US")
         context.add_init_script(CSP_WATCH)
         install_axe(context)
         context.on("console", watch.on_console)
@@ -229,7 +230,8 @@ def test_every_page_reads_right(open_page: Any, live: LiveApp, students: dict[st
 def test_anonymous_and_offline_pages(open_page: Any, lang: str, size: str) -> None:
     page = open_page(lang, size, signed_in=False)
     page.request.post(f"/language/{lang}", form={"next": "/"})  # a visitor needs no token for this
-    for name, url in (("landing", "/"), ("login", "/login"), ("signup", "/signup"), ("offline", f"/offline?lang={lang}")):
+    public = (("landing", "/"), ("login", "/login"), ("signup", "/signup"), ("offline", f"/offline?lang={lang}"))
+    for name, url in public:
         page.goto(url)
         check_page(page, f"{name}-{lang}-{size}")
     # The offline page keeps the navigation it can: home, review, the other language.

@@ -71,12 +71,12 @@ def test_user_text_is_isolated_on_every_page(client: Any, world: dict[str, Any],
         html = BeautifulSoup(response.get_data(as_text=True), "html.parser")
         assert html.html["dir"] == ("rtl" if lang == "he" else "ltr")
         for text in (COURSE, FILE, FILE_STEM, NAME):
-            for node in html.find_all(string=lambda s: isinstance(s, NavigableString) and text in s):
+            for node in html.find_all(string=lambda s, t=text: isinstance(s, NavigableString) and t in s):
                 assert _isolated(node), f"{url}: {text!r} is not isolated in <{node.parent.name}>"
         for stem in html.find_all(string=lambda s: isinstance(s, NavigableString) and s.endswith(FILE_STEM)):
             ext = stem.next_sibling
-            assert ext is not None and ext.name == "span" and "file-ext" in ext["class"] and ext.get_text() == ".docx", \
-                f"{url}: the extension of {FILE!r} is not kept with the number before it"
+            kept = ext is not None and ext.name == "span" and "file-ext" in ext["class"] and ext.get_text() == ".docx"
+            assert kept, f"{url}: the extension of {FILE!r} is not kept with the number before it"
         for marker in html.select(".cite"):
             assert marker.name == "bdi" or marker.find_parent("bdi"), f"{url}: a citation marker is not isolated"
         for message in html.select(".flash, .error, [role=alert]"):

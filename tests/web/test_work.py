@@ -18,7 +18,7 @@ from studybuddy.study import quiz
 from studybuddy.study.titles import result_title, short_text
 from studybuddy.worker.consumer import Worker
 from studybuddy.worker.handlers import default_handlers
-from tests.study.conftest import add_course, wait_job, worker  # noqa: F401 - the worker fixture
+from tests.study.conftest import add_course, wait_job
 from tests.study.study_material import ENGLISH
 
 from ..conftest import csrf_token
@@ -38,6 +38,15 @@ def start(client: Any, course_id: str, tool: str = "summary", **data: Any) -> st
 def soup(response: Any) -> BeautifulSoup:
     assert response.status_code == 200, response.status_code
     return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+
+
+@pytest.fixture
+def worker(services: Services) -> Any:
+    running = Worker(services, run_reaper=False)
+    running.start()
+    assert running.wait_ready(20), "worker did not start consuming"
+    yield running
+    running.stop(10)
 
 
 @pytest.fixture
