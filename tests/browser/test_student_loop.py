@@ -202,6 +202,9 @@ def test_every_page_reads_right(open_page: Any, live: LiveApp, students: dict[st
         assert (bar.is_visible(), menu.is_visible()) == ((False, True) if size == "phone" else (True, False))
         current = page.locator(".main-nav [aria-current=page]")
         assert current.count() == (0 if name == "not-found" else 1), name
+    # The chat scrolls with the page, not in a small box of its own.
+    page.goto(f"/courses/{course.id}/chat")
+    assert page.eval_on_selector("[data-role=messages]", "el => getComputedStyle(el).overflowY") == "visible"
     # Back arrows point back: mirrored in Hebrew.
     page.goto(f"/courses/{course.id}/tools")
     transform = page.eval_on_selector(".back-link svg", "el => getComputedStyle(el).transform")
