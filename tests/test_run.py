@@ -39,7 +39,7 @@ def test_run_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
         page = opener.open(url + "signup", timeout=10).read().decode()
-        token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
         form = urllib.parse.urlencode({"email": "student@example.com", "password": "a good password",
                                        "password2": "a good password", "csrf_token": token}).encode()
         library = opener.open(url + "signup", data=form, timeout=10)
