@@ -19,18 +19,15 @@ from typing import Any
 import pytest
 
 from studybuddy.accounts import create_user
-from studybuddy.config import Config
 from studybuddy.courses import create_course
-from studybuddy.services import Services
 from studybuddy.store.models import Page, User
-from studybuddy.worker.consumer import Worker
 from studybuddy.worker.handlers import default_handlers
-from tests.conftest import PASSWORD, make_config
+from tests.conftest import PASSWORD
 from tests.study.conftest import add_course, wait_job
 from tests.study.study_material import ENGLISH, HEBREW
 
 from .a11y import install_axe, serious_violations
-from .conftest import CHROMIUM, CHROMIUM_ARGS, CSP_WATCH, LiveApp, Watch, screenshot
+from .conftest import CHROMIUM, CHROMIUM_ARGS, CSP_WATCH, LiveApp, Watch, screenshot, serve_live
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 768}
@@ -64,28 +61,13 @@ def gate() -> Gate:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory, gate: Gate) -> Iterator[LiveApp]:
-    from waitress.server import create_server
-
-    from studybuddy.web import create_app
-
-    cfg: Config = make_config(tmp_path_factory.mktemp("loop"))
-    services = Services(cfg)
+    """The module's app: one worker slot, whose summary jobs wait at the gate while it is closed."""
     handlers = default_handlers()
     handlers["summary"] = gate.wrap(handlers["summary"])
-    worker = Worker(services, handlers=handlers, concurrency=1)
-    worker.start()
-    app = create_app(cfg, services)
-    server = create_server(app, host="127.0.0.1", port=0, threads=8, ident="StudyBuddy")
-    thread = threading.Thread(target=server.run, name="loop-web", daemon=True)
-    thread.start()
     try:
-        yield LiveApp(f"http://127.0.0.1:{server.effective_port}", cfg, services, app)  # type: ignore[union-attr]
+        yield from serve_live(tmp_path_factory.mktemp("loop"), handlers=handlers, concurrency=1)
     finally:
         gate.open.set()
-        server.close()
-        thread.join(10)
-        worker.stop(timeout=30)
-        services.close()
 
 
 @pytest.fixture(scope="module")
