@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..ai.base import SourceChunk, ToolRequest
 from ..jobs.errors import PermanentError
 from ..store.base import Store
-from ..store.models import Artifact, Item, new_id
+from ..store.models import Artifact, Item, Job, new_id
 from .tools import N_, ToolInputError, run_ai
 
 if TYPE_CHECKING:
@@ -76,10 +76,21 @@ def start_attempt(store: Store, quiz: Artifact, answers: list[Any]) -> Item:
 
 
 def set_attempt_job(store: Store, attempt: Item, job_id: str) -> Item:
-    # The grading job may have finished already (the worker takes it at once): keep its results.
-    current = store.items.get(attempt.id) or attempt
-    return store.items.put(dataclasses.replace(current, data={**current.data, "job_id": job_id},
-                                               updated_at=time.time()))
+    """The attempt with its grading job, as the caller shows it. Not written back: the worker may
+    have graded it already (it takes a job at once), and only the worker writes the attempt (with
+    the job's id) once graded; a write from here could put the ungraded copy back over it."""
+    return dataclasses.replace(attempt, data={**attempt.data, "job_id": job_id})
+
+
+def grading_job(store: Store, attempt: Item) -> Job | None:
+    """The job grading an attempt's open answers (None if there is none)."""
+    job_id = str(attempt.data.get("job_id") or "")
+    if job_id:
+        return store.jobs.get(job_id)
+    for job in store.jobs.list_for_owner(attempt.owner_id, attempt.course_id or None, limit=200):
+        if job.type == "quiz_grade" and job.params.get("attempt_id") == attempt.id:
+            return job
+    return None
 
 
 def attempts(store: Store, quiz: Artifact) -> list[Item]:

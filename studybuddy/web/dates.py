@@ -60,8 +60,10 @@ def _relative(locale: Locale, delta: int) -> str:
     return str(format_timedelta(dt.timedelta(seconds=delta), add_direction=True, threshold=1.0, locale=locale))
 
 
-def _bucket(delta: float) -> int:
+def relative_bucket(delta: float) -> int:
     """Seconds rounded to the unit Babel will name: minutes within the hour, hours within the day..."""
+    if abs(delta) < 45:
+        delta = -45 if delta <= 0 else 45  # "less than a minute" reads as a minute
     size = 60 if abs(delta) < 3600 else 3600 if abs(delta) < 86400 else 86400
     return int(round(delta / size) * size)
 
@@ -82,9 +84,7 @@ def relative_text(timestamp: Any, now: float | None = None) -> str:
         delta = float(timestamp) - (time.time() if now is None else now)
     except (TypeError, ValueError):
         return ""
-    if abs(delta) < 45:
-        delta = -45 if delta <= 0 else 45  # "less than a minute" reads as a minute
-    return _relative(locale, _bucket(delta))
+    return _relative(locale, relative_bucket(delta))
 
 
 def when(timestamp: Any) -> Markup:
@@ -95,11 +95,9 @@ def when(timestamp: Any) -> Markup:
     except (TypeError, ValueError, OverflowError, OSError):
         return Markup("")
     delta = seconds - time.time()
-    if abs(delta) < 45:
-        delta = -45 if delta <= 0 else 45
     full = _minute_text(locale, zone, int(seconds // 60))
     return Markup(f'<time datetime="{moment.isoformat(timespec="seconds")}" title="{escape(full)}">'
-                  f'{escape(_relative(locale, _bucket(delta)))}</time>')
+                  f'{escape(_relative(locale, relative_bucket(delta)))}</time>')
 
 
 def number(value: Any) -> str:

@@ -228,7 +228,7 @@ def quiz_attempt(attempt_id: str) -> Any:
     attempt = _owned_attempt(attempt_id)
     artifact = _owned_quiz(attempt.parent_id)
     course = owned_course(artifact.course_id)
-    job = get_services().store.jobs.get(str(attempt.data.get("job_id", ""))) if attempt.data.get("job_id") else None
+    job = quiz.grading_job(get_services().store, attempt)
     citations = _citations(artifact)
     links = citation_links(citations, _(PAGE_LABEL))
     rows = list(zip(quiz.questions(artifact), attempt.data.get("answers", []), attempt.data.get("results", [])))
@@ -353,15 +353,17 @@ def make_starter(course_id: str) -> Any:
     return redirect(url_for("courses.view", course_id=course.id))
 
 
+def starter_offer(course: Course) -> bool:
+    """Offer a fresh course's starter summary and flashcards (ingest.starter_tools: offer)."""
+    services = get_services()
+    return services.config.ingest.starter_tools == "offer" and starter.is_fresh(services, course.id)
+
+
 def init_app(app: Flask) -> None:
     """Let the course page's tool grid show the latest results and the starter offer."""
 
     def recent_tools(course: Course, limit: int = 5) -> list[Artifact]:
         return _history(course, limit)
-
-    def starter_offer(course: Course) -> bool:
-        services = get_services()
-        return services.config.ingest.starter_tools == "offer" and starter.is_fresh(services, course.id)
 
     app.jinja_env.globals["starter_offer"] = starter_offer
 

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import OrderedDict
 from typing import Any
 
 from flask import Blueprint, Flask, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 
 from ..store.base import DuplicateError
 from ..store.models import Artifact, Course, Document, Item, Job, new_id
 from ..study.titles import short_text
 from . import get_services
 from .access import owned_artifact, owned_job
+from .dates import relative_bucket
 from .i18n import translate_stored
 
 bp = Blueprint("work", __name__)
@@ -59,7 +63,7 @@ def recent_work(course: Course, documents: list[Document] | None = None, limit: 
     """Pinned results first, then the newest jobs and results, each job shown once with its result."""
     store = get_services().store
     results = store.artifacts.list_recent(course.id, current_user.id, RESULT_KINDS, limit)
-    jobs = [j for j in store.jobs.list_for_owner(current_user.id, course.id, limit=limit + 10)
+    jobs = [j for j in store.jobs.list_for_owner(current_user.id, course.id, limit=limit + 2)
             if j.type not in NOT_LISTED]
     pins = _pins(current_user.id, course.id)
     names = {d.id: d.display_name for d in documents or []}
@@ -80,6 +84,59 @@ def recent_work(course: Course, documents: list[Document] | None = None, limit: 
                 entries.append(WorkEntry(artifact.kind, artifact.created_at, result=artifact, pinned=True))
     entries.sort(key=lambda e: (not e.pinned, -e.created_at))
     return entries[: limit + len(pins)]
+
+
+_ROWS: OrderedDict[Any, Markup] = OrderedDict()
+_ROWS_SIZE = 512
+
+
+def _entry_key(entry: WorkEntry, now: float) -> tuple[Any, ...]:
+    job, result = entry.job, entry.result
+    return (entry.kind, entry.pinned, entry.scope, entry.created_at, relative_bucket(entry.created_at - now),
+            (job.id, job.state, job.error_user) if job else None,
+            (result.id, result.title, result.kind) if result else None)
+
+
+def work_rows(work: list[WorkEntry]) -> Markup:
+    """The rows of recent work. When nothing in it is under way they hold only what the key holds
+    (titles, states, "n minutes ago"), so an unchanged list is rendered once per language."""
+    if any(e.job is not None and not e.job.finished for e in work):
+        return Markup(render_template("tools/_work_rows.html", work=work))
+    now = time.time()
+    key = (str(get_locale()), tuple(_entry_key(e, now) for e in work))
+    found = _ROWS.get(key)
+    if found is None:
+        found = _ROWS[key] = Markup(render_template("tools/_work_rows.html", work=work))
+        while len(_ROWS) > _ROWS_SIZE:
+            _ROWS.popitem(last=False)
+    else:
+        _ROWS.move_to_end(key)
+    return found
+
+
+_GRIDS: OrderedDict[Any, str] = OrderedDict()
+CSRF_PLACEHOLDER = "\x00csrf\x00"
+
+
+def tools_grid(course: Course, documents: list[Document]) -> Markup:
+    """The course page's study tools: rendered once per course, language and state (material or
+    not, starter offered or not); the page's CSRF token goes in place of a placeholder."""
+    from flask_wtf.csrf import generate_csrf
+
+    from .tools import starter_offer
+
+    has_material = any(d.status == "ready" for d in documents)
+    offer = has_material and starter_offer(course)
+    key = (str(get_locale()), course.id, has_material, offer)
+    html = _GRIDS.get(key)
+    if html is None:
+        html = _GRIDS[key] = render_template("tools/_grid.html", course=course, has_material=has_material,
+                                             offer_starter=offer, csrf_placeholder=CSRF_PLACEHOLDER)
+        while len(_GRIDS) > _ROWS_SIZE:
+            _GRIDS.popitem(last=False)
+    else:
+        _GRIDS.move_to_end(key)
+    return Markup(html.replace(CSRF_PLACEHOLDER, str(escape(generate_csrf()))))
 
 
 def _back(course_id: str) -> Any:
@@ -186,5 +243,7 @@ def init_app(app: Flask) -> None:
     def result_pinned(artifact: Artifact) -> bool:
         return get_services().store.items.get_by_key(PIN, current_user.id, artifact.id) is not None
 
-    app.jinja_env.globals.update(recent_work=recent_work, job_details=job_details, result_pinned=result_pinned,
+    app.jinja_env.globals.update(recent_work=recent_work, work_rows=work_rows, tools_grid=tools_grid,
+                                 job_details=job_details,
+                                 result_pinned=result_pinned,
                                  stored_text=translate_stored)
