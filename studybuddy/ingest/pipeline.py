@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 from ..store.models import Chunk, Document, Page, new_id
 from . import messages
 from .chunking import chunk_pages
-from .extract import ExtractionError, extract_pages
+from .extract import ExtractionError
 from .hebrew import normalize_display, search_form
 from .retrieval import mark_course_changed
+from .sandbox import extract_pages_isolated
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -59,7 +60,7 @@ def process_bytes(
             last[0] = percent
             report(percent, messages.STAGE_EXTRACTING)
 
-    raw_pages = extract_pages(document.kind, data, cfg.ingest, extraction_progress)
+    raw_pages = extract_pages_isolated(document.kind, data, cfg.ingest, extraction_progress)
     report(EXTRACT_TO, messages.STAGE_NORMALISING)
     pages = [Page(document_id=document.id, number=n, text=normalize_display(text))
              for n, text in enumerate(raw_pages, start=1)]

@@ -132,8 +132,8 @@ def test_pptx_slides_tables_and_speaker_notes(cfg: Config) -> None:
         table=[["שלב", "תיאור"]],
     )
     assert ingest(cfg, "slides.pptx", data) == [
-        "מבוא לביולוגיה\nהתא הוא יחידת החיים\nלהזכיר את המעבדה",
-        "שקף שני\nמיטוזה\nשלב | תיאור",
+        "# מבוא לביולוגיה\n- התא הוא יחידת החיים\nלהזכיר את המעבדה",
+        "# שקף שני\n- מיטוזה\nשלב | תיאור",
     ]
 
 
@@ -143,7 +143,7 @@ def test_html_drops_scripts_and_styles(cfg: Config) -> None:
         "<body><script>alert('x')</script><h1>כותרת</h1><p>פסקה <b>מודגשת</b> כאן</p>"
         "<noscript>אין</noscript></body></html>"
     )
-    assert ingest(cfg, "page.html", html.encode()) == ["סיכום\n\nכותרת\n\nפסקה מודגשת כאן"]
+    assert ingest(cfg, "page.html", html.encode()) == ["סיכום\n\n# כותרת\n\nפסקה מודגשת כאן"]
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "cp1255"])

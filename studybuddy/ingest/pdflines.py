@@ -1,0 +1,265 @@
+"""The lines of a PDF page in logical order, decided line by line from evidence.
+
+pdfium's text of a line is logical when the line is plain right-to-left (Hebrew letters, spaces
+and punctuation) or has no right-to-left letter at all; there it is kept. A line that mixes
+Hebrew with numbers, Latin words, brackets or signs comes out of pdfium partly turned (numbers
+split from their punctuation, Latin words in reverse order), whatever made the PDF. Such a
+line is rebuilt from what the reader sees: the glyphs sorted by their position on the page
+(the painting order), bracket shapes read from the page geometry, then put in logical order
+by the Unicode Bidirectional Algorithm (python-bidi). The algorithm laid the line out when
+the PDF was made; applied to the painted line it lays it back.
+
+Brackets need care: a generator may map a mirrored glyph to either bracket, and pdfium
+mirrors the characters it takes as right to left, so the code points say little. On the
+page, though, the left bracket of a pair always opens to the right; the shapes are set from
+that, and once the line is logical, from the same evidence read right to left.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import re
+import unicodedata
+from typing import Any
+
+from bidi import get_display
+
+_RTL_LETTER = re.compile("[\u0590-\u05ff\u0600-\u06ff\u0700-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
+_HEBREW_LETTER = re.compile("[\u05d0-\u05ea]")
+# Characters whose place pdfium gets right in a right-to-left line (no digits, Latin, brackets).
+_PLAIN_RTL = re.compile("[\u0591-\u05f4\\s.,:;!?'\"\u2019\u201c\u201d\u2013\u2014-]*")
+_MANY_SPACES = re.compile(" {2,}")
+BULLETS = "•\uf0b7\u25e6\u25aa\u25a0\u2023\u2043\uf0a7\uf0d8"
+_BULLET = re.compile(f"^[{BULLETS}]\\s*")
+_FAMILIES = {"(": "()", ")": "()", "[": "[]", "]": "[]", "{": "{}", "}": "{}"}
+_OPENS_AFTER = set("([{\"'\u05be-\u2013\u2014/")
+_CLOSES_BEFORE = set(".,;:!?)]}\"'\u05be-\u2013\u2014/%")
+
+
+def has_rtl(text: str) -> bool:
+    return _RTL_LETTER.search(text) is not None
+
+
+def list_item(line: str) -> str:
+    """A line led by a bullet glyph becomes a list item ("- text"), as in our page text."""
+    return _BULLET.sub("- ", line, count=1) if line[:1] in BULLETS else line
+
+
+def resolve_brackets(text: str) -> str:
+    """Bracket shapes set from their neighbours, read in the order of `text`.
+
+    A bracket with a space (or the start) before it and text after it opens; one with text
+    before it and a space, punctuation or the end after it closes; otherwise it closes an
+    open pair of its kind, or else opens one.
+    """
+    if not any(ch in _FAMILIES for ch in text):
+        return text
+    out = list(text)
+    depth = {"()": 0, "[]": 0, "{}": 0}
+    for i, ch in enumerate(text):
+        family = _FAMILIES.get(ch)
+        if family is None:
+            continue
+        before = text[i - 1] if i else " "
+        after = text[i + 1] if i + 1 < len(text) else " "
+        opens = (before.isspace() or before in _OPENS_AFTER) and not after.isspace()
+        closes = (after.isspace() or after in _CLOSES_BEFORE) and not before.isspace()
+        if opens == closes:
+            opens = depth[family] == 0
+        out[i] = family[0] if opens else family[1]
+        depth[family] = depth[family] + 1 if opens else max(depth[family] - 1, 0)
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=1)
+def _rtl_placeholders() -> tuple[str, ...]:
+    """Right-to-left letters no document line uses, to stand in for letters carrying marks."""
+    return tuple(chr(c) for c in range(0x10800, 0x11000) if unicodedata.bidirectional(chr(c)) == "R")
+
+
+def visual_to_logical(clusters: list[str], rtl: bool) -> str:
+    """Painted clusters (base character + its marks, left to right) in logical order."""
+    # The algorithm turns marks around with their letters; a right-to-left letter carrying
+    # marks is replaced by a placeholder of the same class while the line is reordered.
+    standins: dict[str, str] = {}
+    pool = iter(_rtl_placeholders())
+    chars: list[str] = []
+    for cluster in clusters:
+        if len(cluster) > 1 and unicodedata.bidirectional(cluster[0]) == "R":
+            standin = next(pool, None)
+            if standin is not None:
+                standins[standin] = cluster
+                chars.append(standin)
+                continue
+        chars.append(cluster)
+    visual = resolve_brackets("".join(chars))
+    logical = str(get_display(visual, base_dir="R" if rtl else "L"))
+    if standins:
+        logical = "".join(standins.get(ch, ch) for ch in logical)
+    return resolve_brackets(logical)
+
+
+def line_is_rtl(visual: str) -> bool:
+    """Right-to-left paragraph direction for a painted line.
+
+    The logical first letter of a right-to-left line is painted rightmost: a line whose
+    rightmost letter is Hebrew is right to left; otherwise the majority of letters decides.
+    """
+    letters = [ch for ch in visual if ch.isalpha()]
+    if not letters:
+        return False
+    if _RTL_LETTER.match(letters[-1]):
+        return True
+    rtl = sum(1 for ch in letters if _RTL_LETTER.match(ch))
+    return rtl >= len(letters) - rtl
+
+
+class _Boxes:
+    """Glyph boxes of one pdfium text page (one call into pdfium per character)."""
+
+    def __init__(self, textpage: Any):
+        import pypdfium2.raw as pdfium_c
+
+        self.get_box = pdfium_c.FPDFText_GetCharBox
+        self.handle = textpage.raw
+        self.left, self.right, self.bottom, self.top = (ctypes.c_double() for _ in range(4))
+
+    def span(self, index: int) -> tuple[float, float] | None:
+        """Left and right edge of a character's glyph; None where pdfium has no box."""
+        if not self.get_box(self.handle, index, self.left, self.right, self.bottom, self.top):
+            return None
+        left, right = self.left.value, self.right.value
+        if right < left or (left == 0 and right == 0):
+            return None
+        return left, right
+
+
+def _painted_clusters(boxes: _Boxes, start: int, line: str) -> list[str] | None:
+    """The line's glyphs sorted by position, left to right, with its spaces put back.
+
+    Marks join the letter they sit on. Spaces have no glyph of their own worth trusting
+    (zero-width boxes, or none where pdfium added them), so the line's word gaps are taken
+    from the page: as many spaces as pdfium found go into the widest gaps between glyphs.
+    None when too few characters have a box.
+    """
+    bases: list[tuple[float, float, str]] = []
+    marks: list[tuple[float, str]] = []
+    spaces = 0
+    for offset, char in enumerate(line):
+        if char.isspace():
+            if offset == 0 or not line[offset - 1].isspace():
+                spaces += 1
+            continue
+        span = boxes.span(start + offset)
+        if span is None:
+            if unicodedata.combining(char) and bases:
+                bases[-1] = (bases[-1][0], bases[-1][1], bases[-1][2] + char)
+                continue
+            return None
+        if unicodedata.combining(char):
+            marks.append(((span[0] + span[1]) / 2, char))
+        else:
+            bases.append((span[0], span[1], char))
+    if not bases:
+        return None
+    bases.sort(key=lambda b: (b[0] + b[1]) / 2)
+    clusters = [b[2] for b in bases]
+    for centre, mark in marks:  # onto the letter whose box holds it, else the nearest one
+        def distance(k: int, centre: float = centre) -> float:
+            left, right = bases[k][0], bases[k][1]
+            return 0.0 if left <= centre <= right else min(abs(centre - left), abs(centre - right))
+        home = min(range(len(bases)), key=distance)
+        clusters[home] += mark
+    gaps = sorted(range(len(bases) - 1), key=lambda k: bases[k + 1][0] - bases[k][1], reverse=True)
+    wide = {k for k in gaps[:spaces] if bases[k + 1][0] - bases[k][1] > 0}
+    out: list[str] = []
+    for k, cluster in enumerate(clusters):
+        out.append(cluster)
+        if k in wide:
+            out.append(" ")
+    return out
+
+
+def _plain_rtl_in_order(boxes: _Boxes, start: int, line: str) -> bool:
+    """A plain right-to-left line whose first letter is painted right of its last one."""
+    if not _PLAIN_RTL.fullmatch(line):
+        return False
+    letters = [i for i, ch in enumerate(line) if _HEBREW_LETTER.match(ch)]
+    if len(letters) < 2:
+        return True
+    first, last = boxes.span(start + letters[0]), boxes.span(start + letters[-1])
+    return first is None or last is None or first[0] >= last[0]
+
+
+_STARTS_WITH_STOP = re.compile(r"^[.,;:!?]")
+
+
+_FOLD_BRACKETS = str.maketrans(")]}", "([{")
+
+
+def _paints_as(logical: str, painted: str, rtl: bool) -> bool:
+    """Whether the bidi algorithm lays `logical` out as `painted` (bracket shapes aside)."""
+    shown = str(get_display(logical, base_dir="R" if rtl else "L"))
+    return _MANY_SPACES.sub(" ", shown).strip().translate(_FOLD_BRACKETS) == painted.translate(_FOLD_BRACKETS)
+
+
+def _readings(clusters: list[str], rtl: bool, line: str) -> list[str]:
+    """Logical readings of a painted line, most trusted first."""
+    from .hebrew import visual_to_logical as turn_runs
+
+    painted = "".join(clusters)
+    readings = [visual_to_logical(clusters, rtl)]
+    # A second inversion: the line turned around with its Latin runs and numbers turned back.
+    readings.append(resolve_brackets(turn_runs(painted, rtl=rtl, mirror=False)))
+    readings.append(line)  # pdfium's own
+    return [_MANY_SPACES.sub(" ", reading).strip() for reading in readings]
+
+
+def logical_line(boxes: _Boxes, start: int, line: str) -> str:
+    """One line of pdfium's text (starting at character `start`) in logical order.
+
+    The line is read back from its painted glyphs; of the readings, the first that the bidi
+    algorithm lays out exactly as the page shows it wins.
+    """
+    if not has_rtl(line) or _plain_rtl_in_order(boxes, start, line):
+        return line
+    clusters = _painted_clusters(boxes, start, line)
+    if clusters is None:
+        return line
+    painted = _MANY_SPACES.sub(" ", "".join(clusters)).strip()
+    rtl = line_is_rtl(painted)
+    readings = _readings(clusters, rtl, line)
+    if _STARTS_WITH_STOP.match(readings[0]):
+        # No sentence starts with its full stop: the line was laid out in the other direction.
+        other = _readings(clusters, not rtl, line)
+        if not _STARTS_WITH_STOP.match(other[0]):
+            rtl, readings = not rtl, other
+    faithful = [reading for reading in readings if _paints_as(reading, painted, rtl)]
+    if not faithful:
+        return readings[0]
+    # Several logical lines can paint alike ("3: Intro" and "Intro :3" beside Hebrew); the
+    # one written as people write (no space before a colon, none inside brackets) wins.
+    return min(faithful, key=_typographic_faults)
+
+
+_FAULTS = re.compile(r"\s[,.:;!?%](?=\S)|[(\[{]\s|\s[)\]}]|^[.,;:!?]")
+
+
+def _typographic_faults(text: str) -> int:
+    return len(_FAULTS.findall(text))
+
+
+def page_text(textpage: Any) -> str:
+    """The text of one pdfium text page, every line in logical order, bullets as list items."""
+    text: str = textpage.get_text_range()
+    lines = text.split("\r\n")
+    if has_rtl(text) and len(text) == textpage.count_chars():
+        boxes = _Boxes(textpage)
+        position = 0
+        rebuilt = []
+        for line in lines:
+            rebuilt.append(logical_line(boxes, position, line))
+            position += len(line) + 2
+        lines = rebuilt
+    return "\n".join(list_item(line) for line in lines)
