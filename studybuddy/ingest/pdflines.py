@@ -122,6 +122,7 @@ class _Boxes:
         import pypdfium2.raw as pdfium_c
 
         self.get_box = pdfium_c.FPDFText_GetCharBox
+        self.is_generated = pdfium_c.FPDFText_IsGenerated
         self.handle = textpage.raw
         self.left, self.right, self.bottom, self.top = (ctypes.c_double() for _ in range(4))
 
@@ -145,11 +146,14 @@ def _painted_clusters(boxes: _Boxes, start: int, line: str) -> list[str] | None:
     """
     bases: list[tuple[float, float, str]] = []
     marks: list[tuple[float, str]] = []
-    spaces = 0
+    written = added = 0  # spaces in the PDF, and spaces pdfium added where it saw a gap
     for offset, char in enumerate(line):
         if char.isspace():
             if offset == 0 or not line[offset - 1].isspace():
-                spaces += 1
+                if boxes.is_generated(boxes.handle, start + offset) == 1:
+                    added += 1
+                else:
+                    written += 1
             continue
         span = boxes.span(start + offset)
         if span is None:
@@ -171,6 +175,7 @@ def _painted_clusters(boxes: _Boxes, start: int, line: str) -> list[str] | None:
             return 0.0 if left <= centre <= right else min(abs(centre - left), abs(centre - right))
         home = min(range(len(bases)), key=distance)
         clusters[home] += mark
+    spaces = written + added
     gaps = sorted(range(len(bases) - 1), key=lambda k: bases[k + 1][0] - bases[k][1], reverse=True)
     wide = {k for k in gaps[:spaces] if bases[k + 1][0] - bases[k][1] > 0}
     out: list[str] = []
@@ -196,12 +201,15 @@ _STARTS_WITH_STOP = re.compile(r"^[.,;:!?]")
 
 
 _FOLD_BRACKETS = str.maketrans(")]}", "([{")
+_MARKS = re.compile("[\u0300-\u036f\u0591-\u05c7]")
 
 
 def _paints_as(logical: str, painted: str, rtl: bool) -> bool:
     """Whether the bidi algorithm lays `logical` out as `painted` (bracket shapes aside)."""
-    shown = str(get_display(logical, base_dir="R" if rtl else "L"))
-    return _MANY_SPACES.sub(" ", shown).strip().translate(_FOLD_BRACKETS) == painted.translate(_FOLD_BRACKETS)
+    # Marks are left out: the algorithm turns them around with their letters, a page does not.
+    shown = str(get_display(_MARKS.sub("", logical), base_dir="R" if rtl else "L"))
+    folded = _MANY_SPACES.sub(" ", shown).strip().translate(_FOLD_BRACKETS)
+    return folded == _MARKS.sub("", painted).translate(_FOLD_BRACKETS)
 
 
 def _readings(clusters: list[str], rtl: bool, line: str) -> list[str]:
@@ -243,7 +251,7 @@ def logical_line(boxes: _Boxes, start: int, line: str) -> str:
     return min(faithful, key=_typographic_faults)
 
 
-_FAULTS = re.compile(r"\s[,.:;!?%](?=\S)|[(\[{]\s|\s[)\]}]|^[.,;:!?]")
+_FAULTS = re.compile(r"\s[,.:;!?%](?=\S)|[(\[{]\s|\s[)\]}]|^[.,;:!?]|(?:^|\s)[\u0591-\u05c7]")
 
 
 def _typographic_faults(text: str) -> int:

@@ -1,0 +1,134 @@
+"""Parsers are bounded: pathological files finish fast or fail clearly, and memory comes back."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from studybuddy.config import Config
+from studybuddy.ingest import messages
+from studybuddy.ingest.extract import ExtractionError
+from studybuddy.ingest.pipeline import process_bytes
+from studybuddy.ingest.sandbox import extract_pages_isolated
+from studybuddy.store.models import Document
+
+from . import makers
+
+PROBE = Path(__file__).with_name("rss_probe.py")
+
+
+def _doc(kind: str) -> Document:
+    return Document(id="d1", course_id="c1", owner_id="u1", display_name=f"x.{kind}", kind=kind)
+
+
+def nested_html(depth: int = 100_000) -> bytes:
+    return ("<html><body>" + "<div>" * depth + "<p>שלום עולם</p>" + "</div>" * depth + "</body></html>").encode()
+
+
+def huge_png(side: int = 12000) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("1", (side, side), 1).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def blank_pdf(pages: int) -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    for _ in range(pages):
+        pdf.add_page()
+    return bytes(pdf.output())
+
+
+def test_deeply_nested_html_finishes_within_ten_seconds(cfg: Config) -> None:
+    started = time.monotonic()
+    pages, _ = process_bytes(_doc("html"), nested_html(), cfg)
+    assert time.monotonic() - started < 10
+    assert pages[0].text == "שלום עולם"
+
+
+def test_huge_image_fails_clearly(cfg: Config) -> None:
+    with pytest.raises(ExtractionError) as caught:
+        process_bytes(_doc("png"), huge_png(), cfg)
+    assert caught.value.user_message == messages.IMAGE_TOO_LARGE.format(megapixels=50)
+
+
+def test_blank_pdf_of_200_pages_is_done_quickly_without_ocr(cfg: Config) -> None:
+    """Blank pages never reach Tesseract (a missing Tesseract proves it)."""
+    no_ocr = cfg.replace(ingest={"tesseract_cmd": "/nonexistent/tesseract"})
+    started = time.monotonic()
+    with pytest.raises(ExtractionError) as caught:
+        process_bytes(_doc("pdf"), blank_pdf(200), no_ocr)
+    assert caught.value.user_message == messages.NO_TEXT
+    assert time.monotonic() - started < 20
+
+
+def test_a_page_with_ink_but_no_text_still_goes_to_ocr(cfg: Config) -> None:
+    no_ocr = cfg.replace(ingest={"tesseract_cmd": "/nonexistent/tesseract"})
+    with pytest.raises(ExtractionError) as caught:
+        process_bytes(_doc("pdf"), makers.scanned_pdf(["שלום"]), no_ocr)
+    assert caught.value.user_message == messages.OCR_MISSING
+
+
+def test_wall_clock_limit_kills_the_parser(cfg: Config) -> None:
+    slow = cfg.replace(ingest={"parse_timeout_seconds": 1})
+    data = makers.visual_hebrew_pdf([["שורה 1948, (DNA) ועוד טקסט ארוך"] * 30] * 400)
+    started = time.monotonic()
+    with pytest.raises(ExtractionError) as caught:
+        extract_pages_isolated("pdf", data, slow.ingest)
+    assert caught.value.user_message == messages.TOO_COMPLEX
+    assert "wall-clock" in caught.value.internal
+    assert time.monotonic() - started < 10
+
+
+def test_address_space_limit_fails_the_document(cfg: Config) -> None:
+    """An 8000x8000 photo within the pixel limit still needs more memory than 100 MB."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8000, 8000), "white").save(buffer, format="PNG")
+    tight = cfg.replace(ingest={"parse_memory_mb": 100, "max_image_pixels": 400_000_000})
+    with pytest.raises(ExtractionError) as caught:
+        extract_pages_isolated("png", buffer.getvalue(), tight.ingest)
+    assert caught.value.user_message == messages.TOO_COMPLEX
+
+
+def test_cpu_limit_fails_the_document(cfg: Config) -> None:
+    tight = cfg.replace(ingest={"parse_cpu_seconds": 1, "parse_timeout_seconds": 60})
+    data = makers.visual_hebrew_pdf([["שורה 1948, (DNA) ועוד טקסט ארוך"] * 30] * 400)
+    with pytest.raises(ExtractionError) as caught:
+        extract_pages_isolated("pdf", data, tight.ingest)
+    assert caught.value.user_message == messages.TOO_COMPLEX
+    assert "CPU limit" in caught.value.internal
+
+
+def _probe(tmp_path: Path, name: str, data: bytes) -> dict[str, float | str]:
+    path = tmp_path / name
+    path.write_bytes(data)
+    done = subprocess.run([sys.executable, str(PROBE), str(path), str(tmp_path / "state")],
+                          capture_output=True, text=True, timeout=300, check=True)
+    result: dict[str, float | str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.mark.slow
+def test_worker_memory_stays_low_on_a_huge_image(tmp_path: Path) -> None:
+    result = _probe(tmp_path, "huge.png", huge_png())
+    assert result["status"] == "failed"
+    assert float(result["peak_mb"]) < 300, result
+
+
+@pytest.mark.slow
+def test_worker_memory_returns_to_idle_after_a_big_job(tmp_path: Path) -> None:
+    pages = [[f"שורה {n} עם טקסט ארוך (DNA) ו-1948, וגם Latin words כאן" for n in range(40)]] * 300
+    result = _probe(tmp_path, "big.pdf", makers.visual_hebrew_pdf(pages))
+    assert result["status"] == "ready"
+    assert float(result["after_mb"]) - float(result["idle_mb"]) < 50, result
