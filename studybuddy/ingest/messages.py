@@ -8,6 +8,9 @@ from __future__ import annotations
 # Rejected at upload (nothing is stored).
 EMPTY_FILE = "The file is empty."
 TOO_LARGE = "The file is larger than the limit of {limit} MB."
+TOO_LARGE_NAMED = "The file '{name}' is larger than the limit of {limit} MB."
+REQUEST_TOO_LARGE = "The upload is larger than the server accepts ({limit} MB in all). Upload fewer or smaller files."
+DUPLICATE = "This file is already in the course, as '{name}'. It was not added again."
 UNSUPPORTED_TYPE = (
     "This type of file is not supported. Upload PDF, Word (DOCX), PowerPoint (PPTX), HTML, "
     "text or Markdown files, or photos (PNG, JPEG, WEBP)."

@@ -162,6 +162,11 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX monitor_events_time ON monitor_events (created_at);
     """,
+    # documents.content_hash: a file uploaded twice into one course is recognised
+    """
+    ALTER TABLE documents ADD COLUMN content_hash TEXT NOT NULL DEFAULT '';
+    CREATE INDEX documents_content_hash ON documents (course_id, content_hash);
+    """,
 ]
 
 DEAD_MESSAGE = "This task failed too many times. Please try again later."
@@ -346,6 +351,11 @@ class SqliteDocuments(_Table):
 
     def update(self, document_id: str, **values: Any) -> Document | None:
         return self._update(document_id, values)  # type: ignore[no-any-return]
+
+    def find_by_hash(self, course_id: str, content_hash: str) -> Document | None:
+        if not content_hash:
+            return None
+        return self._one("course_id = ? AND content_hash = ?", (course_id, content_hash))  # type: ignore[no-any-return]
 
 
 class SqlitePages(_Table):

@@ -33,6 +33,7 @@ from werkzeug.formparser import FormDataParser
 
 from ..ingest import messages
 from ..ingest.detect import IMAGE_KINDS, Rejected
+from ..ingest.structure import page_blocks
 from ..ingest.upload import MB, accept_file, accept_text, remove_document, retry_document
 from ..store.models import Course, Document
 from . import get_services
@@ -63,16 +64,17 @@ def init_app(app: Flask) -> None:
 class _LimitedSpool:
     """A temporary file for one uploaded file that refuses to grow past the per-file limit."""
 
-    def __init__(self, limit: int, limit_mb: int):
+    def __init__(self, limit: int, limit_mb: int, name: str = ""):
         self.limit = limit
         self.limit_mb = limit_mb
+        self.name = name
         self.size = 0
         self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
 
     def write(self, data: bytes) -> int:
         self.size += len(data)
         if self.size > self.limit:
-            raise _FileTooLarge(self.limit_mb)
+            raise _FileTooLarge(self.limit_mb, self.name)
         return self.file.write(data)
 
     def __getattr__(self, name: str) -> Any:
@@ -80,9 +82,10 @@ class _LimitedSpool:
 
 
 class _FileTooLarge(RequestEntityTooLarge):
-    def __init__(self, limit_mb: int):
+    def __init__(self, limit_mb: int, name: str = ""):
         super().__init__()
         self.limit_mb = limit_mb
+        self.file_name = name
 
 
 def _parse_body() -> tuple[MultiDict[str, str], MultiDict[str, FileStorage]]:
@@ -95,7 +98,7 @@ def _parse_body() -> tuple[MultiDict[str, str], MultiDict[str, FileStorage]]:
 
     def stream_factory(total_content_length: int | None, content_type: str | None, filename: str | None,
                        content_length: int | None = None) -> IO[bytes]:
-        return _LimitedSpool(per_file, cfg.web.max_upload_mb)  # type: ignore[return-value]
+        return _LimitedSpool(per_file, cfg.web.max_upload_mb, filename or "")  # type: ignore[return-value]
 
     parser = FormDataParser(
         stream_factory=stream_factory,  # type: ignore[arg-type]
@@ -119,6 +122,9 @@ def _translated(exc: Rejected) -> str:
 
 def _too_large_message(exc: RequestEntityTooLarge) -> str:
     limit = getattr(exc, "limit_mb", get_services().config.web.max_upload_mb)
+    name = getattr(exc, "file_name", "")
+    if name:  # one file of a batch: say which
+        return _(messages.TOO_LARGE_NAMED).format(name=name, limit=limit)
     return _(messages.TOO_LARGE).format(limit=limit)
 
 
@@ -388,6 +394,7 @@ def page(document_id: str, number: int) -> Any:
         document=document,
         course=course,
         page=found,
+        blocks=page_blocks(found.text),
         page_count=document.page_count,
         slides=document.kind == "pptx",
     )
