@@ -90,7 +90,7 @@ def _docx_body_pages(body: ElementTree.Element, styles: _DocxStyles) -> list[lis
             parts: list[str] = []
             first = True  # only the paragraph's first piece carries its heading or bullet
 
-            def close(parts: list[str], first: bool) -> bool:
+            def close(parts: list[str], first: bool, block: ElementTree.Element = block) -> bool:
                 text = "".join(parts).strip()
                 if text:
                     pages[-1].append(styles.mark(block, text) if first else text)
