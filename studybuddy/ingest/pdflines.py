@@ -208,8 +208,12 @@ def _paints_as(logical: str, painted: str, rtl: bool) -> bool:
     """Whether the bidi algorithm lays `logical` out as `painted` (bracket shapes aside)."""
     # Marks are left out: the algorithm turns them around with their letters, a page does not.
     shown = str(get_display(_MARKS.sub("", logical), base_dir="R" if rtl else "L"))
-    folded = _MANY_SPACES.sub(" ", shown).strip().translate(_FOLD_BRACKETS)
-    return folded == _MARKS.sub("", painted).translate(_FOLD_BRACKETS)
+    return _fold(_MANY_SPACES.sub(" ", shown).strip()) == _fold(_MARKS.sub("", painted))
+
+
+def _fold(text: str) -> str:
+    """Brackets of a kind made one (str.replace: far quicker here than str.translate)."""
+    return text.replace(")", "(").replace("]", "[").replace("}", "{")
 
 
 def _readings(clusters: list[str], rtl: bool, line: str) -> list[str]:
@@ -237,6 +241,9 @@ def logical_line(boxes: _Boxes, start: int, line: str) -> str:
         return line
     painted = _MANY_SPACES.sub(" ", "".join(clusters)).strip()
     rtl = line_is_rtl(painted)
+    first = _MANY_SPACES.sub(" ", visual_to_logical(clusters, rtl)).strip()
+    if not _typographic_faults(first) and _paints_as(first, painted, rtl):
+        return first  # the best any reading can be: no need to try the others
     readings = _readings(clusters, rtl, line)
     if _STARTS_WITH_STOP.match(readings[0]):
         # No sentence starts with its full stop: the line was laid out in the other direction.
