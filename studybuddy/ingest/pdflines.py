@@ -32,6 +32,7 @@ _PLAIN_RTL = re.compile("[\u0591-\u05f4\\s.,:;!?'\"\u2019\u201c\u201d\u2013\u201
 _MANY_SPACES = re.compile(" {2,}")
 BULLETS = "•\uf0b7\u25e6\u25aa\u25a0\u2023\u2043\uf0a7\uf0d8"
 _BULLET = re.compile(f"^[{BULLETS}]\\s*")
+_ANY_BRACKET = re.compile(r"[()\[\]{}]")
 _FAMILIES = {"(": "()", ")": "()", "[": "[]", "]": "[]", "{": "{}", "}": "{}"}
 _OPENS_AFTER = set("([{\"'\u05be-\u2013\u2014/")
 _CLOSES_BEFORE = set(".,;:!?)]}\"'\u05be-\u2013\u2014/%")
@@ -53,7 +54,7 @@ def resolve_brackets(text: str) -> str:
     before it and a space, punctuation or the end after it closes; otherwise it closes an
     open pair of its kind, or else opens one.
     """
-    if not any(ch in _FAMILIES for ch in text):
+    if _ANY_BRACKET.search(text) is None:
         return text
     out = list(text)
     depth = {"()": 0, "[]": 0, "{}": 0}
@@ -122,13 +123,14 @@ class _Boxes:
         import pypdfium2.raw as pdfium_c
 
         self.get_box = pdfium_c.FPDFText_GetCharBox
-        self.is_generated = pdfium_c.FPDFText_IsGenerated
         self.handle = textpage.raw
         self.left, self.right, self.bottom, self.top = (ctypes.c_double() for _ in range(4))
+        # References made once: building them on every call costs more than the call itself.
+        self.refs = tuple(ctypes.byref(v) for v in (self.left, self.right, self.bottom, self.top))
 
     def span(self, index: int) -> tuple[float, float] | None:
         """Left and right edge of a character's glyph; None where pdfium has no box."""
-        if not self.get_box(self.handle, index, self.left, self.right, self.bottom, self.top):
+        if not self.get_box(self.handle, index, *self.refs):
             return None
         left, right = self.left.value, self.right.value
         if right < left or (left == 0 and right == 0):
@@ -146,22 +148,20 @@ def _painted_clusters(boxes: _Boxes, start: int, line: str) -> list[str] | None:
     """
     bases: list[tuple[float, float, str]] = []
     marks: list[tuple[float, str]] = []
-    written = added = 0  # spaces in the PDF, and spaces pdfium added where it saw a gap
+    spaces = 0  # word gaps: spaces in the PDF and those pdfium added where it saw a gap
+    combining = unicodedata.combining
     for offset, char in enumerate(line):
-        if char.isspace():
+        if char == " " or char.isspace():
             if offset == 0 or not line[offset - 1].isspace():
-                if boxes.is_generated(boxes.handle, start + offset) == 1:
-                    added += 1
-                else:
-                    written += 1
+                spaces += 1
             continue
         span = boxes.span(start + offset)
         if span is None:
-            if unicodedata.combining(char) and bases:
+            if combining(char) and bases:
                 bases[-1] = (bases[-1][0], bases[-1][1], bases[-1][2] + char)
                 continue
             return None
-        if unicodedata.combining(char):
+        if combining(char):
             marks.append(((span[0] + span[1]) / 2, char))
         else:
             bases.append((span[0], span[1], char))
@@ -175,33 +175,90 @@ def _painted_clusters(boxes: _Boxes, start: int, line: str) -> list[str] | None:
             return 0.0 if left <= centre <= right else min(abs(centre - left), abs(centre - right))
         home = min(range(len(bases)), key=distance)
         clusters[home] += mark
-    spaces = written + added
-    gaps = sorted(range(len(bases) - 1), key=lambda k: bases[k + 1][0] - bases[k][1], reverse=True)
-    wide = {k for k in gaps[:spaces] if bases[k + 1][0] - bases[k][1] > 0}
+    return _with_spaces([(b[0], b[1]) for b in bases], [[c] for c in clusters], spaces)
+
+
+def _with_spaces(spans: list[tuple[float, float]], units: list[list[str]], spaces: int) -> list[str]:
+    """Units in painting order, flattened, with `spaces` spaces in the widest gaps between them."""
+    gaps = sorted(range(len(spans) - 1), key=lambda k: spans[k + 1][0] - spans[k][1], reverse=True)
+    wide = {k for k in gaps[:spaces] if spans[k + 1][0] - spans[k][1] > 0}
     out: list[str] = []
-    for k, cluster in enumerate(clusters):
-        out.append(cluster)
+    for k, unit in enumerate(units):
+        out.extend(unit)
         if k in wide:
             out.append(" ")
     return out
+
+
+def _unit_class(char: str) -> str:
+    if char == " " or char.isspace():
+        return " "
+    if "\u05d0" <= char <= "\u05ea" or _RTL_LETTER.match(char):
+        return "R"
+    if char.isalnum():
+        return "L"
+    return "N"
+
+
+def _painted_runs(boxes: _Boxes, start: int, line: str) -> list[str] | None:
+    """Like _painted_clusters, with a box asked only at the ends of each run of letters or digits.
+
+    Within a run of Hebrew letters, or of Latin letters and digits, pdfium's order is right;
+    the boxes of a run's first and last character say where it is painted and which way.
+    Punctuation between runs is placed one character at a time. None for lines with marks
+    (nikud) or without boxes: the caller then places every character.
+    """
+    if _COMBINING.search(line):
+        return None
+    units: list[list[str]] = []
+    spans: list[tuple[float, float]] = []
+    spaces = 0
+    offset, length = 0, len(line)
+    while offset < length:
+        kind = _unit_class(line[offset])
+        end = offset + 1
+        if kind == " ":
+            while end < length and _unit_class(line[end]) == " ":
+                end += 1
+            spaces += 1
+            offset = end
+            continue
+        if kind in "RL":
+            while end < length and _unit_class(line[end]) == kind:
+                end += 1
+        first = boxes.span(start + offset)
+        last = first if end - offset == 1 else boxes.span(start + end - 1)
+        if first is None or last is None:
+            return None
+        run = list(line[offset:end])
+        if first[0] + first[1] > last[0] + last[1]:
+            run.reverse()  # painted right to left
+        units.append(run)
+        spans.append((min(first[0], last[0]), max(first[1], last[1])))
+        offset = end
+    if not units:
+        return None
+    order = sorted(range(len(units)), key=lambda k: spans[k][0] + spans[k][1])
+    return _with_spaces([spans[k] for k in order], [units[k] for k in order], spaces)
 
 
 def _plain_rtl_in_order(boxes: _Boxes, start: int, line: str) -> bool:
     """A plain right-to-left line whose first letter is painted right of its last one."""
     if not _PLAIN_RTL.fullmatch(line):
         return False
-    letters = [i for i, ch in enumerate(line) if _HEBREW_LETTER.match(ch)]
-    if len(letters) < 2:
+    found = _HEBREW_LETTER.search(line)
+    last_index = next((i for i in range(len(line) - 1, -1, -1) if "\u05d0" <= line[i] <= "\u05ea"), -1)
+    if found is None or last_index <= found.start():
         return True
-    first, last = boxes.span(start + letters[0]), boxes.span(start + letters[-1])
+    first, last = boxes.span(start + found.start()), boxes.span(start + last_index)
     return first is None or last is None or first[0] >= last[0]
 
 
 _STARTS_WITH_STOP = re.compile(r"^[.,;:!?]")
 
 
-_FOLD_BRACKETS = str.maketrans(")]}", "([{")
 _MARKS = re.compile("[\u0300-\u036f\u0591-\u05c7]")
+_COMBINING = re.compile("[\u0300-\u036f\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7]")
 
 
 def _paints_as(logical: str, painted: str, rtl: bool) -> bool:
@@ -236,7 +293,7 @@ def logical_line(boxes: _Boxes, start: int, line: str) -> str:
     """
     if not has_rtl(line) or _plain_rtl_in_order(boxes, start, line):
         return line
-    clusters = _painted_clusters(boxes, start, line)
+    clusters = _painted_runs(boxes, start, line) or _painted_clusters(boxes, start, line)
     if clusters is None:
         return line
     painted = _MANY_SPACES.sub(" ", "".join(clusters)).strip()
