@@ -1,25 +1,33 @@
-"""The parser child: limits first, then one document from stdin, answers as JSON lines on stdout.
+"""The parser child: documents from stdin, one at a time, answers as JSON lines on stdout.
 
-Input: one JSON line {"kind", "size", "config"} followed by `size` bytes of the document.
+Input, for each document: one JSON line {"kind", "size", "config"} followed by `size` bytes.
 Output lines: {"progress": [done, total]} while it works, then one of {"pages": [...]},
-{"error": [user message, internal detail]} or {"crash": "detail"}.
+{"error": [user message, internal detail]} or {"crash": "detail"}. Before each document the
+child sets its limits: CPU time (RLIMIT_CPU, counted from what it has used so far) and
+address space (RLIMIT_AS). It ends when its input ends.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import resource
 import sys
+import time
 from typing import Any
 
 KILL_GRACE_SECONDS = 5
+PROGRESS_EVERY_SECONDS = 0.25  # progress is news for a person: a few lines a second are plenty
 
 
 def apply_limits(cpu_seconds: int, memory_mb: int) -> None:
-    cpu = max(1, int(cpu_seconds))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + KILL_GRACE_SECONDS))
-    memory = max(64, int(memory_mb)) * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    """Limits for the next document; the hard limits stay open so the next one can set its own."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    used = usage.ru_utime + usage.ru_stime
+    _, cpu_hard = resource.getrlimit(resource.RLIMIT_CPU)
+    resource.setrlimit(resource.RLIMIT_CPU, (math.ceil(used + max(1, int(cpu_seconds))), cpu_hard))
+    _, memory_hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (max(64, int(memory_mb)) * 1024 * 1024, memory_hard))
 
 
 def _say(out: Any, message: dict[str, Any]) -> None:
@@ -27,21 +35,31 @@ def _say(out: Any, message: dict[str, Any]) -> None:
     out.flush()
 
 
-def main() -> int:
-    out = sys.stdout.buffer
-    header = json.loads(sys.stdin.buffer.readline())
+def serve_one(source: Any, out: Any) -> bool:
+    """Read and answer one document; False when the input has ended."""
+    line = source.readline()
+    if not line:
+        return False
+    header = json.loads(line)
     settings = header["config"]
+    data = source.read(int(header["size"]))
     apply_limits(settings["parse_cpu_seconds"], settings["parse_memory_mb"])
     from ..config import IngestConfig
     from . import messages
     from .extract import extract_pages
     from .parsing import ExtractionError
 
+    last = [time.monotonic()]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_EVERY_SECONDS or done == total:
+            last[0] = now
+            _say(out, {"progress": [done, total]})
+
     try:
-        data = sys.stdin.buffer.read(int(header["size"]))
         cfg = IngestConfig(**settings)
-        pages = extract_pages(header["kind"], data, cfg,
-                              lambda done, total: _say(out, {"progress": [done, total]}))
+        pages = extract_pages(header["kind"], data, cfg, progress)
         _say(out, {"pages": pages})
     except ExtractionError as exc:
         _say(out, {"error": [exc.user_message, exc.internal]})
@@ -49,6 +67,12 @@ def main() -> int:
         _say(out, {"error": [messages.TOO_COMPLEX, "address-space limit reached"]})
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which decides
         _say(out, {"crash": f"{type(exc).__name__}: {exc}"})
+    return True
+
+
+def main() -> int:
+    while serve_one(sys.stdin.buffer, sys.stdout.buffer):
+        pass
     return 0
 
 

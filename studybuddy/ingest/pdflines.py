@@ -26,7 +26,6 @@ from typing import Any
 from bidi import get_display
 
 _RTL_LETTER = re.compile("[\u0590-\u05ff\u0600-\u06ff\u0700-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
-_HEBREW_LETTER = re.compile("[\u05d0-\u05ea]")
 # Characters whose place pdfium gets right in a right-to-left line (no digits, Latin, brackets).
 _PLAIN_RTL = re.compile("[\u0591-\u05f4\\s.,:;!?'\"\u2019\u201c\u201d\u2013\u2014-]*")
 _MANY_SPACES = re.compile(" {2,}")
@@ -83,6 +82,10 @@ def visual_to_logical(clusters: list[str], rtl: bool) -> str:
     """Painted clusters (base character + its marks, left to right) in logical order."""
     # The algorithm turns marks around with their letters; a right-to-left letter carrying
     # marks is replaced by a placeholder of the same class while the line is reordered.
+    joined = "".join(clusters)
+    if len(joined) == len(clusters):  # no marks: nothing to stand in for
+        visual = resolve_brackets(joined)
+        return resolve_brackets(str(get_display(visual, base_dir="R" if rtl else "L")))
     standins: dict[str, str] = {}
     pool = iter(_rtl_placeholders())
     chars: list[str] = []
@@ -107,11 +110,12 @@ def line_is_rtl(visual: str) -> bool:
     The logical first letter of a right-to-left line is painted rightmost: a line whose
     rightmost letter is Hebrew is right to left; otherwise the majority of letters decides.
     """
-    letters = [ch for ch in visual if ch.isalpha()]
-    if not letters:
+    last = next((ch for ch in reversed(visual) if ch.isalpha()), None)
+    if last is None:
         return False
-    if _RTL_LETTER.match(letters[-1]):
+    if _RTL_LETTER.match(last):
         return True
+    letters = [ch for ch in visual if ch.isalpha()]
     rtl = sum(1 for ch in letters if _RTL_LETTER.match(ch))
     return rtl >= len(letters) - rtl
 
@@ -190,71 +194,89 @@ def _with_spaces(spans: list[tuple[float, float]], units: list[list[str]], space
     return out
 
 
-def _unit_class(char: str) -> str:
-    if char == " " or char.isspace():
-        return " "
-    if "\u05d0" <= char <= "\u05ea" or _RTL_LETTER.match(char):
-        return "R"
-    if char.isalnum():
-        return "L"
-    return "N"
+# Runs of right-to-left words (letters with maqaf and geresh, single spaces between words),
+# runs of other letters and digits, spaces, and single characters of anything else.
+_RTL_RUN = "[\u05be\u05c0\u05c3\u05c6-\u05f4\u0600-\u06ff\u0700-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]+"
+_OTHER_RUNS = (
+    f"|(?P<ltr>[^\\W_\u05be\u05c0\u05c3\u05c6-\u05f4\u0600-\u06ff\u0700-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]+)"
+    "|(?P<space>\\s+)|(?P<other>.)"
+)
+_RUNS = re.compile(f"(?P<rtl>{_RTL_RUN}(?: {_RTL_RUN})*){_OTHER_RUNS}", re.DOTALL)
+_WORD_RUNS = re.compile(f"(?P<rtl>{_RTL_RUN}){_OTHER_RUNS}", re.DOTALL)
 
 
 def _painted_runs(boxes: _Boxes, start: int, line: str) -> list[str] | None:
     """Like _painted_clusters, with a box asked only at the ends of each run of letters or digits.
 
-    Within a run of Hebrew letters, or of Latin letters and digits, pdfium's order is right;
-    the boxes of a run's first and last character say where it is painted and which way.
-    Punctuation between runs is placed one character at a time. None for lines with marks
-    (nikud) or without boxes: the caller then places every character.
+    Within a Hebrew word, or a run of Latin letters and digits, pdfium's order is right, and
+    so is the order of Hebrew words in a row when pdfium took the line as right to left (its
+    first character painted right of its last); the boxes of a run's first and last
+    character say where it is painted and which way. Punctuation between runs is placed one
+    character at a time. None for lines with marks (nikud) or without boxes: the caller then
+    places every character.
     """
     if _COMBINING.search(line):
         return None
     units: list[list[str]] = []
     spans: list[tuple[float, float]] = []
     spaces = 0
-    offset, length = 0, len(line)
-    while offset < length:
-        kind = _unit_class(line[offset])
-        end = offset + 1
-        if kind == " ":
-            while end < length and _unit_class(line[end]) == " ":
-                end += 1
+    span = boxes.span
+    stripped = line.rstrip()
+    head = len(line) - len(line.lstrip())
+    first_char, last_char = span(start + head), span(start + len(stripped) - 1)
+    if first_char is None or last_char is None:
+        return None
+    pdfium_rtl = first_char[0] + first_char[1] > last_char[0] + last_char[1]
+    for match in (_RUNS if pdfium_rtl else _WORD_RUNS).finditer(line):
+        if match.lastgroup == "space":
             spaces += 1
-            offset = end
             continue
-        if kind in "RL":
-            while end < length and _unit_class(line[end]) == kind:
-                end += 1
-        first = boxes.span(start + offset)
-        last = first if end - offset == 1 else boxes.span(start + end - 1)
+        first_index, last_index = match.start(), match.end() - 1
+        first = span(start + first_index)
+        last = first if last_index == first_index else span(start + last_index)
         if first is None or last is None:
             return None
-        run = list(line[offset:end])
+        run = list(match.group())
         if first[0] + first[1] > last[0] + last[1]:
             run.reverse()  # painted right to left
         units.append(run)
         spans.append((min(first[0], last[0]), max(first[1], last[1])))
-        offset = end
     if not units:
         return None
     order = sorted(range(len(units)), key=lambda k: spans[k][0] + spans[k][1])
     return _with_spaces([spans[k] for k in order], [units[k] for k in order], spaces)
 
 
-def _plain_rtl_in_order(boxes: _Boxes, start: int, line: str) -> bool:
-    """A plain right-to-left line whose first letter is painted right of its last one."""
-    if not _PLAIN_RTL.fullmatch(line):
-        return False
-    found = _HEBREW_LETTER.search(line)
-    last_index = next((i for i in range(len(line) - 1, -1, -1) if "\u05d0" <= line[i] <= "\u05ea"), -1)
-    if found is None or last_index <= found.start():
-        return True
-    first, last = boxes.span(start + found.start()), boxes.span(start + last_index)
-    return first is None or last is None or first[0] >= last[0]
-
-
 _STARTS_WITH_STOP = re.compile(r"^[.,;:!?]")
+# A number standing alone between words: digits, maybe with separators inside, maybe a %.
+_LONE_NUMBER = re.compile(r"(?<!\S)\d+(?:[.,:/\u2013-]\d+)*%?(?!\S)")
+
+
+def _numbers_in_place(boxes: _Boxes, start: int, line: str) -> bool:
+    """A right-to-left line of words and lone numbers whose numbers pdfium put where they are painted.
+
+    Each number must be painted left to right, left of the character before it and right of
+    the one after it (four boxes a number); then pdfium's text is the logical line.
+    """
+    numbers = list(_LONE_NUMBER.finditer(line))
+    if not numbers or not _PLAIN_RTL.fullmatch(_LONE_NUMBER.sub("", line)):
+        return False
+    span = boxes.span
+    for number in numbers:
+        first, last = span(start + number.start()), span(start + number.end() - 1)
+        if first is None or last is None or first[0] > last[0]:
+            return False
+        before = number.start() - 2  # the character before the space before the number
+        after = number.end() + 1
+        if before >= 0:
+            neighbour = span(start + before)
+            if neighbour is None or neighbour[0] < last[1]:
+                return False
+        if after < len(line):
+            neighbour = span(start + after)
+            if neighbour is None or neighbour[1] > first[0]:
+                return False
+    return True
 
 
 _MARKS = re.compile("[\u0300-\u036f\u0591-\u05c7]")
@@ -291,7 +313,9 @@ def logical_line(boxes: _Boxes, start: int, line: str) -> str:
     The line is read back from its painted glyphs; of the readings, the first that the bidi
     algorithm lays out exactly as the page shows it wins.
     """
-    if not has_rtl(line) or _plain_rtl_in_order(boxes, start, line):
+    if not has_rtl(line) or _PLAIN_RTL.fullmatch(line):
+        return line  # pdfium's order is right (a line painted backwards is mended later, by its words)
+    if _numbers_in_place(boxes, start, line):
         return line
     clusters = _painted_runs(boxes, start, line) or _painted_clusters(boxes, start, line)
     if clusters is None:

@@ -1,11 +1,15 @@
 """Parsers are untrusted: extraction and OCR run in a child process under limits.
 
-The child (`python -m studybuddy.ingest.child`) sets its own CPU-time (RLIMIT_CPU) and
-address-space (RLIMIT_AS) limits before it reads the document; Tesseract, which it starts,
-inherits them. The parent enforces the wall-clock limit and kills the child past it. A child
-past any limit ends the document with a message the student understands, and the worker
-itself never holds a parser's memory. The child is a fresh interpreter, so it shares no
+The child (`python -m studybuddy.ingest.child`) sets a CPU-time limit (RLIMIT_CPU) and an
+address-space limit (RLIMIT_AS) for each document before it reads it; Tesseract, which it
+starts, inherits them. The parent enforces the wall-clock limit and kills the child past it.
+A child past any limit ends the document with a message the student understands, and the
+worker itself never holds a parser's memory. The child is a fresh interpreter: it shares no
 threads, locks or memory with the worker.
+
+A child that read a document well is kept for the next one (starting an interpreter costs
+more than reading a short PDF), unless it has grown past RECYCLE_RSS_MB or served
+MAX_DOCUMENTS; after any failure it is killed.
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 KILL_GRACE_SECONDS = 5
+RECYCLE_RSS_MB = 256
+MAX_DOCUMENTS = 50
+MAX_IDLE = 2
 
 
 def _read_lines(stream: IO[bytes], out: queue.Queue[dict[str, Any] | None]) -> None:
@@ -39,39 +46,104 @@ def _read_lines(stream: IO[bytes], out: queue.Queue[dict[str, Any] | None]) -> N
                 out.put(json.loads(raw))
             except ValueError:
                 log.warning("parser child wrote a line that is not JSON: %.80r", raw)
+    except (OSError, ValueError):
+        pass
     finally:
         out.put(None)
 
 
-def _feed(stdin: IO[bytes], header: bytes, data: bytes) -> None:
-    try:
-        stdin.write(header)
-        stdin.write(data)
-    except (BrokenPipeError, OSError):
-        pass  # the child died early; its exit code tells why
-    finally:
+class _Parser:
+    """One parser child and the thread that reads its answers."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "studybuddy.ingest.child"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True,
+        )
+        self.lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        assert self.process.stdout is not None
+        threading.Thread(target=_read_lines, args=(self.process.stdout, self.lines), daemon=True,
+                         name=f"parser-{self.process.pid}").start()
+        self.documents = 0
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def send(self, header: bytes, data: bytes) -> None:
+        """Write one document in a thread of its own: a child that dies early cannot block us."""
+        stdin = self.process.stdin
+
+        def feed() -> None:
+            try:
+                assert stdin is not None
+                stdin.write(header)
+                stdin.write(data)
+                stdin.flush()
+            except (BrokenPipeError, OSError, ValueError):
+                pass  # the child died; its exit code tells why
+
+        threading.Thread(target=feed, daemon=True, name=f"parser-feed-{self.process.pid}").start()
+
+    def rss_mb(self) -> float:
         try:
-            stdin.close()
-        except OSError:
-            pass
+            import psutil
+
+            return float(psutil.Process(self.process.pid).memory_info().rss) / (1024 * 1024)
+        except Exception:  # noqa: BLE001 - a child we cannot measure is not kept
+            return float("inf")
+
+    def stop(self) -> int | None:
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                if stream is not None:
+                    stream.close()
+            except OSError:
+                pass
+        if self.process.poll() is None:
+            self.process.kill()
+        return self.process.wait()
+
+
+_idle: list[_Parser] = []
+_idle_lock = threading.Lock()
+
+
+def _take_parser() -> _Parser:
+    with _idle_lock:
+        while _idle:
+            parser = _idle.pop()
+            if parser.alive():
+                return parser
+            parser.stop()
+    return _Parser()
+
+
+def _give_back(parser: _Parser) -> None:
+    keep = parser.alive() and parser.documents < MAX_DOCUMENTS and parser.rss_mb() < RECYCLE_RSS_MB
+    if keep:
+        with _idle_lock:
+            if len(_idle) < MAX_IDLE:
+                _idle.append(parser)
+                return
+    parser.stop()
+
+
+def stop_idle_parsers() -> None:
+    """Ends the children kept for the next document (at shutdown, and in tests)."""
+    with _idle_lock:
+        parsers = list(_idle)
+        _idle.clear()
+    for parser in parsers:
+        parser.stop()
 
 
 def extract_pages_isolated(kind: str, data: bytes, cfg: IngestConfig,
                            progress: Progress = no_progress) -> list[str]:
     """extract_pages in a bounded child process; ExtractionError for bad input or a breached limit."""
     header = json.dumps({"kind": kind, "size": len(data), "config": dataclasses.asdict(cfg)}).encode() + b"\n"
-    child = subprocess.Popen(
-        [sys.executable, "-m", "studybuddy.ingest.child"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True,
-    )
-    assert child.stdin is not None and child.stdout is not None
-    lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
-    feeder = threading.Thread(target=_feed, args=(child.stdin, header, data), daemon=True,
-                              name="parser-feed")
-    reader = threading.Thread(target=_read_lines, args=(child.stdout, lines), daemon=True,
-                              name="parser-read")
-    feeder.start()
-    reader.start()
+    parser = _take_parser()
+    parser.documents += 1
+    parser.send(header, data)
     deadline = time.monotonic() + max(1, cfg.parse_timeout_seconds)
     outcome: dict[str, Any] | None = None
     try:
@@ -81,28 +153,22 @@ def extract_pages_isolated(kind: str, data: bytes, cfg: IngestConfig,
                 raise ExtractionError(messages.TOO_COMPLEX,
                                       f"wall-clock limit of {cfg.parse_timeout_seconds} s reached")
             try:
-                line = lines.get(timeout=min(remaining, 1.0))
+                line = parser.lines.get(timeout=min(remaining, 1.0))
             except queue.Empty:
                 continue
             if line is None:
-                break  # the child closed its output without an answer
+                break  # the child ended without an answer
             if "progress" in line:
                 progress(*line["progress"])
             else:
                 outcome = line
     finally:
-        if child.poll() is None:
-            try:
-                child.wait(KILL_GRACE_SECONDS if outcome is not None else 0)
-            except subprocess.TimeoutExpired:
-                pass
-        if child.poll() is None:
-            child.kill()
-        child.wait()
-        child.stdout.close()
-        feeder.join(KILL_GRACE_SECONDS)
+        if outcome is not None and "pages" in outcome:
+            _give_back(parser)
+        else:
+            returncode = parser.stop()
     if outcome is None:
-        raise ExtractionError(messages.TOO_COMPLEX, _death(child.returncode, cfg))
+        raise ExtractionError(messages.TOO_COMPLEX, _death(returncode, cfg))
     if "pages" in outcome:
         pages: list[str] = outcome["pages"]
         return pages

@@ -156,7 +156,8 @@ class MongoDocuments(_Coll):
     def find_by_hash(self, course_id: str, content_hash: str) -> Document | None:
         if not content_hash:
             return None
-        found = self._find({"course_id": course_id, "content_hash": content_hash}, [("created_at", 1)], limit=1)
+        query = {"course_id": course_id, "content_hash": content_hash, "status": {"$ne": "failed"}}
+        found = self._find(query, [("created_at", 1)], limit=1)
         return found[0] if found else None
 
 

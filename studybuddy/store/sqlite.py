@@ -355,7 +355,9 @@ class SqliteDocuments(_Table):
     def find_by_hash(self, course_id: str, content_hash: str) -> Document | None:
         if not content_hash:
             return None
-        return self._one("course_id = ? AND content_hash = ?", (course_id, content_hash))  # type: ignore[no-any-return]
+        found = self._many("course_id = ? AND content_hash = ? AND status != 'failed'", (course_id, content_hash),
+                           "ORDER BY created_at LIMIT 1")
+        return found[0] if found else None
 
 
 class SqlitePages(_Table):

@@ -102,8 +102,9 @@ def test_address_space_limit_fails_the_document(cfg: Config) -> None:
 
 
 def test_cpu_limit_fails_the_document(cfg: Config) -> None:
-    tight = cfg.replace(ingest={"parse_cpu_seconds": 1, "parse_timeout_seconds": 60})
-    data = makers.visual_hebrew_pdf([["שורה 1948, (DNA) ועוד טקסט ארוך"] * 30] * 400)
+    """About four seconds of CPU to read, against a limit of one."""
+    tight = cfg.replace(ingest={"parse_cpu_seconds": 1, "parse_timeout_seconds": 120})
+    data = makers.visual_hebrew_pdf([["שורה 1948, (DNA) ועוד טקסט ארוך Latin 3.5%"] * 80] * 500)
     with pytest.raises(ExtractionError) as caught:
         extract_pages_isolated("pdf", data, tight.ingest)
     assert caught.value.user_message == messages.TOO_COMPLEX
