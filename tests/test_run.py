@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.cookiejar
+import json
 import os
 import re
 import signal
@@ -83,3 +84,22 @@ def test_waitress_refuses_an_oversized_body_by_its_length(app: object) -> None:
     conn.endheaders()
     response = conn.getresponse()
     assert response.status == 413
+    # Answered like our other errors: JSON for the API, in the default language (Hebrew).
+    assert response.getheader("Content-Type", "").startswith("application/json")
+    from studybuddy.ingest import messages
+
+    body = json.loads(response.read())
+    assert body["error"] != messages.REQUEST_TOO_LARGE.format(limit=1)  # translated
+    assert "MB" in body["error"] and any("\u05d0" <= ch <= "\u05ea" for ch in body["error"])
+    conn.close()
+    # A browser page gets the HTML error page.
+    conn = http.client.HTTPConnection("127.0.0.1", bound[0], timeout=10)
+    conn.putrequest("POST", "/courses/x/documents")
+    conn.putheader("Content-Length", "50000000")
+    conn.putheader("Accept", "text/html")
+    conn.endheaders()
+    response = conn.getresponse()
+    assert response.status == 413
+    assert response.getheader("Content-Type", "").startswith("text/html")
+    page = response.read().decode()
+    assert "<html" in page and 'lang="he"' in page

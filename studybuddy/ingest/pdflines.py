@@ -1,18 +1,24 @@
 """The lines of a PDF page in logical order, decided line by line from evidence.
 
-pdfium's text of a line is logical when the line is plain right-to-left (Hebrew letters, spaces
-and punctuation) or has no right-to-left letter at all; there it is kept. A line that mixes
-Hebrew with numbers, Latin words, brackets or signs comes out of pdfium partly turned (numbers
-split from their punctuation, Latin words in reverse order), whatever made the PDF. Such a
-line is rebuilt from what the reader sees: the glyphs sorted by their position on the page
-(the painting order), bracket shapes read from the page geometry, then put in logical order
-by the Unicode Bidirectional Algorithm (python-bidi). The algorithm laid the line out when
-the PDF was made; applied to the painted line it lays it back.
+pdfium's text of a line is kept where it is logical: a line with no right-to-left letter, a
+plain right-to-left line (Hebrew letters, spaces and punctuation), or a right-to-left line
+whose lone numbers the glyph boxes show painted where pdfium put them. A line that mixes
+Hebrew with Latin words, brackets, signs or numbers glued to punctuation comes out of pdfium
+partly turned (numbers split from their punctuation, Latin words in reverse order), whatever
+made the PDF. Such a line is rebuilt from what the reader sees: its glyphs sorted by their
+position on the page (the painting order), bracket shapes read from the page geometry, then
+put in logical order by the Unicode Bidirectional Algorithm (python-bidi). The algorithm laid
+the line out when the PDF was made; applied to the painted line it lays it back. Where more
+than one logical line paints the same way, the readings are checked by laying each out again,
+and the one written as people write wins.
 
 Brackets need care: a generator may map a mirrored glyph to either bracket, and pdfium
 mirrors the characters it takes as right to left, so the code points say little. On the
 page, though, the left bracket of a pair always opens to the right; the shapes are set from
 that, and once the line is logical, from the same evidence read right to left.
+
+The extraction corpus (tests/ingest/corpus.py: fpdf2 plain and shaped, LibreOffice Writer
+and Impress, Chromium) is the referee; bench/extract_quality.py measures against it.
 """
 
 from __future__ import annotations
@@ -198,7 +204,7 @@ def _with_spaces(spans: list[tuple[float, float]], units: list[list[str]], space
 # runs of other letters and digits, spaces, and single characters of anything else.
 _RTL_RUN = "[\u05be\u05c0\u05c3\u05c6-\u05f4\u0600-\u06ff\u0700-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]+"
 _OTHER_RUNS = (
-    f"|(?P<ltr>[^\\W_\u05be\u05c0\u05c3\u05c6-\u05f4\u0600-\u06ff\u0700-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]+)"
+    "|(?P<ltr>[^\\W_\u05be\u05c0\u05c3\u05c6-\u05f4\u0600-\u06ff\u0700-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]+)"
     "|(?P<space>\\s+)|(?P<other>.)"
 )
 _RUNS = re.compile(f"(?P<rtl>{_RTL_RUN}(?: {_RTL_RUN})*){_OTHER_RUNS}", re.DOTALL)

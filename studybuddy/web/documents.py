@@ -9,6 +9,7 @@ the same CSRF check themselves right after parsing.
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 from typing import IO, Any
 
@@ -192,12 +193,28 @@ def _accept_files(course: Course) -> tuple[list[Document], list[dict[str, str]]]
         upload.stream.seek(0)
         data = upload.stream.read()
         try:
-            accepted.append(accept_file(services, course, upload.filename, data))
+            accepted.append(accept_file(services, course, _sent_file_name(upload), data))
         except Rejected as exc:
             log.info("upload of %r to course %s refused: %s", upload.filename, course.id, exc.message)
             errors.append({"name": upload.filename or "", "error": _translated(exc),
                            "status": str(exc.status)})
     return accepted, errors
+
+
+_QUOTED_FILE_NAME = re.compile(r'filename="((?:[^"\\]|\\.)*)"')
+
+
+def _sent_file_name(upload: FileStorage) -> str | None:
+    """The file name as the browser sent it.
+
+    Browsers do not escape a backslash in a file name, but the form parser reads one as an
+    escape and drops it ("dir\\notes.txt" became "dirnotes.txt"). A name sent with a
+    backslash keeps it, so the upload is refused with a clear message, not renamed.
+    """
+    match = _QUOTED_FILE_NAME.search(upload.headers.get("Content-Disposition", ""))
+    if match and "\\" in match.group(1) and "filename*" not in upload.headers.get("Content-Disposition", ""):
+        return match.group(1)
+    return upload.filename
 
 
 def _size(upload: FileStorage) -> int:

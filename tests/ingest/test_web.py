@@ -380,3 +380,13 @@ def test_document_page_shows_docx_headings_as_headings(alice: Any, services: Any
     assert "# פרק" not in page
     course_page = alice.get(f"/courses/{course.id}").get_data(as_text=True)
     assert '<li class="outline-1" dir="auto">' in course_page and "פרק ראשון: התא" in course_page
+
+
+def test_a_backslash_in_a_file_name_is_refused_not_dropped(alice: Any, services: Any, course: Course) -> None:
+    """Browsers send backslashes as they are; the form parser alone would drop them."""
+    body, content_type = _multipart([("csrf_token", None, csrf_token(alice).encode()),
+                                     ("files", "dir\\notes.txt", "טקסט".encode())])
+    r = alice.post(f"/api/v1/courses/{course.id}/documents", data=body, content_type=content_type)
+    assert r.status_code == 400
+    assert r.get_json()["errors"][0]["error"] == messages.BAD_FILE_NAME
+    assert services.store.documents.list_for_course(course.id) == []
