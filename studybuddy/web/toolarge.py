@@ -12,7 +12,6 @@ import logging
 from typing import Any
 
 from flask import Flask
-from waitress.channel import HTTPChannel
 from waitress.task import ErrorTask
 
 from ..ingest import messages
