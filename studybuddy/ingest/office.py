@@ -28,19 +28,22 @@ def heading(text: str, level: int) -> str:
     return "#" * max(1, min(level, MAX_HEADING_LEVEL)) + " " + text
 
 
+def _node_text(node: ElementTree.Element) -> str:
+    """The text one node of a paragraph adds: its characters, a tab or a line break."""
+    if node.tag == f"{_W}t":
+        return node.text or ""
+    if node.tag == f"{_W}tab":
+        return "\t"
+    if node.tag in (f"{_W}br", f"{_W}cr"):
+        return "\n"
+    return ""
+
+
 def _paragraph_texts(element: ElementTree.Element) -> list[str]:
     """Paragraph texts inside an XML part, tabs and line breaks kept."""
     out = []
     for paragraph in element.iter(f"{_W}p"):
-        parts = []
-        for node in paragraph.iter():
-            if node.tag == f"{_W}t" and node.text:
-                parts.append(node.text)
-            elif node.tag == f"{_W}tab":
-                parts.append("\t")
-            elif node.tag in (f"{_W}br", f"{_W}cr"):
-                parts.append("\n")
-        text = "".join(parts).strip()
+        text = "".join(_node_text(node) for node in paragraph.iter()).strip()
         if text:
             out.append(text)
     return out
@@ -105,12 +108,8 @@ def _docx_body_pages(body: ElementTree.Element, styles: _DocxStyles) -> list[lis
                     parts = []
                     if pages[-1]:
                         pages.append([])
-                elif node.tag == f"{_W}t" and node.text:
-                    parts.append(node.text)
-                elif node.tag == f"{_W}tab":
-                    parts.append("\t")
-                elif node.tag in (f"{_W}br", f"{_W}cr"):
-                    parts.append("\n")
+                else:
+                    parts.append(_node_text(node))
             close(parts, first)
         elif block.tag == f"{_W}tbl":
             for row in block.iter(f"{_W}tr"):
