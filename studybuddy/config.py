@@ -84,6 +84,9 @@ class WorkerConfig:
     reaper_interval_seconds: float = 15.0
 
 
+MIN_PARSE_MEMORY_MB = 256
+
+
 @dataclass(frozen=True)
 class IngestConfig:
     max_pages: int = 500
@@ -500,6 +503,11 @@ def _validate(cfg: Config, where: typing.Callable[[str], str]) -> list[str]:
         ("quota", "max_question_chars"),
     ]:
         positive(section, key)
+    for key in ("parse_timeout_seconds", "parse_cpu_seconds", "max_image_pixels"):
+        positive("ingest", key)
+    if cfg.ingest.parse_memory_mb < MIN_PARSE_MEMORY_MB:
+        problems.append(f"{where('ingest.parse_memory_mb')}: ingest.parse_memory_mb must be at least "
+                        f"{MIN_PARSE_MEMORY_MB} (the parser needs room to start)")
     if not 0 <= cfg.web.port <= 65535:
         problems.append(f"{where('web.port')}: web.port must be between 0 and 65535")
     for q in cfg.worker.queues:
