@@ -10,24 +10,36 @@ address space (RLIMIT_AS). It ends when its input ends.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import resource
 import sys
 import time
 from typing import Any
 
+log = logging.getLogger(__name__)
+
 KILL_GRACE_SECONDS = 5
 PROGRESS_EVERY_SECONDS = 0.25  # progress is news for a person: a few lines a second are plenty
 
 
-def apply_limits(cpu_seconds: int, memory_mb: int) -> None:
-    """Limits for the next document; the hard limits stay open so the next one can set its own."""
+def apply_limits(cpu_seconds: int, memory_mb: int) -> bool:
+    """Limits for the next document; the hard limits stay open so the next one can set its own.
+
+    False when the system refuses (a seccomp filter without setrlimit): the document is then
+    read under the parent's wall-clock limit alone, and the journal says so.
+    """
     usage = resource.getrusage(resource.RUSAGE_SELF)
     used = usage.ru_utime + usage.ru_stime
-    _, cpu_hard = resource.getrlimit(resource.RLIMIT_CPU)
-    resource.setrlimit(resource.RLIMIT_CPU, (math.ceil(used + max(1, int(cpu_seconds))), cpu_hard))
-    _, memory_hard = resource.getrlimit(resource.RLIMIT_AS)
-    resource.setrlimit(resource.RLIMIT_AS, (max(64, int(memory_mb)) * 1024 * 1024, memory_hard))
+    try:
+        _, cpu_hard = resource.getrlimit(resource.RLIMIT_CPU)
+        resource.setrlimit(resource.RLIMIT_CPU, (math.ceil(used + max(1, int(cpu_seconds))), cpu_hard))
+        _, memory_hard = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS, (max(64, int(memory_mb)) * 1024 * 1024, memory_hard))
+    except (OSError, ValueError) as exc:
+        log.warning("cannot limit the parser's CPU and memory (%s); the wall-clock limit still holds", exc)
+        return False
+    return True
 
 
 def _say(out: Any, message: dict[str, Any]) -> None:
@@ -71,6 +83,9 @@ def serve_one(source: Any, out: Any) -> bool:
 
 
 def main() -> int:
+    from ..logging import setup_logging
+
+    setup_logging()
     while serve_one(sys.stdin.buffer, sys.stdout.buffer):
         pass
     return 0

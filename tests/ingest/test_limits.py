@@ -133,3 +133,25 @@ def test_worker_memory_returns_to_idle_after_a_big_job(tmp_path: Path) -> None:
     result = _probe(tmp_path, "big.pdf", makers.visual_hebrew_pdf(pages))
     assert result["status"] == "ready"
     assert float(result["after_mb"]) - float(result["idle_mb"]) < 50, result
+
+
+def test_a_child_that_may_not_set_limits_still_reads_under_the_wall_clock(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A seccomp filter without setrlimit must not make every document fail."""
+    import resource
+
+    from studybuddy.ingest import child
+
+    def refuse(*args: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(resource, "setrlimit", refuse)
+    assert child.apply_limits(10, 512) is False
+    assert "wall-clock limit still holds" in caplog.text
+
+
+def test_the_worker_unit_lets_the_parser_set_its_limits() -> None:
+    unit = (Path(__file__).resolve().parents[2] / "systemd/studybuddy-worker.service").read_text()
+    assert "SystemCallFilter=~@privileged @resources" in unit
+    assert "SystemCallFilter=setrlimit prlimit64" in unit.split("SystemCallFilter=~@privileged @resources")[1]
