@@ -93,15 +93,17 @@ class _Parser:
             return float("inf")
 
     def stop(self) -> int | None:
+        """Kill the child, then close its pipes (closing first would wait on the threads using them)."""
+        if self.process.poll() is None:
+            self.process.kill()
+        returncode = self.process.wait()
         for stream in (self.process.stdin, self.process.stdout):
             try:
                 if stream is not None:
                     stream.close()
             except OSError:
                 pass
-        if self.process.poll() is None:
-            self.process.kill()
-        return self.process.wait()
+        return returncode
 
 
 _idle: list[_Parser] = []

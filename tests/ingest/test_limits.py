@@ -78,12 +78,17 @@ def test_a_page_with_ink_but_no_text_still_goes_to_ocr(cfg: Config) -> None:
     assert caught.value.user_message == messages.OCR_MISSING
 
 
+def busy_html() -> bytes:
+    """16 MB of small tags: seconds of CPU to read (a file cheap to make)."""
+    return ("<html><body><p>" + "<b>שלום</b> <i>עולם</i> " * 500_000 + "</p></body></html>").encode()
+
+
 def test_wall_clock_limit_kills_the_parser(cfg: Config) -> None:
     slow = cfg.replace(ingest={"parse_timeout_seconds": 1})
-    data = makers.visual_hebrew_pdf([["שורה 1948, (DNA) ועוד טקסט ארוך"] * 30] * 400)
+    data = busy_html()
     started = time.monotonic()
     with pytest.raises(ExtractionError) as caught:
-        extract_pages_isolated("pdf", data, slow.ingest)
+        extract_pages_isolated("html", data, slow.ingest)
     assert caught.value.user_message == messages.TOO_COMPLEX
     assert "wall-clock" in caught.value.internal
     assert time.monotonic() - started < 10
@@ -102,11 +107,10 @@ def test_address_space_limit_fails_the_document(cfg: Config) -> None:
 
 
 def test_cpu_limit_fails_the_document(cfg: Config) -> None:
-    """About four seconds of CPU to read, against a limit of one."""
+    """About five seconds of CPU to read, against a limit of one."""
     tight = cfg.replace(ingest={"parse_cpu_seconds": 1, "parse_timeout_seconds": 120})
-    data = makers.visual_hebrew_pdf([["שורה 1948, (DNA) ועוד טקסט ארוך Latin 3.5%"] * 80] * 500)
     with pytest.raises(ExtractionError) as caught:
-        extract_pages_isolated("pdf", data, tight.ingest)
+        extract_pages_isolated("html", busy_html(), tight.ingest)
     assert caught.value.user_message == messages.TOO_COMPLEX
     assert "CPU limit" in caught.value.internal
 
@@ -129,7 +133,7 @@ def test_worker_memory_stays_low_on_a_huge_image(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_worker_memory_returns_to_idle_after_a_big_job(tmp_path: Path) -> None:
-    pages = [[f"שורה {n} עם טקסט ארוך (DNA) ו-1948, וגם Latin words כאן" for n in range(40)]] * 300
+    pages = [[f"שורה {n} עם טקסט ארוך (DNA) ו-1948, וגם Latin words כאן" for n in range(40)]] * 150
     result = _probe(tmp_path, "big.pdf", makers.visual_hebrew_pdf(pages))
     assert result["status"] == "ready"
     assert float(result["after_mb"]) - float(result["idle_mb"]) < 50, result
