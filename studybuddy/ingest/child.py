@@ -1,8 +1,9 @@
 """The parser child: documents from stdin, one at a time, answers as JSON lines on stdout.
 
 Input, for each document: one JSON line {"kind", "size", "config"} followed by `size` bytes.
-Output lines: {"progress": [done, total]} while it works, then one of {"pages": [...]},
-{"error": [user message, internal detail]} or {"crash": "detail"}. Before each document the
+Output lines: {"page": text, "of": pages in all} for each page as soon as it is read (a PDF
+page by page, other kinds at the end), {"progress": [done, total]} now and then, and last one
+of {"done": pages}, {"error": [user message, internal detail]} or {"crash": "detail"}. Before each document the
 child sets its limits: CPU time (RLIMIT_CPU, counted from what it has used so far) and
 address space (RLIMIT_AS). It ends when its input ends.
 """
@@ -60,6 +61,7 @@ def serve_one(source: Any, out: Any) -> bool:
     from . import messages
     from .extract import extract_pages
     from .parsing import ExtractionError
+    from .pdf import pdf_pages
 
     last = [time.monotonic()]
 
@@ -71,8 +73,17 @@ def serve_one(source: Any, out: Any) -> bool:
 
     try:
         cfg = IngestConfig(**settings)
-        pages = extract_pages(header["kind"], data, cfg, progress)
-        _say(out, {"pages": pages})
+        count = 0
+        if header["kind"] == "pdf" and data:
+            for total, text in pdf_pages(data, cfg):
+                count += 1
+                _say(out, {"page": text, "of": total})
+        else:
+            pages = extract_pages(header["kind"], data, cfg, progress)
+            for text in pages:
+                _say(out, {"page": text, "of": len(pages)})
+            count = len(pages)
+        _say(out, {"done": count})
     except ExtractionError as exc:
         _say(out, {"error": [exc.user_message, exc.internal]})
     except MemoryError:

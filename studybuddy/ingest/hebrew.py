@@ -64,11 +64,7 @@ _FINAL_ENDS = re.compile(f"(?<=[{_HEB_LETTER}])[{FINALS}](?![{_HEB_LETTER}])")
 _PLAIN_ENDS = re.compile(
     f"(?<=[{_HEB_LETTER}])[{NON_FINALS_WITH_FINAL}](?![{_HEB_LETTER}]|[\u05f3\u05f4\"'][{_HEB_LETTER}])"
 )
-# Whole words (no Hebrew letter on either side) that are common, or common ones reversed.
-_REVERSED_COMMON = re.compile(
-    f"(?<![{_HEB_LETTER}])(?:{'|'.join(sorted(_COMMON_REVERSED))})(?![{_HEB_LETTER}])"
-)
-_COMMON_WORD = re.compile(f"(?<![{_HEB_LETTER}])(?:{'|'.join(sorted(_COMMON))})(?![{_HEB_LETTER}])")
+_HEB_WORDS = re.compile(f"[{_HEB_LETTER}]{{2,}}")
 
 
 def reversal_score(line: str) -> int:
@@ -76,7 +72,12 @@ def reversal_score(line: str) -> int:
     line = _POINTS.sub("", line)
     score = 2 * len(_FINAL_STARTS.findall(line)) - 2 * len(_FINAL_ENDS.findall(line))
     score += len(_PLAIN_ENDS.findall(line))
-    return score + len(_REVERSED_COMMON.findall(line)) - len(_COMMON_WORD.findall(line))
+    for word in _HEB_WORDS.findall(line):
+        if word in _COMMON_REVERSED:
+            score += 1
+        elif word in _COMMON:
+            score -= 1
+    return score
 
 
 def _clusters(text: str) -> list[str]:
@@ -184,24 +185,9 @@ def line_is_rtl(visual_line: str) -> bool:
     return hebrew >= len(letters) - hebrew
 
 
-# What can make a line's score positive; a line without any of it is not reversed.
-
-
-_SIGN_OF_REVERSAL = re.compile("|".join(p.pattern for p in (_FINAL_STARTS, _PLAIN_ENDS, _REVERSED_COMMON)))
-
-
-def _maybe_reversed(line: str) -> bool:
-    return _SIGN_OF_REVERSAL.search(_POINTS.sub("", line)) is not None
-
-
 def _repair_order(lines: list[str]) -> list[str]:
-    # The page's score is the sum of its lines' (no evidence crosses a line break); a page
-    # that does not lean reversed only needs the lines with some sign of reversal scored.
-    overall = reversal_score("\n".join(lines))
-    if overall > 0:
-        scores = [reversal_score(line) if has_hebrew(line) else 0 for line in lines]
-    else:
-        scores = [reversal_score(line) if _maybe_reversed(line) else 0 for line in lines]
+    scores = [reversal_score(line) if has_hebrew(line) else 0 for line in lines]
+    overall = sum(scores)
     out = []
     for line, score in zip(lines, scores):
         if score > 0 or (score == 0 and overall > 0 and has_hebrew(line)):

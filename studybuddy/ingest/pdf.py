@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from . import messages
@@ -44,6 +45,15 @@ def _render_for_ocr(page: Any) -> Any:
 
 
 def extract_pdf(data: bytes, cfg: IngestConfig, progress: Progress = no_progress) -> list[str]:
+    pages: list[str] = []
+    for total, text in pdf_pages(data, cfg):
+        pages.append(text)
+        progress(len(pages), total)
+    return pages
+
+
+def pdf_pages(data: bytes, cfg: IngestConfig) -> Iterator[tuple[int, str]]:
+    """(pages in all, text) of each page in turn, so a reader can start on page 1 at once."""
     import pypdfium2 as pdfium
 
     with _PDFIUM:
@@ -55,14 +65,16 @@ def extract_pdf(data: bytes, cfg: IngestConfig, progress: Progress = no_progress
             log.info("pdfium cannot open the PDF (%s); trying pypdf", exc)
             document = None
     if document is None:
-        return _extract_pdf_with_pypdf(data, cfg, progress)
+        fallback = _extract_pdf_with_pypdf(data, cfg, no_progress)
+        for text in fallback:
+            yield len(fallback), text
+        return
     try:
         with _PDFIUM:
             total = len(document)
         check_pages(total, cfg)
         if total == 0:
             raise ExtractionError(messages.CORRUPT_PDF, "no pages")
-        pages: list[str] = []
         for number in range(total):
             image = None
             with _PDFIUM:
@@ -79,9 +91,7 @@ def extract_pdf(data: bytes, cfg: IngestConfig, progress: Progress = no_progress
                     page.close()
             if image is not None:
                 text = run_ocr(image, cfg)
-            pages.append(text)
-            progress(number + 1, total)
-        return pages
+            yield total, text
     finally:
         with _PDFIUM:
             document.close()

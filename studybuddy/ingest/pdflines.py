@@ -23,8 +23,10 @@ and Impress, Chromium) is the referee; bench/extract_quality.py measures against
 
 from __future__ import annotations
 
+import bisect
 import ctypes
 import functools
+import itertools
 import re
 import unicodedata
 from typing import Any
@@ -59,14 +61,14 @@ def resolve_brackets(text: str) -> str:
     before it and a space, punctuation or the end after it closes; otherwise it closes an
     open pair of its kind, or else opens one.
     """
-    if _ANY_BRACKET.search(text) is None:
+    found = list(_ANY_BRACKET.finditer(text))
+    if not found:
         return text
     out = list(text)
     depth = {"()": 0, "[]": 0, "{}": 0}
-    for i, ch in enumerate(text):
-        family = _FAMILIES.get(ch)
-        if family is None:
-            continue
+    for match in found:
+        i = match.start()
+        family = _FAMILIES[text[i]]
         before = text[i - 1] if i else " "
         after = text[i + 1] if i + 1 < len(text) else " "
         opens = (before.isspace() or before in _OPENS_AFTER) and not after.isspace()
@@ -352,16 +354,19 @@ def _typographic_faults(text: str) -> int:
     return len(_FAULTS.findall(text))
 
 
+# Anything but right-to-left letters, spaces and plain punctuation: a line holding none of it
+# is plain and keeps pdfium's text without a look at each line.
+_NOT_PLAIN = re.compile("[^\u0591-\u05f4\\s.,:;!?'\"\u2019\u201c\u201d\u2013\u2014-]+")
+
+
 def page_text(textpage: Any) -> str:
     """The text of one pdfium text page, every line in logical order, bullets as list items."""
     text: str = textpage.get_text_range()
     lines = text.split("\r\n")
     if has_rtl(text) and len(text) == textpage.count_chars():
+        starts = list(itertools.accumulate((len(line) + 2 for line in lines[:-1]), initial=0))
+        suspects = sorted({bisect.bisect_right(starts, match.start()) - 1 for match in _NOT_PLAIN.finditer(text)})
         boxes = _Boxes(textpage)
-        position = 0
-        rebuilt = []
-        for line in lines:
-            rebuilt.append(logical_line(boxes, position, line))
-            position += len(line) + 2
-        lines = rebuilt
-    return "\n".join(list_item(line) for line in lines)
+        for index in suspects:
+            lines[index] = logical_line(boxes, starts[index], lines[index])
+    return "\n".join(list_item(line) if line[:1] in BULLETS else line for line in lines)

@@ -60,10 +60,13 @@ def process_bytes(
             last[0] = percent
             report(percent, messages.STAGE_EXTRACTING)
 
-    raw_pages = extract_pages_isolated(document.kind, data, cfg.ingest, extraction_progress)
+    pages: list[Page] = []
+
+    def tidy(number: int, raw: str) -> None:  # while the parser reads the next page
+        pages.append(Page(document_id=document.id, number=number, text=normalize_display(raw)))
+
+    extract_pages_isolated(document.kind, data, cfg.ingest, extraction_progress, on_page=tidy)
     report(EXTRACT_TO, messages.STAGE_NORMALISING)
-    pages = [Page(document_id=document.id, number=n, text=normalize_display(text))
-             for n, text in enumerate(raw_pages, start=1)]
     if not any(page.text.strip() for page in pages):
         raise ExtractionError(messages.NO_TEXT)
     report(90, messages.STAGE_CHUNKING)

@@ -17,13 +17,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import queue
+import os
+import selectors
 import signal
 import subprocess
 import sys
 import threading
 import time
-from typing import IO, TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from . import messages
 from .parsing import ExtractionError, Progress, no_progress
@@ -39,32 +41,44 @@ MAX_DOCUMENTS = 50
 MAX_IDLE = 2
 
 
-def _read_lines(stream: IO[bytes], out: queue.Queue[dict[str, Any] | None]) -> None:
-    try:
-        for raw in stream:
-            try:
-                out.put(json.loads(raw))
-            except ValueError:
-                log.warning("parser child wrote a line that is not JSON: %.80r", raw)
-    except (OSError, ValueError):
-        pass
-    finally:
-        out.put(None)
-
-
 class _Parser:
-    """One parser child and the thread that reads its answers."""
+    """One parser child; its answers are read here, with a deadline, as they come."""
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "studybuddy.ingest.child"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True,
         )
-        self.lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
         assert self.process.stdout is not None
-        threading.Thread(target=_read_lines, args=(self.process.stdout, self.lines), daemon=True,
-                         name=f"parser-{self.process.pid}").start()
+        self.fd = self.process.stdout.fileno()
+        os.set_blocking(self.fd, False)
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.fd, selectors.EVENT_READ)
+        self.pending = b""  # the start of a line not yet complete
         self.documents = 0
+
+    def answers(self, deadline: float) -> Iterator[dict[str, Any] | None]:
+        """The child's answer lines until its output ends (then None); TimeoutError past the deadline."""
+        while True:
+            while b"\n" in self.pending:
+                raw, self.pending = self.pending.split(b"\n", 1)
+                try:
+                    yield json.loads(raw)
+                except ValueError:
+                    log.warning("parser child wrote a line that is not JSON: %.80r", raw)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            if not self.selector.select(remaining):
+                continue
+            try:
+                chunk = os.read(self.fd, 1 << 20)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                yield None
+                return
+            self.pending += chunk
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -93,10 +107,11 @@ class _Parser:
             return float("inf")
 
     def stop(self) -> int | None:
-        """Kill the child, then close its pipes (closing first would wait on the threads using them)."""
+        """Kill the child, then close its pipes (closing first would wait on the thread feeding it)."""
         if self.process.poll() is None:
             self.process.kill()
         returncode = self.process.wait()
+        self.selector.close()
         for stream in (self.process.stdin, self.process.stdout):
             try:
                 if stream is not None:
@@ -139,40 +154,52 @@ def stop_idle_parsers() -> None:
         parser.stop()
 
 
+PageSink = Callable[[int, str], None]  # (page number from 1, raw text)
+
+
+def _no_sink(number: int, text: str) -> None:
+    return None
+
+
 def extract_pages_isolated(kind: str, data: bytes, cfg: IngestConfig,
-                           progress: Progress = no_progress) -> list[str]:
-    """extract_pages in a bounded child process; ExtractionError for bad input or a breached limit."""
+                           progress: Progress = no_progress, on_page: PageSink = _no_sink) -> list[str]:
+    """extract_pages in a bounded child process; ExtractionError for bad input or a breached limit.
+
+    `on_page` gets each page as it arrives, so the caller can work on page 1 while the child
+    reads page 2.
+    """
     header = json.dumps({"kind": kind, "size": len(data), "config": dataclasses.asdict(cfg)}).encode() + b"\n"
     parser = _take_parser()
     parser.documents += 1
     parser.send(header, data)
     deadline = time.monotonic() + max(1, cfg.parse_timeout_seconds)
     outcome: dict[str, Any] | None = None
+    pages: list[str] = []
+    returncode: int | None = None
     try:
-        while outcome is None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise ExtractionError(messages.TOO_COMPLEX,
-                                      f"wall-clock limit of {cfg.parse_timeout_seconds} s reached")
-            try:
-                line = parser.lines.get(timeout=min(remaining, 1.0))
-            except queue.Empty:
-                continue
+        for line in parser.answers(deadline):
             if line is None:
                 break  # the child ended without an answer
-            if "progress" in line:
+            if "page" in line:
+                pages.append(line["page"])
+                on_page(len(pages), line["page"])
+                progress(len(pages), line["of"])
+            elif "progress" in line:
                 progress(*line["progress"])
             else:
                 outcome = line
+                break
+    except TimeoutError:
+        raise ExtractionError(messages.TOO_COMPLEX,
+                              f"wall-clock limit of {cfg.parse_timeout_seconds} s reached") from None
     finally:
-        if outcome is not None and "pages" in outcome:
+        if outcome is not None and "done" in outcome:
             _give_back(parser)
         else:
             returncode = parser.stop()
     if outcome is None:
         raise ExtractionError(messages.TOO_COMPLEX, _death(returncode, cfg))
-    if "pages" in outcome:
-        pages: list[str] = outcome["pages"]
+    if "done" in outcome:
         return pages
     if "error" in outcome:
         user_message, internal = outcome["error"]
