@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -13,6 +14,7 @@ from .extract import ExtractionError
 from .hebrew import normalize_display, search_form
 from .retrieval import mark_course_changed
 from .sandbox import extract_pages_isolated
+from .structure import outline
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -112,7 +114,9 @@ def ingest_document(store: Store, cfg: Config, document_id: str, report: Report 
         discard_results(store, document)
         raise
     mark_course_changed(store, document.course_id)
-    updated = store.documents.update(document.id, status="ready", error="", page_count=len(pages))
+    headings = outline((page.number, page.text) for page in pages)
+    updated = store.documents.update(document.id, status="ready", error="", page_count=len(pages),
+                                      outline=json.dumps(headings, ensure_ascii=False) if headings else "")
     if updated is None:  # deleted between the write and now
         discard_results(store, document)
         return None

@@ -3,6 +3,7 @@ table rows (cells joined by " | ") and plain paragraphs, for pages that show the
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -57,3 +58,13 @@ def outline(pages: Iterable[tuple[int, str]]) -> list[tuple[int, str, int]]:
                 if len(out) >= MAX_OUTLINE:
                     return out
     return out
+
+
+def stored_outline(text: str) -> list[tuple[int, str, int]]:
+    """An outline kept with a document (JSON), read back; empty when there is none or it is damaged."""
+    if not text:
+        return []
+    try:
+        return [(int(level), str(title), int(page)) for level, title, page in json.loads(text)]
+    except (ValueError, TypeError):
+        return []

@@ -55,6 +55,7 @@ class Document:
     job_id: str = ""
     created_at: float = field(default_factory=now)
     content_hash: str = ""  # sha256 of the bytes: the same file twice in a course is refused
+    outline: str = ""  # JSON [[level, heading, page], ...] of the headings found at ingest
 
 
 @dataclass(frozen=True)

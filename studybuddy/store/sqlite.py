@@ -162,9 +162,11 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX monitor_events_time ON monitor_events (created_at);
     """,
-    # documents.content_hash: a file uploaded twice into one course is recognised
+    # documents.content_hash: a file uploaded twice into one course is recognised;
+    # documents.outline: the headings found at ingest, for the course page
     """
     ALTER TABLE documents ADD COLUMN content_hash TEXT NOT NULL DEFAULT '';
+    ALTER TABLE documents ADD COLUMN outline TEXT NOT NULL DEFAULT '';
     CREATE INDEX documents_content_hash ON documents (course_id, content_hash);
     """,
 ]

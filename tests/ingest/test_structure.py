@@ -36,3 +36,10 @@ def test_markers_are_not_indexed_as_words() -> None:
     terms = search_terms(search_form(" ".join(c.text for c in chunks)))
     assert not {"#", "##", "###", "-", "|"} & set(terms)
     assert "גרעין" in terms and "הגדרה" in terms
+
+
+def test_stored_outline_reads_back_and_survives_damage() -> None:
+    from studybuddy.ingest.structure import stored_outline
+
+    assert stored_outline('[[1, "פרק", 2]]') == [(1, "פרק", 2)]
+    assert stored_outline("") == [] and stored_outline("not json") == [] and stored_outline("[1]") == []
