@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, BinaryIO, Iterable, Protocol
 
+from .cards import CardRepo, DeckRepo, ReviewRepo
 from .models import Artifact, Chunk, Course, Document, Item, Job, MonitorEvent, Page, User
 
 
@@ -152,6 +153,9 @@ class Store(Protocol):
     counters: CounterRepo
     monitor: MonitorRepo
     blobs: BlobStore
+    decks: DeckRepo
+    cards: CardRepo
+    reviews: ReviewRepo
 
     def ping(self) -> None:
         """Raise StoreError unless the store answers."""

@@ -25,6 +25,8 @@ from .models import (
     User,
     new_id,
 )
+from .sqlite_cards import MIGRATION as CARDS_MIGRATION
+from .sqlite_cards import SqliteCards, SqliteDecks, SqliteReviews
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +164,10 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX monitor_events_time ON monitor_events (created_at);
     """,
-    # documents.content_hash: a file uploaded twice into one course is recognised;
+    # 2: decks, cards with their FSRS memory state, and the review log (flashcard sets made before
+    # this become decks, and their old marks review-log entries, when their owner next opens review)
+    CARDS_MIGRATION,
+    # 3: documents.content_hash: a file uploaded twice into one course is recognised;
     # documents.outline: the headings found at ingest, for the course page
     """
     ALTER TABLE documents ADD COLUMN content_hash TEXT NOT NULL DEFAULT '';
@@ -704,6 +709,9 @@ class SqliteStore:
         self.counters = SqliteCounters(self.db)
         self.monitor = SqliteMonitor(self.db)
         self.blobs = FileBlobs(Path(blob_root))
+        self.decks = SqliteDecks(self.db)
+        self.cards = SqliteCards(self.db)
+        self.reviews = SqliteReviews(self.db)
 
     def _migrate(self) -> None:
         conn = self.db.conn()

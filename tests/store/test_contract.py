@@ -3,9 +3,7 @@ STUDYBUDDY_TEST_MONGODB_URI is set)."""
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -24,35 +22,12 @@ from studybuddy.store.models import (
     User,
     new_id,
 )
-
-# The real-MongoDB variant is always collected, and reported as skipped (with the reason) when
-# no server is given: no MongoDB server can be installed on our build machines.
-BACKENDS = ["sqlite", "mongomock", "mongodb"]
+from tests.helpers.stores import BACKENDS, open_backend
 
 
 @pytest.fixture(params=BACKENDS)
 def store(request: Any, tmp_path: Path) -> Iterator[Any]:
-    if request.param == "sqlite":
-        from studybuddy.store.sqlite import SqliteStore
-
-        s: Any = SqliteStore(tmp_path / "db.sqlite", tmp_path / "blobs")
-    elif request.param == "mongomock":
-        import mongomock
-        import mongomock.gridfs
-
-        from studybuddy.store.mongo import MongoStore
-
-        mongomock.gridfs.enable_gridfs_integration()
-
-        s = MongoStore("mongodb://localhost/studybuddy_test", client=mongomock.MongoClient())
-    else:
-        from studybuddy.store.mongo import MongoStore
-
-        if not os.environ.get("STUDYBUDDY_TEST_MONGODB_URI"):
-            pytest.skip("real MongoDB variant: set STUDYBUDDY_TEST_MONGODB_URI=mongodb://host:port to run it")
-        name = f"studybuddy_test_{uuid.uuid4().hex[:8]}"
-        s = MongoStore(os.environ["STUDYBUDDY_TEST_MONGODB_URI"], database=name)
-        request.addfinalizer(lambda: s.client.drop_database(name))
+    s = open_backend(request.param, tmp_path, request)
     yield s
     s.close()
 
