@@ -139,6 +139,15 @@ class _Boxes:
         self.left, self.right, self.bottom, self.top = (ctypes.c_double() for _ in range(4))
         # References made once: building them on every call costs more than the call itself.
         self.refs = tuple(ctypes.byref(v) for v in (self.left, self.right, self.bottom, self.top))
+        self.get_origin = pdfium_c.FPDFText_GetCharOrigin
+        self.origin_x, self.origin_y = ctypes.c_double(), ctypes.c_double()
+        self.origin_refs = (ctypes.byref(self.origin_x), ctypes.byref(self.origin_y))
+
+    def origin(self, index: int) -> float | None:
+        """Where a character's glyph starts (rounded: characters of one glyph share it)."""
+        if not self.get_origin(self.handle, index, *self.origin_refs):
+            return None
+        return round(self.origin_x.value, 2)
 
     def span(self, index: int) -> tuple[float, float] | None:
         """Left and right edge of a character's glyph; None where pdfium has no box."""
@@ -153,41 +162,60 @@ class _Boxes:
 def _painted_clusters(boxes: _Boxes, start: int, line: str) -> list[str] | None:
     """The line's glyphs sorted by position, left to right, with its spaces put back.
 
-    Marks join the letter they sit on. Spaces have no glyph of their own worth trusting
-    (zero-width boxes, or none where pdfium added them), so the line's word gaps are taken
-    from the page: as many spaces as pdfium found go into the widest gaps between glyphs.
-    None when too few characters have a box.
+    Marks join the letter they sit on. A glyph drawn for a letter with its marks (one
+    shaped cluster) comes out of pdfium as several characters with one origin and the glyph's
+    box cut in pieces: characters sharing an origin are one cluster, whatever their pieces
+    say. Other marks go to the letter whose box holds them, else the nearest. Spaces have no
+    glyph worth trusting (zero-width boxes, or none where pdfium added them), so the word
+    gaps are taken from the page: as many spaces as pdfium found, less those it put inside
+    a cluster, go into the widest gaps between glyphs. None when a character has no box.
     """
-    bases: list[tuple[float, float, str]] = []
-    marks: list[tuple[float, str]] = []
-    spaces = 0  # word gaps: spaces in the PDF and those pdfium added where it saw a gap
+    clusters: list[list[Any]] = []  # [left, right, origin, text]
+    by_origin: dict[float, list[Any]] = {}
+    loose_marks: list[tuple[float, str]] = []
+    space_origins: list[float | None] = []
     combining = unicodedata.combining
     for offset, char in enumerate(line):
         if char == " " or char.isspace():
             if offset == 0 or not line[offset - 1].isspace():
-                spaces += 1
+                space_origins.append(boxes.origin(start + offset))
             continue
         span = boxes.span(start + offset)
+        origin = boxes.origin(start + offset)
         if span is None:
-            if combining(char) and bases:
-                bases[-1] = (bases[-1][0], bases[-1][1], bases[-1][2] + char)
+            if combining(char) and clusters:
+                clusters[-1][3] += char
                 continue
             return None
-        if combining(char):
-            marks.append(((span[0] + span[1]) / 2, char))
+        same = by_origin.get(origin) if origin is not None else None
+        if same is not None:
+            same[0], same[1] = min(same[0], span[0]), max(same[1], span[1])
+            same[3] += char
+        elif combining(char):
+            loose_marks.append(((span[0] + span[1]) / 2, char))
         else:
-            bases.append((span[0], span[1], char))
-    if not bases:
+            cluster = [span[0], span[1], origin, char]
+            clusters.append(cluster)
+            if origin is not None:
+                by_origin[origin] = cluster
+    if not clusters:
         return None
-    bases.sort(key=lambda b: (b[0] + b[1]) / 2)
-    clusters = [b[2] for b in bases]
-    for centre, mark in marks:  # onto the letter whose box holds it, else the nearest one
-        def distance(k: int, centre: float = centre) -> float:
-            left, right = bases[k][0], bases[k][1]
+    clusters.sort(key=lambda c: c[0] + c[1])
+    for centre, mark in loose_marks:  # onto the letter whose box holds it, else the nearest one
+        def distance(cluster: list[Any], centre: float = centre) -> float:
+            left, right = cluster[0], cluster[1]
             return 0.0 if left <= centre <= right else min(abs(centre - left), abs(centre - right))
-        home = min(range(len(bases)), key=distance)
-        clusters[home] += mark
-    return _with_spaces([(b[0], b[1]) for b in bases], [[c] for c in clusters], spaces)
+        min(clusters, key=distance)[3] += mark
+    spaces = sum(1 for origin in space_origins if origin is None or origin not in by_origin)
+    return _with_spaces([(c[0], c[1]) for c in clusters], [[_base_first(c[3])] for c in clusters], spaces)
+
+
+def _base_first(cluster: str) -> str:
+    """A cluster's letters before its marks (pdfium may list a mark first)."""
+    if not cluster or not unicodedata.combining(cluster[0]):
+        return cluster
+    letters = "".join(ch for ch in cluster if not unicodedata.combining(ch))
+    return letters + "".join(ch for ch in cluster if unicodedata.combining(ch))
 
 
 def _with_spaces(spans: list[tuple[float, float]], units: list[list[str]], spaces: int) -> list[str]:

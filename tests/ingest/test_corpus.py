@@ -59,7 +59,7 @@ def _nfc(lines: list[str]) -> list[str]:
 def test_every_line_of_every_page_is_exact(cfg: Config, generated: tuple[str, bytes]) -> None:
     name, data = generated
     got = _pages(cfg, data)
-    expected = corpus.expected_pages()
+    expected = corpus.expected_pages(name)
     assert len(got) == len(expected), name
     for number, (page, want) in enumerate(zip(got, expected), start=1):
         assert page == _nfc(want), f"{name} page {number}"
