@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import resource
 import sys
 import time
@@ -96,8 +97,12 @@ def serve_one(source: Any, out: Any) -> bool:
 def main() -> int:
     from ..logging import setup_logging
 
+    # The answers get a descriptor of their own; whatever a library prints goes to stderr
+    # (the journal) instead of into them.
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     setup_logging()
-    while serve_one(sys.stdin.buffer, sys.stdout.buffer):
+    while serve_one(sys.stdin.buffer, answers):
         pass
     return 0
 

@@ -41,13 +41,25 @@ MAX_DOCUMENTS = 50
 MAX_IDLE = 2
 
 
+# What a parser needs from the worker's environment; nothing else (no credentials' whereabouts).
+_PASSED_ON = ("PATH", "LANG", "LANGUAGE", "TZ", "HOME", "TMPDIR", "PYTHONPATH", "TESSDATA_PREFIX",
+              "OMP_THREAD_LIMIT")
+
+
+def _child_environment() -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key in _PASSED_ON or key.startswith("LC_")}
+    # Tesseract's OpenMP threads spin against each other on a busy host; one thread a page is faster.
+    env.setdefault("OMP_THREAD_LIMIT", "1")
+    return env
+
+
 class _Parser:
     """One parser child; its answers are read here, with a deadline, as they come."""
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "studybuddy.ingest.child"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True, env=_child_environment(),
         )
         assert self.process.stdout is not None
         self.fd = self.process.stdout.fileno()

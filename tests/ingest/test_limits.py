@@ -159,3 +159,31 @@ def test_the_worker_unit_lets_the_parser_set_its_limits() -> None:
     unit = (Path(__file__).resolve().parents[2] / "systemd/studybuddy-worker.service").read_text()
     assert "SystemCallFilter=~@privileged @resources" in unit
     assert "SystemCallFilter=setrlimit prlimit64" in unit.split("SystemCallFilter=~@privileged @resources")[1]
+
+
+def test_the_child_protocol_answers_pages_then_done_and_errors(cfg: Config) -> None:
+    import dataclasses
+    import io
+
+    from studybuddy.ingest import child
+
+    def ask(kind: str, data: bytes) -> list[dict[str, object]]:
+        header = json.dumps({"kind": kind, "size": len(data), "config": dataclasses.asdict(cfg.ingest)})
+        source, out = io.BytesIO(header.encode() + b"\n" + data), io.BytesIO()
+        assert child.serve_one(source, out) is True
+        assert child.serve_one(source, out) is False  # the input ended
+        return [json.loads(line) for line in out.getvalue().splitlines()]
+
+    import resource
+
+    limits = resource.getrlimit(resource.RLIMIT_CPU), resource.getrlimit(resource.RLIMIT_AS)
+    try:
+        assert ask("txt", "שורה\fעמוד שני".encode()) == [
+            {"progress": [2, 2]}, {"page": "שורה", "of": 2}, {"page": "עמוד שני", "of": 2}, {"done": 2}]
+        answers = ask("pdf", makers.latin_pdf(["one", "two"]))
+        assert answers == [{"page": "one", "of": 2}, {"page": "two", "of": 2}, {"done": 2}]
+        (failed,) = ask("pdf", b"%PDF-1.4 broken")
+        assert failed["error"][0] == messages.CORRUPT_PDF  # type: ignore[index]
+    finally:  # serve_one set this process's limits: put them back
+        resource.setrlimit(resource.RLIMIT_CPU, limits[0])
+        resource.setrlimit(resource.RLIMIT_AS, limits[1])
