@@ -99,7 +99,7 @@ class IngestConfig:
     ocr_timeout_seconds: int = 120
     max_files_per_upload: int = 20
     max_paste_chars: int = 500000
-    parse_timeout_seconds: int = 300
+    parse_timeout_seconds: int = 600
     parse_cpu_seconds: int = 240
     parse_memory_mb: int = 2048
     max_image_pixels: int = 50_000_000
