@@ -57,7 +57,7 @@ class _PageText(HTMLParser):
             cells = [_SPACES.sub(" ", "".join(cell)).strip() for cell in self.row]
             line = " | ".join(cell for cell in cells if cell)
             if line:
-                self.out.append("\n" + line + "\n")
+                self.out.append("\n" + line)
         self.row = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -114,7 +114,8 @@ class _PageText(HTMLParser):
         elif tag in _HEADINGS or tag in _BLOCKS or tag == "li":
             if tag == "pre":
                 self.pre = max(self.pre - 1, 0)
-            self._emit("\n\n" if tag != "li" else "\n")
+            if tag != "li":  # items follow one another line by line
+                self._emit("\n\n")
 
     def handle_data(self, data: str) -> None:
         if self.in_title:
