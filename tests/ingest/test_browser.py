@@ -31,16 +31,22 @@ DROP = """
 """
 
 
-def test_drop_files_on_the_panel_and_watch_them_become_ready(page: Any, live: Any) -> None:  # noqa: F811
+def open_new_course(page: Any, live: Any, email: str, name: str, course_name: str) -> Any:
+    """A new student with a new course, logged in, on the course page."""
     store = live.services.store
-    user = create_user(store, "dana@example.com", PASSWORD, "דנה")
-    course = create_course(store, user.id, "כימיה")
+    user = create_user(store, email, PASSWORD, name)
+    course = create_course(store, user.id, course_name)
     page.goto("/login")
-    page.fill("#email", "dana@example.com")
+    page.fill("#email", email)
     page.fill("#password", PASSWORD)
     page.click("form.card button[type=submit]")
     page.wait_for_url("**/library")
     page.goto(f"/courses/{course.id}")
+    return course
+
+
+def test_drop_files_on_the_panel_and_watch_them_become_ready(page: Any, live: Any) -> None:  # noqa: F811
+    open_new_course(page, live, "dana@example.com", "דנה", "כימיה")
     assert page.locator(".documents-panel [data-role=no-documents]").count() == 1
 
     files = [
@@ -79,9 +85,6 @@ def test_docx_headings_show_as_headings_on_the_document_and_course_pages(page: A
 
     from tests.browser.conftest import screenshot
 
-    store = live.services.store
-    user = create_user(store, "noa@example.com", PASSWORD, "נועה")
-    course = create_course(store, user.id, "כלכלה")
     document = docx.Document()
     document.add_heading("פרק 2: ביקוש והיצע", level=1)
     document.add_paragraph("חוק הביקוש (Law of Demand) קובע כי המחיר משפיע.")
@@ -90,12 +93,7 @@ def test_docx_headings_show_as_headings_on_the_document_and_course_pages(page: A
     document.add_paragraph("היצע: הכמות שהיצרנים מוכנים למכור.", style="List Bullet")
     buffer = io.BytesIO()
     document.save(buffer)
-    page.goto("/login")
-    page.fill("#email", "noa@example.com")
-    page.fill("#password", PASSWORD)
-    page.click("form.card button[type=submit]")
-    page.wait_for_url("**/library")
-    page.goto(f"/courses/{course.id}")
+    course = open_new_course(page, live, "noa@example.com", "נועה", "כלכלה")
     files = [{"name": "סיכום.docx", "type": "application/octet-stream",
               "data": base64.b64encode(buffer.getvalue()).decode()}]
     page.evaluate(DROP, ["[data-role=drop-zone]", files])
