@@ -31,7 +31,7 @@ DROP = """
 """
 
 
-def open_new_course(page: Any, live: Any, email: str, name: str, course_name: str) -> Any:
+def open_new_course(page: Any, live: Any, email: str, name: str, course_name: str) -> Any:  # noqa: F811
     """A new student with a new course, logged in, on the course page."""
     store = live.services.store
     user = create_user(store, email, PASSWORD, name)
