@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from ..store.models import Chunk, Document, Page, new_id
 from . import messages
-from .chunking import chunk_pages
+from .chunking import ChunkSpan, chunk_page
 from .extract import ExtractionError
 from .hebrew import normalize_display, search_form
 from .retrieval import mark_course_changed
@@ -31,8 +31,8 @@ def _no_report(percent: int, stage: str) -> None:
     return None
 
 
-def build_chunks(document: Document, pages: list[Page], words: int, overlap: int) -> list[Chunk]:
-    spans = chunk_pages(((p.number, p.text) for p in pages), words, overlap)
+def _chunks(document: Document, spans: list[tuple[ChunkSpan, str]]) -> list[Chunk]:
+    """Chunks of a document from its spans (in reading order) and their search forms."""
     return [
         Chunk(
             id=new_id(),
@@ -41,11 +41,11 @@ def build_chunks(document: Document, pages: list[Page], words: int, overlap: int
             ordinal=ordinal,
             page=span.page,
             text=span.text,
-            search_text=search_form(span.text),
+            search_text=search_text,
             start=span.start,
             end=span.end,
         )
-        for ordinal, span in enumerate(spans)
+        for ordinal, (span, search_text) in enumerate(spans)
     ]
 
 
@@ -63,17 +63,20 @@ def process_bytes(
             report(percent, messages.STAGE_EXTRACTING)
 
     pages: list[Page] = []
+    spans: list[tuple[ChunkSpan, str]] = []
+    words, overlap = cfg.ingest.chunk_words, cfg.ingest.chunk_overlap_words
 
     def tidy(number: int, raw: str) -> None:  # while the parser reads the next page
-        pages.append(Page(document_id=document.id, number=number, text=normalize_display(raw)))
+        page = Page(document_id=document.id, number=number, text=normalize_display(raw))
+        pages.append(page)
+        spans.extend((span, search_form(span.text)) for span in chunk_page(number, page.text, words, overlap))
 
     extract_pages_isolated(document.kind, data, cfg.ingest, extraction_progress, on_page=tidy)
     report(EXTRACT_TO, messages.STAGE_NORMALISING)
     if not any(page.text.strip() for page in pages):
         raise ExtractionError(messages.NO_TEXT)
     report(90, messages.STAGE_CHUNKING)
-    chunks = build_chunks(document, pages, cfg.ingest.chunk_words, cfg.ingest.chunk_overlap_words)
-    return pages, chunks
+    return pages, _chunks(document, spans)
 
 
 def discard_results(store: Store, document: Document) -> None:
