@@ -22,6 +22,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check $(RUFF_ARGS) studybuddy tests bench
 	$(VENV)/bin/mypy --config-file setup.cfg
+	$(VENV)/bin/lint-imports --config setup.cfg
 
 bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..store.models import Chunk, Document, Page, new_id
 from . import messages
-from .chunking import ChunkSpan, chunk_page
+from .chunking import ChunkSpan, chunk_page, chunk_pages
 from .extract import ExtractionError
 from .hebrew import normalize_display, search_form
 from .retrieval import mark_course_changed
 from .sandbox import extract_pages_isolated
 from .structure import outline
+from .vectors import embed_document_chunks
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -29,6 +30,11 @@ EXTRACT_FROM, EXTRACT_TO = 5, 80
 
 def _no_report(percent: int, stage: str) -> None:
     return None
+
+
+def build_chunks(document: Document, pages: list[Page], words: int, overlap: int) -> list[Chunk]:
+    spans = chunk_pages(((p.number, p.text) for p in pages), words, overlap)
+    return _chunks(document, [(span, search_form(span.text)) for span in spans])
 
 
 def _chunks(document: Document, spans: list[tuple[ChunkSpan, str]]) -> list[Chunk]:
@@ -86,7 +92,8 @@ def discard_results(store: Store, document: Document) -> None:
     mark_course_changed(store, document.course_id)
 
 
-def ingest_document(store: Store, cfg: Config, document_id: str, report: Report = _no_report) -> Document | None:
+def ingest_document(store: Store, cfg: Config, document_id: str, report: Report = _no_report,
+                    embedder: Any = None) -> Document | None:
     """Run the ingest of one stored document; None if it was deleted meanwhile.
 
     Bad input marks the document failed with the reason and raises ExtractionError; any
@@ -108,6 +115,7 @@ def ingest_document(store: Store, cfg: Config, document_id: str, report: Report 
             return None  # deleted while we worked: store nothing
         store.pages.replace_for_document(document.id, pages)
         store.chunks.replace_for_document(document.id, chunks)
+        embed_document_chunks(store, embedder, chunks, cfg.ai.embedding_batch)
     except ExtractionError as exc:
         log.info("document %s (%s) failed: %s", document.id, document.kind, exc.internal)
         discard_results(store, document)

@@ -56,6 +56,17 @@ class ChunkRepo(Protocol):
     def count_for_course(self, course_id: str) -> int: ...
 
 
+class VectorRepo(Protocol):
+    """Embedding vectors kept with their chunks (float32 bytes), per embedding model."""
+
+    def put(self, model: str, vectors: dict[str, bytes]) -> int:
+        """Set the vectors of existing chunks by id; returns how many chunks were updated."""
+    def for_course(self, course_id: str, model: str) -> dict[str, bytes]:
+        """chunk id -> vector for the course's chunks that have one from `model`."""
+    def missing(self, model: str, limit: int = 500, course_id: str | None = None) -> list[Chunk]:
+        """Chunks without a vector from `model` (oldest documents first)."""
+
+
 class JobRepo(Protocol):
     def add(self, job: Job) -> Job: ...
     def get(self, job_id: str) -> Job | None: ...
@@ -156,6 +167,7 @@ class Store(Protocol):
     decks: DeckRepo
     cards: CardRepo
     reviews: ReviewRepo
+    vectors: VectorRepo
 
     def ping(self) -> None:
         """Raise StoreError unless the store answers."""

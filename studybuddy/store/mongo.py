@@ -185,7 +185,9 @@ class MongoChunks(_Coll):
     model = Chunk
 
     def replace_for_document(self, document_id: str, chunks: Iterable[Chunk]) -> None:
-        docs = [_to_doc(c) for c in chunks]
+        # A new chunk has no vector yet: the same empty pair SQLite's columns default to, so the
+        # two stores hold the same thing (and an archive of one restores into the other exactly).
+        docs = [{**_to_doc(c), "vector": None, "vector_model": ""} for c in chunks]
         self.c.delete_many({"document_id": document_id})
         if docs:
             self.c.insert_many(docs)
@@ -473,6 +475,9 @@ class MongoStore:
         self.reviews = MongoReviews(d.card_reviews)
         self.cards = MongoCards(d.cards, d.card_reviews)
         self.decks = MongoDecks(d.decks, d.cards, d.card_reviews)
+        from .mongo_vectors import MongoChunkVectors
+
+        self.vectors = MongoChunkVectors(d.chunks)
 
     def _ensure_indexes(self) -> None:
         d = self.db

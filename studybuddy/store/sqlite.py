@@ -8,6 +8,7 @@ import os
 import sqlite3
 import tempfile
 import threading
+import time
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator, TypeVar
@@ -167,7 +168,20 @@ MIGRATIONS: list[str] = [
     # 2: decks, cards with their FSRS memory state, and the review log (flashcard sets made before
     # this become decks, and their old marks review-log entries, when their owner next opens review)
     CARDS_MIGRATION,
-    # 3: documents.content_hash: a file uploaded twice into one course is recognised;
+    # 3: chunk vectors for hybrid retrieval (store/sqlite_vectors.py), kept in the chunk's row
+    """
+    ALTER TABLE chunks ADD COLUMN vector BLOB;
+    ALTER TABLE chunks ADD COLUMN vector_model TEXT NOT NULL DEFAULT '';
+    """,
+    # 4: a record of every migration applied from now on: when, and by which version
+    """
+    CREATE TABLE schema_migrations (
+        version INTEGER PRIMARY KEY,
+        applied_at REAL NOT NULL,
+        app_version TEXT NOT NULL DEFAULT ''
+    );
+    """,
+    # 5: documents.content_hash: a file uploaded twice into one course is recognised;
     # documents.outline: the headings found at ingest, for the course page
     """
     ALTER TABLE documents ADD COLUMN content_hash TEXT NOT NULL DEFAULT '';
@@ -712,17 +726,29 @@ class SqliteStore:
         self.decks = SqliteDecks(self.db)
         self.cards = SqliteCards(self.db)
         self.reviews = SqliteReviews(self.db)
+        from .sqlite_vectors import SqliteChunkVectors
+
+        self.vectors = SqliteChunkVectors(self.db)
 
     def _migrate(self) -> None:
         conn = self.db.conn()
         conn.execute("PRAGMA journal_mode = WAL")
         with self.db.transaction() as tx:
             version = tx.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(MIGRATIONS):
+                raise StoreError(
+                    f"the database has schema {version}, newer than this StudyBuddy knows ({len(MIGRATIONS)}): "
+                    "install the newer version again, or restore the backup taken before the upgrade")
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 log.info("applying schema migration %d", number)
-                for statement in _statements(script):
-                    tx.execute(statement)
+                try:
+                    for statement in _statements(script):
+                        tx.execute(statement)
+                except sqlite3.Error as exc:
+                    # The transaction rolls back: every migration of this run is undone.
+                    raise StoreError(f"schema migration {number} failed: {exc}") from exc
                 tx.execute(f"PRAGMA user_version = {number}")
+            _record_migrations(tx, range(version + 1, len(MIGRATIONS) + 1))
 
     @property
     def schema_version(self) -> int:
@@ -767,6 +793,17 @@ def _create_group_writable(path: Path) -> None:
         os.fchmod(fd, 0o660)
     finally:
         os.close(fd)
+
+
+def _record_migrations(tx: sqlite3.Connection, numbers: range) -> None:
+    """Note each migration just applied, in the same transaction, once its table exists (2)."""
+    if not numbers or not tx.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").fetchone():
+        return
+    from .. import __version__
+
+    tx.executemany("INSERT OR IGNORE INTO schema_migrations (version, applied_at, app_version) VALUES (?, ?, ?)",
+                   [(n, time.time(), __version__) for n in numbers])
 
 
 def _statements(script: str) -> Iterator[str]:

@@ -309,3 +309,25 @@ def test_sqlite_database_is_created_group_writable(tmp_path: Path) -> None:
         os.umask(old)
     s.close()
     assert stat.S_IMODE((tmp_path / "shared.db").stat().st_mode) == 0o660
+
+
+def test_chunk_vectors_live_with_their_chunks(store: Any) -> None:
+    alice = _user(store)
+    course = _course(store, alice)
+    doc = _document(store, course)
+    chunks = [Chunk(id=new_id(), document_id=doc.id, course_id=course.id, ordinal=i, page=1, text=f"t{i}",
+                    search_text=f"t{i}") for i in range(3)]
+    store.chunks.replace_for_document(doc.id, chunks)
+    assert [c.id for c in store.vectors.missing("m1")] == [c.id for c in chunks]
+    assert store.vectors.put("m1", {chunks[0].id: b"\x00\x00\x80?", chunks[1].id: b"\x00\x00\x00@",
+                                    "no-such-chunk": b"1234"}) == 2
+    assert store.vectors.for_course(course.id, "m1") == {chunks[0].id: b"\x00\x00\x80?",
+                                                          chunks[1].id: b"\x00\x00\x00@"}
+    assert store.vectors.for_course(course.id, "another-model") == {}
+    assert [c.id for c in store.vectors.missing("m1", course_id=course.id)] == [chunks[2].id]
+    assert store.vectors.missing("m1", course_id="other-course") == []
+    assert store.chunks.get(chunks[0].id) == chunks[0]  # the chunk itself is unchanged
+    store.chunks.replace_for_document(doc.id, chunks[:1])  # re-ingest: new rows, no vectors left behind
+    assert store.vectors.for_course(course.id, "m1") == {}
+    store.delete_document(doc.id)
+    assert store.vectors.missing("m1") == []
