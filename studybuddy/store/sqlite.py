@@ -9,7 +9,7 @@ import sqlite3
 import tempfile
 import threading
 import time
-from dataclasses import asdict, fields
+from dataclasses import MISSING, asdict, fields
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator, TypeVar
 
@@ -219,6 +219,16 @@ def _to_row(obj: Any) -> dict[str, Any]:
     return row
 
 
+def _field_default(cls: type, name: str) -> Any:
+    for f in fields(cls):
+        if f.name == name:
+            if f.default is not MISSING:
+                return f.default
+            if f.default_factory is not MISSING:
+                return f.default_factory()
+    return MISSING
+
+
 def _q(name: str) -> str:
     return f'"{name}"'
 
@@ -296,9 +306,17 @@ class _Table:
 
     def __init__(self, db: _Db):
         self.db = db
+        self._columns: frozenset[str] | None = None
 
     def _insert(self, obj: Any) -> Any:
         row = _to_row(obj)
+        if self._columns is None:
+            self._columns = frozenset(r[1] for r in self.db.execute(f"PRAGMA table_info({self.table})").fetchall())
+        for name in row.keys() - self._columns:
+            # A database at an older schema (the migration tests fill one through today's
+            # repositories) has no column for a newer field: left out while it holds its default.
+            if getattr(obj, name) == _field_default(type(obj), name):
+                del row[name]
         cols = ", ".join(_q(c) for c in row)
         marks = ", ".join(f":{c}" for c in row)
         self.db.execute(f"INSERT INTO {self.table} ({cols}) VALUES ({marks})", row)
