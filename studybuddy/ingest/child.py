@@ -44,9 +44,13 @@ def apply_limits(cpu_seconds: int, memory_mb: int) -> bool:
     return True
 
 
-def _say(out: Any, message: dict[str, Any]) -> None:
+FLUSH_EVERY_SECONDS = 0.02  # pages go out in small batches: each write wakes the worker
+
+
+def _say(out: Any, message: dict[str, Any], flush: bool = True) -> None:
     out.write(json.dumps(message, ensure_ascii=False).encode() + b"\n")
-    out.flush()
+    if flush:
+        out.flush()
 
 
 def serve_one(source: Any, out: Any) -> bool:
@@ -76,9 +80,13 @@ def serve_one(source: Any, out: Any) -> bool:
         cfg = IngestConfig(**settings)
         count = 0
         if header["kind"] == "pdf" and data:
+            flushed = time.monotonic()
             for total, text in pdf_pages(data, cfg):
                 count += 1
-                _say(out, {"page": text, "of": total})
+                now = time.monotonic()
+                _say(out, {"page": text, "of": total}, flush=now - flushed >= FLUSH_EVERY_SECONDS)
+                if now - flushed >= FLUSH_EVERY_SECONDS:
+                    flushed = now
         else:
             pages = extract_pages(header["kind"], data, cfg, progress)
             for text in pages:
@@ -99,7 +107,7 @@ def main() -> int:
 
     # The answers get a descriptor of their own; whatever a library prints goes to stderr
     # (the journal) instead of into them.
-    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=1 << 20)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     setup_logging()
     while serve_one(sys.stdin.buffer, answers):
