@@ -27,6 +27,12 @@ def file_name(text: Any) -> Markup:
     return Markup(f'{escape(value[:dot])}<span class="file-ext">{escape(value[dot:])}</span>')
 
 
+def isolate(value: Any) -> Any:
+    """Text inside a plain-text message, in Unicode isolates (FSI ... PDI): a Hebrew message keeps
+    its direction around "notes.zip", in a page and in JSON alike (other values pass as they are)."""
+    return f"\u2068{value}\u2069" if isinstance(value, str) else value
+
+
 def bdi(text: Any) -> Markup:
     return Markup("<bdi>{}</bdi>").format("" if text is None else text)
 
