@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, BinaryIO, Iterable, Protocol
 
+from .account_models import AccountStore
 from .models import Artifact, Chunk, Course, Document, Item, Job, MonitorEvent, Page, User
 
 
@@ -149,6 +150,7 @@ class Store(Protocol):
     counters: CounterRepo
     monitor: MonitorRepo
     blobs: BlobStore
+    accounts: AccountStore
 
     def ping(self) -> None:
         """Raise StoreError unless the store answers."""

@@ -162,12 +162,56 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX monitor_events_time ON monitor_events (created_at);
     """,
+    # accounts: session versions, disabled and verified flags; server-side sessions, login
+    # throttling, single-use link tokens and the administrators' audit log
+    """
+    ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN email_verified INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        version INTEGER NOT NULL,
+        expires_at REAL NOT NULL,
+        remember INTEGER NOT NULL DEFAULT 0,
+        device TEXT NOT NULL DEFAULT '',
+        address TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL,
+        last_seen_at REAL NOT NULL
+    );
+    CREATE INDEX sessions_user ON sessions (user_id, created_at);
+    CREATE INDEX sessions_expiry ON sessions (expires_at);
+    CREATE TABLE login_throttle (
+        key TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL DEFAULT 0,
+        first_at REAL NOT NULL DEFAULT 0,
+        locked_until REAL NOT NULL DEFAULT 0
+    );
+    CREATE TABLE account_tokens (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        purpose TEXT NOT NULL,
+        expires_at REAL NOT NULL,
+        used_at REAL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX account_tokens_user ON account_tokens (user_id, purpose);
+    CREATE TABLE audit_log (
+        id TEXT PRIMARY KEY,
+        actor_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target_id TEXT NOT NULL DEFAULT '',
+        detail TEXT NOT NULL DEFAULT '{}',
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX audit_log_time ON audit_log (created_at);
+    """,
 ]
 
 DEAD_MESSAGE = "This task failed too many times. Please try again later."
 
-_JSON_FIELDS = {"params", "content", "data"}
-_BOOL_FIELDS = {"is_admin"}
+_JSON_FIELDS = {"params", "content", "data", "detail"}
+_BOOL_FIELDS = {"is_admin", "disabled", "email_verified", "remember"}
 
 
 def _row_to(cls: type[T], row: sqlite3.Row | None) -> T | None:
@@ -690,6 +734,9 @@ class SqliteStore:
         self.counters = SqliteCounters(self.db)
         self.monitor = SqliteMonitor(self.db)
         self.blobs = FileBlobs(Path(blob_root))
+        from .sqlite_accounts import SqliteAccounts
+
+        self.accounts = SqliteAccounts(self.db, self.blobs)
 
     def _migrate(self) -> None:
         conn = self.db.conn()
