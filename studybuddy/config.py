@@ -71,6 +71,9 @@ class WebConfig:
     secure_cookies: bool = False
     max_upload_mb: int = 25
     session_days: int = 14
+    remember_days: int = 30
+    max_request_kb: int = 1024
+    trusted_proxy: str = ""
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,18 @@ class MailConfig:
 
 
 @dataclass(frozen=True)
+class AccountsConfig:
+    require_verification_for_ai: bool = False
+    login_max_failures: int = 5
+    login_max_failures_per_address: int = 30
+    login_window_seconds: int = 900
+    login_lock_seconds: int = 60
+    login_lock_max_seconds: int = 900
+    verify_link_hours: int = 48
+    reset_link_minutes: int = 60
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     level: str = choice("info", "debug", "info", "warning", "error")
 
@@ -191,6 +206,7 @@ class Config:
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
     mail: MailConfig = field(default_factory=MailConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    accounts: AccountsConfig = field(default_factory=AccountsConfig)
 
     @property
     def state_path(self) -> Path:
@@ -494,6 +510,10 @@ def _validate(cfg: Config, where: typing.Callable[[str], str]) -> list[str]:
         ("ingest", "max_files_per_upload"), ("ingest", "ocr_timeout_seconds"), ("ingest", "max_paste_chars"),
         ("monitor", "interval_seconds"), ("monitor", "strikes"), ("mail", "timeout_seconds"),
         ("quota", "max_question_chars"),
+        ("web", "remember_days"), ("web", "max_request_kb"), ("accounts", "login_max_failures"),
+        ("accounts", "login_max_failures_per_address"), ("accounts", "login_window_seconds"),
+        ("accounts", "login_lock_seconds"), ("accounts", "login_lock_max_seconds"),
+        ("accounts", "verify_link_hours"), ("accounts", "reset_link_minutes"),
     ]:
         positive(section, key)
     if not 0 <= cfg.web.port <= 65535:
