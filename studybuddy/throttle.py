@@ -33,10 +33,10 @@ def address_key(address: str) -> str:
 
 
 class LoginThrottle:
-    def __init__(self, store: Store, config: AccountsConfig, clock: Callable[[], float] = time.time):
+    def __init__(self, store: Store, config: AccountsConfig, clock: Callable[[], float] | None = None):
         self.repo = store.accounts.throttle
         self.config = config
-        self.clock = clock
+        self.clock = clock or (lambda: time.time())
 
     def _limits(self, email: str, address: str) -> list[tuple[str, int]]:
         limits = [(account_key(email), self.config.login_max_failures)]

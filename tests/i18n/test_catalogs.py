@@ -71,6 +71,6 @@ def test_validation_errors_are_translated(client: Any, users: Any) -> None:
     token = csrf_token(client)
     page = client.post("/signup", data={"csrf_token": token, "email": "new@example.com", "password": "short",
                                         "password2": "short"}).get_data(as_text=True)
-    assert "הסיסמה חייבת להכיל 8 תווים לפחות." in page
+    assert "הסיסמה חייבת להכיל 10 תווים לפחות." in page
     response = client.get("/api/v1/jobs/nope", headers={"Accept": "application/json"})
     assert response.status_code == 401 and response.get_json()["error"] == "נא להיכנס קודם."
