@@ -172,7 +172,7 @@ def description() -> dict[str, Any]:
             if method == "parameters":
                 secured[method] = operation
                 continue
-            needs = [{"session": []}] if method == "get" else [{"session": [], "csrf": []}]
+            needs: list[dict[str, list[str]]] = [{"session": []}] if method == "get" else [{"session": [], "csrf": []}]
             secured[method] = {**operation, "security": needs}
         paths[path] = secured
     return {

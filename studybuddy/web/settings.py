@@ -73,7 +73,9 @@ def password() -> Any:
         return _page(400, **{field: _(str(exc))})
     log.info("password of %s changed; its other sessions ended", current_user.id)
     # Every session ended with the old password; this browser goes on in a new one.
-    start_session(store.users.get(current_user.id), remember=current_user.session.remember)
+    changed = store.users.get(current_user.id)
+    if changed is not None:
+        start_session(changed, remember=current_user.session.remember)
     flash(_("Your password was changed. Every other device was logged out."), "info")
     return redirect(url_for("settings.index"))
 

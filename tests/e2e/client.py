@@ -70,7 +70,19 @@ class Browser:
                                        headers={"Content-Type": "application/x-www-form-urlencoded",
                                                 "Accept": "text/html"})
         assert status == 302, f"signup: HTTP {status} {body[:300]!r}"
+        # Signing up answers alike for new and taken addresses, so it does not log in: log in.
+        self.login(email, password)
+
+    def login(self, email: str, password: str) -> dict[str, str]:
+        """Log in; returns the response headers (their Set-Cookie says how the cookies are sent)."""
+        self.csrf = self._form_token("/login")
+        form = {"email": email, "password": password, "csrf_token": self.csrf}
+        status, headers, body = self.request("POST", "/login", data=urllib.parse.urlencode(form).encode(),
+                                             headers={"Content-Type": "application/x-www-form-urlencoded",
+                                                      "Accept": "text/html"})
+        assert status == 302, f"login: HTTP {status} {body[:300]!r}"
         self.csrf = self._form_token("/library")
+        return headers
 
     def upload(self, course_id: str, filename: str, content: bytes, mime: str) -> tuple[int, Any]:
         boundary = "----e2e" + secrets.token_hex(12)

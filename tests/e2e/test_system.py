@@ -93,6 +93,33 @@ def test_a_units_ready_with_status(container: Container, provisioned: Provisione
     assert container.sh("studybuddy --version").stdout.strip()
 
 
+def test_a2_nginx_answers_https_redirects_http_and_cookies_are_secure(container: Container,
+                                                                       browser: Browser) -> None:
+    import http.client
+    import ssl
+
+    plain = http.client.HTTPConnection(CONTAINER_IP, 80, timeout=10)
+    plain.request("GET", "/library?x=1")
+    answer = plain.getresponse()
+    assert answer.status == 301 and answer.getheader("Location") == "https://studybuddy-e2e.test/library?x=1"
+    cert = WORK / "site-cert.pem"
+    context = ssl.create_default_context(cafile=str(cert))
+    context.check_hostname = False
+    secure = http.client.HTTPSConnection(CONTAINER_IP, 443, timeout=10, context=context)
+    secure.request("GET", "/login", headers={"Host": "studybuddy-e2e.test"})
+    page = secure.getresponse()
+    assert page.status == 200 and "max-age=" in (page.getheader("Strict-Transport-Security") or "")
+    assert "csrf-token" in page.read().decode()
+    email = f"secure-{secrets.token_hex(3)}@studybuddy-e2e.test"
+    Browser(f"https://{CONTAINER_IP}", str(cert)).signup(email, "correct horse battery", "Secure")
+    headers = Browser(f"https://{CONTAINER_IP}", str(cert)).login(email, "correct horse battery")
+    assert "Secure" in headers.get("Set-Cookie", ""), headers
+    # A body over the log-in form's limit is refused by the application before it is read.
+    status, _, body = browser.request("POST", "/login", data=b"x" * (1100 * 1024),
+                                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 413 and "error" in json.loads(body), body[:300]
+
+
 # -- b ---------------------------------------------------------------------------------------
 
 def test_b_hebrew_pdf_becomes_ready_and_is_summarised(browser: Browser, course_id: str) -> None:

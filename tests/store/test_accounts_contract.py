@@ -8,7 +8,9 @@ from typing import Any
 from studybuddy.store.account_models import AccountToken, AuditEntry, SessionRecord
 from studybuddy.store.models import Artifact, Chunk, Course, Document, Item, Job, Page, User, new_id
 
-from .test_contract import store  # noqa: F401 - the parametrised fixture
+from . import test_contract
+
+store = test_contract.store  # the same parametrised fixture: every engine
 
 NOW = 1_800_000_000.0
 

@@ -200,7 +200,9 @@ def test_login_and_reset_answer_alike_for_unknown_addresses(app: Any, users: Any
     known = _login(a, "alice@example.com", "wrong password!")
     unknown = _login(b, "nobody@example.com", "wrong password!")
     assert known.status_code == unknown.status_code == 401
-    strip = (lambda page: re.sub(r'value="[^"]*"|content="[^"]*"', "", page))
+    def strip(page: str) -> str:
+        return re.sub(r'value="[^"]*"|content="[^"]*"', "", page)
+
     assert strip(known.get_data(as_text=True)) == strip(unknown.get_data(as_text=True))
 
 
