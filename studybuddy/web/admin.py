@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -41,10 +41,21 @@ CANCELLED = ACTION_MESSAGES["cancelled"]
 MAX_SEARCH = 200
 
 
+@bp.record_once
+def _check_csrf_after_the_admin_check(state: Any) -> None:
+    # Anyone but an admin must get a 404 before anything else, a failed CSRF check included.
+    csrf = state.app.extensions.get("csrf")
+    if csrf is not None:
+        csrf.exempt(bp)
+
+
 @bp.before_request
 def admins_only() -> None:
     if not (current_user.is_authenticated and current_user.is_admin):
         abort(404)
+    csrf = current_app.extensions.get("csrf")
+    if csrf is not None and request.method not in ("GET", "HEAD", "OPTIONS"):
+        csrf.protect()
 
 
 def audit(action: str, target_id: str = "", **detail: Any) -> None:
