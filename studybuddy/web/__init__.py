@@ -97,6 +97,9 @@ def create_app(config: Config, services: Services | None = None) -> Flask:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> Any:
         log.warning("CSRF check failed on %s %s: %s", request.method, request.path, exc.description)
+        if errors.wants_json() and not current_user.is_authenticated:
+            # Without a session there is nothing to protect yet: say what is missing first.
+            return errors.json_error(401, errors.MESSAGES[401])
         return errors.error_response(400, "The form expired or was not sent from this site. "
                                           "Reload the page and try again.")
 
