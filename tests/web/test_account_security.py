@@ -274,3 +274,20 @@ def test_csrf_tokens_expire(login_as: Any, monkeypatch: pytest.MonkeyPatch) -> N
     r = client.post("/api/v1/courses", json={"name": "late"}, headers={"X-CSRF-Token": token})
     assert r.status_code in (302, 400, 401)
     assert r.status_code != 201
+
+
+def test_ai_tools_can_wait_for_a_confirmed_address(cfg: Any, services: Any, users: Any, store: Any) -> None:
+    from studybuddy.courses import create_course
+
+    strict = cfg.replace(accounts={"require_verification_for_ai": True})
+    app = create_app(strict, Services(strict, store=services.store, broker=services.broker))
+    client = app.test_client()
+    login(client, "alice@example.com")
+    course = create_course(store, users["alice"].id, "c")
+    headers = {"X-CSRF-Token": csrf_token(client), "Accept": "application/json"}
+    r = client.post(f"/courses/{course.id}/tools/summary", json={}, headers=headers)
+    assert r.status_code == 403 and "לאשר את כתובת הדוא״ל" in r.get_json()["error"]
+    assert store.jobs.list_for_owner(users["alice"].id) == []
+    store.users.update(users["alice"].id, email_verified=True)
+    r = client.post(f"/courses/{course.id}/tools/summary", json={}, headers=headers)
+    assert r.status_code != 403
