@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -71,8 +72,10 @@ def _user_or_404(user_id: str) -> User:
 
 
 def _ai_usage(user: User, days: int = 7) -> list[tuple[str, int]]:
-    store = get_services().store
-    today = dt.date.today()
+    services = get_services()
+    store = services.store
+    # The quota's days are local days in the configured time zone.
+    today = dt.datetime.now(ZoneInfo(services.config.app.timezone)).date()
     return [(d.isoformat(), store.counters.get(f"ai_requests:{user.id}:{d.isoformat()}"))
             for d in (today - dt.timedelta(days=i) for i in range(days))]
 

@@ -42,6 +42,10 @@ class Browser:
             all_headers["Content-Type"] = "application/json"
         if method != "GET" and self.csrf:
             all_headers["X-CSRF-Token"] = self.csrf
+        if method != "GET":
+            # As a browser sends it (Referrer-Policy: same-origin): over HTTPS the CSRF check
+            # also wants the request to come from this site.
+            all_headers.setdefault("Referer", self.base_url + "/")
         req = urllib.request.Request(self.base_url + path, data=data, method=method, headers=all_headers)
         try:
             with self.opener.open(req, timeout=self.timeout) as response:
