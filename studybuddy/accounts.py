@@ -25,7 +25,7 @@ from .store.models import User
 log = logging.getLogger(__name__)
 
 __all__ = ["MAX_PASSWORD", "MIN_PASSWORD", "AccountError", "authenticate", "change_password", "create_user",
-           "register", "reset_password", "set_disabled"]
+           "log_out_everywhere", "register", "reset_password", "set_disabled"]
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_EMAIL = 254

@@ -18,7 +18,8 @@ from flask_babel import gettext as _
 from flask_login import UserMixin, current_user, login_user, logout_user
 
 from .. import links, sessions
-from ..accounts import MAX_PASSWORD, AccountError, authenticate, register, reset_password
+from ..accounts import EMAIL_RE, MAX_PASSWORD, AccountError, authenticate, normalize_email, register, reset_password
+from ..passwords import PasswordRejected, check_policy
 from ..store.models import User
 from ..throttle import LoginThrottle
 from . import get_services
@@ -242,8 +243,6 @@ def forgot() -> Any:
     if request.method == "POST" and mail_enabled():
         email = _form_value("email", 300).strip()
         store = get_services().store
-        from ..accounts import EMAIL_RE, normalize_email
-
         if EMAIL_RE.match(normalize_email(email)) and len(email) <= 254:
             user = store.users.get_by_email(email)
             if user is not None and not user.disabled:
@@ -283,8 +282,6 @@ def reset(token: str) -> Any:
     password = _form_value("password", MAX_PASSWORD)
     if password != _form_value("password2", MAX_PASSWORD):
         return render_template("auth/reset.html", token=token, error=_("The two passwords do not match.")), 400
-    from ..passwords import PasswordRejected, check_policy
-
     try:
         record = links.check(services.store, secret, token, links.RESET, lifetime, time.time())
         user = services.store.users.get(record.user_id)

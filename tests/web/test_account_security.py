@@ -225,6 +225,24 @@ def test_login_takes_as_long_for_an_unknown_address(cfg: Any, services: Any, use
     assert 0.5 <= unknown / known <= 2.0, (known, unknown)
 
 
+def test_signup_takes_as_long_for_a_taken_address(client: Any, users: Any) -> None:
+    def median_signup(addresses: list[str]) -> float:
+        times = []
+        for email in addresses:
+            token = csrf_token(client)
+            started = time.perf_counter()
+            r = client.post("/signup", data={"email": email, "password": "a fine password 42",
+                                             "password2": "a fine password 42", "csrf_token": token})
+            times.append(time.perf_counter() - started)
+            assert r.status_code == 302
+        return statistics.median(times)
+
+    median_signup(["warmup@example.com"])
+    taken = median_signup(["alice@example.com"] * 5)
+    new = median_signup([f"new{i}@example.com" for i in range(5)])
+    assert 0.5 <= taken / new <= 2.0, (taken, new)
+
+
 # -- password policy -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("password, message", [
