@@ -70,3 +70,16 @@ def test_a_student_finds_no_console(page: Any, live: LiveApp) -> None:
     assert page.locator("nav.main-nav a[href='/admin']").count() == 0
     response = page.goto("/admin/users")
     assert response.status == 404
+
+
+def test_settings_list_this_device_and_log_out_everywhere(page: Any, live: LiveApp) -> None:
+    create_user(live.services.store, "dana@school.example", PASSWORD, "דנה", is_admin=False)
+    _log_in(page, "dana@school.example")
+    page.goto("/settings")
+    rows = page.locator("table[data-sessions] tbody tr")
+    assert rows.count() == 1 and "המכשיר הזה" in rows.nth(0).text_content()
+    assert "Chrom" in rows.nth(0).text_content()
+    screenshot(page, "settings-sessions-he")
+    page.click("button[data-end-all]")
+    page.wait_for_url("**/login**")
+    assert "/login?next=" in page.goto("/library").url
