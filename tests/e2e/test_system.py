@@ -99,7 +99,7 @@ def test_a2_nginx_answers_https_redirects_http_and_cookies_are_secure(container:
     import ssl
 
     plain = http.client.HTTPConnection(CONTAINER_IP, 80, timeout=10)
-    plain.request("GET", "/library?x=1")
+    plain.request("GET", "/library?x=1", headers={"Host": "studybuddy-e2e.test"})
     answer = plain.getresponse()
     assert answer.status == 301 and answer.getheader("Location") == "https://studybuddy-e2e.test/library?x=1"
     cert = WORK / "site-cert.pem"
