@@ -55,6 +55,8 @@ class LoginThrottle:
         """Count a failed log-in; returns the wait it caused (0 if none)."""
         now = self.clock()
         cfg = self.config
+        # Keys typed once and never again would pile up: forget those whose window is long over.
+        self.repo.purge(now - 4 * cfg.login_window_seconds, now)
         wait = 0.0
         for key, limit in self._limits(email, address):
             failures = self.repo.fail(key, now, cfg.login_window_seconds)

@@ -78,6 +78,9 @@ class MongoThrottle:
         docs = self.c.find({"locked_until": {"$gt": when}}).sort([("locked_until", -1)])
         return [s for s in (self._state(d) for d in docs) if s is not None]
 
+    def purge(self, before: float, when: float) -> int:
+        return int(self.c.delete_many({"first_at": {"$lt": before}, "locked_until": {"$lte": when}}).deleted_count)
+
 
 class MongoTokens(_Coll):
     model = AccountToken

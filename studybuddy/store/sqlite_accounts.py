@@ -65,6 +65,10 @@ class SqliteThrottle(_Table):
     def locked(self, when: float) -> list[ThrottleState]:
         return self._many("locked_until > ?", (when,), "ORDER BY locked_until DESC")
 
+    def purge(self, before: float, when: float) -> int:
+        cur = self.db.execute("DELETE FROM login_throttle WHERE first_at < ? AND locked_until <= ?", (before, when))
+        return int(cur.rowcount)
+
 
 class SqliteTokens(_Table):
     table, model = "account_tokens", AccountToken

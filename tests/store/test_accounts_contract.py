@@ -60,6 +60,12 @@ def test_throttle_counts_failures_in_a_window_and_locks(store: Any) -> None:
     # After the window, counting starts again.
     assert t.fail("account:a@example.com", NOW + 700, 600) == 1
     assert t.get("account:a@example.com").first_at == NOW + 700
+    t.fail("address:10.0.0.1", NOW, 600)
+    t.lock("address:10.0.0.1", NOW + 5000)
+    assert t.purge(NOW + 100, NOW + 800) == 0  # one still locked, one in its window
+    assert t.purge(NOW + 800, NOW + 6000) == 2
+    assert t.get("address:10.0.0.1") is None and t.get("account:a@example.com") is None
+    t.fail("account:a@example.com", NOW, 600)
     t.clear("account:a@example.com")
     assert t.get("account:a@example.com") is None
 
