@@ -158,18 +158,24 @@ def login() -> Any:
     return render_template("auth/login.html", email=email)
 
 
+def leave(target: str) -> Any:
+    """Log this browser out and go to `target`: the cookie session is emptied and the remember
+    cookie deleted (session.clear() also drops flask-login's own "clear the remember cookie"
+    flag; without this the cookie would log the next person at this computer back in)."""
+    logout_user()
+    session.clear()
+    response = redirect(target)
+    cfg = current_app.config
+    response.delete_cookie(cfg.get("REMEMBER_COOKIE_NAME", "remember_token"),
+                           domain=cfg.get("REMEMBER_COOKIE_DOMAIN"), path=cfg.get("REMEMBER_COOKIE_PATH", "/"))
+    return response
+
+
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
     if current_user.is_authenticated:
         sessions.end(get_services().store, current_user.token)
-    logout_user()
-    session.clear()
-    response = redirect(url_for("main.index"))
-    # session.clear() also drops flask-login's own "clear the remember cookie" flag, so the
-    # cookie is deleted here; otherwise it would log the next person at this computer back in.
-    cfg = current_app.config
-    response.delete_cookie(cfg.get("REMEMBER_COOKIE_NAME", "remember_token"),
-                           domain=cfg.get("REMEMBER_COOKIE_DOMAIN"), path=cfg.get("REMEMBER_COOKIE_PATH", "/"))
+    response = leave(url_for("main.index"))
     # Tells the service worker (and the browser) to drop anything cached for this user.
     response.headers["Clear-Site-Data"] = '"cache", "storage"'
     return response
@@ -295,11 +301,10 @@ def reset(token: str) -> Any:
     except AccountError as exc:
         return render_template("auth/reset.html", token=token, error=_(str(exc))), 400
     log.info("password of %s reset by link", record.user_id)
-    logout_user()
-    session.clear()
+    response = leave(url_for("auth.login"))
     flash(_("Your password was changed and you were logged out everywhere. Log in with the new password."),
           "info")
-    return redirect(url_for("auth.login"))
+    return response
 
 
 @bp.route("/verify/<token>", methods=["GET", "POST"])

@@ -10,14 +10,14 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, logout_user
+from flask_login import current_user, login_required
 
 from .. import sessions
 from ..accounts import MAX_PASSWORD, MIN_PASSWORD, AccountError, change_password, log_out_everywhere
 from ..passwords import verify_password
 from ..userdata import erase_account, export_archive
 from . import LANGUAGES, get_services
-from .auth import resend_verification, start_session
+from .auth import leave, resend_verification, start_session
 
 log = logging.getLogger(__name__)
 bp = Blueprint("settings", __name__)
@@ -90,9 +90,7 @@ def revoke(session_id: str) -> Any:
     store.accounts.sessions.delete(record.id)
     log.info("a session of %s was ended from the settings page", current_user.id)
     if record.id == current_user.session.id:
-        logout_user()
-        session.clear()
-        return redirect(url_for("auth.login"))
+        return leave(url_for("auth.login"))
     flash(_("That device was logged out."), "info")
     return redirect(url_for("settings.index"))
 
@@ -102,10 +100,9 @@ def revoke(session_id: str) -> Any:
 def end_all() -> Any:
     log_out_everywhere(get_services().store, current_user.id)
     log.info("%s logged out everywhere", current_user.id)
-    logout_user()
-    session.clear()
+    response = leave(url_for("auth.login"))
     flash(_("You were logged out on every device, this one included."), "info")
-    return redirect(url_for("auth.login"))
+    return response
 
 
 @bp.route("/settings/verify", methods=["POST"])
@@ -137,7 +134,7 @@ def delete_account() -> Any:
         return _page(400, delete_password=_("You are the only administrator: make someone else an "
                                             "administrator first."))
     erase_account(store, user)
-    logout_user()
-    session.clear()
+    response = leave(url_for("main.index"))
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
     flash(_("Your account and everything in it were deleted."), "info")
-    return redirect(url_for("main.index"))
+    return response

@@ -76,8 +76,9 @@ def test_log_out_everywhere_ends_every_session(app: Any, client: Any, users: Any
     phone = app.test_client()
     _login(phone, "alice@example.com", remember=True)
     captured = _cookies(phone)
-    _login(client, "alice@example.com")
+    _login(client, "alice@example.com", remember=True)
     assert client.post("/settings/sessions/end-all", data={"csrf_token": csrf_token(client)}).status_code == 302
+    assert client.get_cookie("remember_token") is None
     assert client.get("/library").status_code == 302
     assert _replay(app, captured) == 302
     assert phone.get("/library").status_code == 302
