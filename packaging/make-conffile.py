@@ -17,6 +17,7 @@ from pathlib import Path
 PACKAGED: dict[tuple[str, str], str | bool] = {
     ("app", "state_dir"): "/var/lib/studybuddy",
     ("broker", "url"): "amqp://guest:guest@127.0.0.1:5672//",
+    ("backup", "dir"): "/var/backups/studybuddy",
     # An installed host is served over HTTPS (nginx); http://localhost still keeps Secure cookies.
     ("web", "secure_cookies"): True,
 }

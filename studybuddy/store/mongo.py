@@ -24,6 +24,8 @@ from .models import (
     User,
     new_id,
 )
+from .mongo_cards import MongoCards, MongoDecks, MongoReviews, delete_for_course
+from .mongo_cards import ensure_indexes as ensure_card_indexes
 from .sqlite import DEAD_MESSAGE
 
 log = logging.getLogger(__name__)
@@ -461,6 +463,12 @@ class MongoStore:
         self.counters = MongoCounters(d.counters)
         self.monitor = MongoMonitor(d.monitor_state, d.monitor_events)
         self.blobs = GridFsBlobs(d)
+        self.reviews = MongoReviews(d.card_reviews)
+        self.cards = MongoCards(d.cards, d.card_reviews)
+        self.decks = MongoDecks(d.decks, d.cards, d.card_reviews)
+        from .mongo_vectors import MongoChunkVectors
+
+        self.vectors = MongoChunkVectors(d.chunks)
         from .mongo_accounts import MongoAccounts
 
         self.accounts = MongoAccounts(d, self.blobs)
@@ -482,6 +490,7 @@ class MongoStore:
         d.items.create_index([("kind", 1), ("owner_id", 1), ("course_id", 1), ("parent_id", 1)])
         d.items.create_index("course_id")
         d.monitor_events.create_index("created_at")
+        ensure_card_indexes(d)
 
     def ping(self) -> None:
         try:
@@ -503,6 +512,7 @@ class MongoStore:
             self.delete_document(doc["_id"])
         self.db.artifacts.delete_many({"course_id": course_id})
         self.db.items.delete_many({"course_id": course_id})
+        delete_for_course(self.db, course_id)
         self.db.jobs.delete_many({"course_id": course_id})
         self.db.courses.delete_one({"_id": course_id})
 

@@ -11,7 +11,7 @@ from .sqlite import _JSON_FIELDS, FileBlobs, _Db, _row_to, _Table
 # Tables that hold no user's data, or whose user data is handled on its own (below).
 _NOT_OWNED = {"sqlite_sequence", "login_throttle", "monitor_state", "monitor_events", "counters", "audit_log"}
 # Columns never exported: secrets, and what only makes sense inside this installation.
-_SECRET_COLUMNS = {"password_hash", "lease_owner", "error_internal", "search_text"}
+_SECRET_COLUMNS = {"password_hash", "lease_owner", "error_internal", "search_text", "vector"}
 # Tables whose rows belong to a user through their document, not an owner column.
 _BY_DOCUMENT = ("pages", "chunks")
 

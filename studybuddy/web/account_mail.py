@@ -14,7 +14,7 @@ from typing import Any
 from flask import render_template, request, url_for
 from flask_babel import force_locale
 
-from ..monitor.mailer import Mail, MailError, Mailer
+from ..smtp import Mail, MailError, Mailer
 from ..throttle import account_key
 from . import LANGUAGES, get_services
 
