@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from studybuddy.store.account_models import AccountToken, AuditEntry, SessionRecord
+from studybuddy.store.cards import Card, Deck
 from studybuddy.store.models import Artifact, Chunk, Course, Document, Item, Job, Page, User, new_id
 
 from . import test_contract
@@ -108,6 +109,9 @@ def _everything_of(store: Any, alice: User) -> dict[str, Any]:
     store.accounts.sessions.add(SessionRecord(new_id(), alice.id, 0, NOW))
     store.accounts.tokens.add(AccountToken(new_id(), alice.id, "reset", NOW))
     store.accounts.audit.add(AuditEntry(new_id(), "admin-id", "disable", alice.id, {"email": alice.email}))
+    deck = store.decks.add(Deck(new_id(), alice.id, course.id, f"{alice.email} deck"))
+    card = Card(new_id(), alice.id, course.id, deck.id, f"{alice.email} front", "back")
+    store.cards.add_many([card])
     return {"course": course, "blob": blob, "document": doc}
 
 
@@ -130,7 +134,8 @@ def test_erase_user_leaves_no_trace_and_spares_others(store: Any) -> None:
     store.accounts.erase_user(alice.id)
     dump = _dump(store)
     for trace in (alice.id, alice.email, mine["course"].id, mine["document"].id, "alice@example.com page",
-                  "alice@example.com chunk", "alice@example.com summary", "alice@example.com no course"):
+                  "alice@example.com chunk", "alice@example.com summary", "alice@example.com no course",
+                  "alice@example.com deck", "alice@example.com front"):
         assert trace not in dump, trace
     assert not store.blobs.exists(mine["blob"])
     assert store.users.get(alice.id) is None
@@ -155,6 +160,7 @@ def test_export_rows_hold_everything_owned_and_no_secrets(store: Any) -> None:
     assert rows["pages"][0]["text"] == "alice@example.com page text"
     assert {i["data"].get("free") for i in rows["items"]} == {None, "alice@example.com no course"}
     assert len(rows["jobs"]) == 2 and "sessions" not in rows and "account_tokens" not in rows
+    assert [c["front"] for c in rows["cards"]] == ["alice@example.com front"] and len(rows["decks"]) == 1
     assert bob.id not in text
 
 
