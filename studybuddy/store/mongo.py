@@ -178,7 +178,9 @@ class MongoChunks(_Coll):
     model = Chunk
 
     def replace_for_document(self, document_id: str, chunks: Iterable[Chunk]) -> None:
-        docs = [_to_doc(c) for c in chunks]
+        # A new chunk has no vector yet: the same empty pair SQLite's columns default to, so the
+        # two stores hold the same thing (and an archive of one restores into the other exactly).
+        docs = [{**_to_doc(c), "vector": None, "vector_model": ""} for c in chunks]
         self.c.delete_many({"document_id": document_id})
         if docs:
             self.c.insert_many(docs)
