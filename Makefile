@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 RUFF_ARGS := --isolated --line-length 120 --target-version py311 --select E,F,W,B --ignore B905
 
-.PHONY: run test lint bench mutation clean
+.PHONY: run test lint bench mutation clean fuzz
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check $(RUFF_ARGS) studybuddy tests bench
 	$(VENV)/bin/mypy --config-file setup.cfg
 	$(VENV)/bin/lint-imports --config setup.cfg
+
+# schemathesis against a live app, bounded in examples and time (tests/api/fuzz.py).
+fuzz: $(STAMP)
+	$(PY) -m tests.api.fuzz
 
 bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -14,10 +14,12 @@ import re
 import sys
 from pathlib import Path
 
-PACKAGED: dict[tuple[str, str], str] = {
+PACKAGED: dict[tuple[str, str], str | bool] = {
     ("app", "state_dir"): "/var/lib/studybuddy",
     ("broker", "url"): "amqp://guest:guest@127.0.0.1:5672//",
     ("backup", "dir"): "/var/backups/studybuddy",
+    # An installed host is served over HTTPS (nginx); http://localhost still keeps Secure cookies.
+    ("web", "secure_cookies"): True,
 }
 
 SECTION = re.compile(r"^([a-z_]+):\s*(#.*)?$")
@@ -59,7 +61,9 @@ def packaged_config(example: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def quote(value: str) -> str:
+def quote(value: str | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 

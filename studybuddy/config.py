@@ -71,6 +71,9 @@ class WebConfig:
     secure_cookies: bool = False
     max_upload_mb: int = 25
     session_days: int = 14
+    remember_days: int = 30
+    max_request_kb: int = 1024
+    trusted_proxy: str = ""
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,18 @@ class MailConfig:
 
 
 @dataclass(frozen=True)
+class AccountsConfig:
+    require_verification_for_ai: bool = False
+    login_max_failures: int = 5
+    login_max_failures_per_address: int = 30
+    login_window_seconds: int = 900
+    login_lock_seconds: int = 60
+    login_lock_max_seconds: int = 900
+    verify_link_hours: int = 48
+    reset_link_minutes: int = 60
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     level: str = choice("info", "debug", "info", "warning", "error")
 
@@ -215,6 +230,7 @@ class Config:
     mail: MailConfig = field(default_factory=MailConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     backup: BackupConfig = field(default_factory=BackupConfig)
+    accounts: AccountsConfig = field(default_factory=AccountsConfig)
 
     @property
     def state_path(self) -> Path:
@@ -523,6 +539,10 @@ def _validate(cfg: Config, where: typing.Callable[[str], str]) -> list[str]:
         ("monitor", "interval_seconds"), ("monitor", "strikes"), ("mail", "timeout_seconds"),
         ("quota", "max_question_chars"),
         ("backup", "keep_daily"), ("backup", "max_age_hours"),
+        ("web", "remember_days"), ("web", "max_request_kb"), ("accounts", "login_max_failures"),
+        ("accounts", "login_max_failures_per_address"), ("accounts", "login_window_seconds"),
+        ("accounts", "login_lock_seconds"), ("accounts", "login_lock_max_seconds"),
+        ("accounts", "verify_link_hours"), ("accounts", "reset_link_minutes"),
     ]:
         positive(section, key)
     for key in ("parse_timeout_seconds", "parse_cpu_seconds", "max_image_pixels"):

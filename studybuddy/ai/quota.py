@@ -111,3 +111,13 @@ def usage(store: Store, config: Config, user: Any, now: dt.datetime | float | No
 def seconds_until_reset(config: Config, now: dt.datetime | float | None = None) -> float:
     _day, instant, reset = _local_day(config, now if now is not None else time.time())
     return (reset.astimezone(dt.UTC) - instant.astimezone(dt.UTC)).total_seconds()
+
+
+def reset_today(store: Store, config: Config, user: Any, now: dt.datetime | float | None = None) -> int:
+    """Give back today's AI requests (the administrator's "reset quota"); returns how many."""
+    day, _instant, _reset = _local_day(config, now)
+    key = _key(str(user.id), day)
+    used = store.counters.get(key)
+    if used > 0:
+        store.counters.incr(key, -used)
+    return used

@@ -24,10 +24,21 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+class _LoopbackIsSecure(http.cookiejar.DefaultCookiePolicy):
+    """Secure cookies go back over plain HTTP to a loopback address, as browsers do for
+    localhost: the monitor talks to the web service directly, behind nginx's HTTPS."""
+
+    def return_ok_secure(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        host = urllib.parse.urlsplit(request.get_full_url()).hostname or ""
+        if host in ("127.0.0.1", "::1", "localhost") or host.startswith("127."):
+            return True
+        return bool(super().return_ok_secure(cookie, request))
+
+
 class HttpClient:
     def __init__(self, timeout: float = 10.0):
         self.timeout = timeout
-        self.jar = http.cookiejar.CookieJar()
+        self.jar = http.cookiejar.CookieJar(policy=_LoopbackIsSecure())
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect)
         self.csrf = ""
         self.last_location = ""

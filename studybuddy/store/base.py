@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, BinaryIO, Iterable, Protocol
 
+from .account_models import AccountStore
 from .cards import CardRepo, DeckRepo, ReviewRepo
 from .models import Artifact, Chunk, Course, Document, Item, Job, MonitorEvent, Page, User
 
@@ -175,6 +176,7 @@ class Store(Protocol):
     cards: CardRepo
     reviews: ReviewRepo
     vectors: VectorRepo
+    accounts: AccountStore
 
     def ping(self) -> None:
         """Raise StoreError unless the store answers."""

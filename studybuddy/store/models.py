@@ -29,6 +29,9 @@ class User:
     is_admin: bool = False
     language: str = ""
     created_at: float = field(default_factory=now)
+    session_version: int = 0
+    disabled: bool = False
+    email_verified: bool = False
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ def _from_doc(cls: type[T], doc: dict[str, Any] | None) -> T | None:
     return cls(**{k: v for k, v in values.items() if v is not None or k in _NULLABLE})
 
 
-_NULLABLE = {"lease_expires_at", "dispatched_at", "started_at", "finished_at"}
+_NULLABLE = {"lease_expires_at", "dispatched_at", "started_at", "finished_at", "used_at"}
 
 
 def _to_doc(obj: Any) -> dict[str, Any]:
@@ -505,6 +505,9 @@ class MongoStore:
         from .mongo_vectors import MongoChunkVectors
 
         self.vectors = MongoChunkVectors(d.chunks)
+        from .mongo_accounts import MongoAccounts
+
+        self.accounts = MongoAccounts(d, self.blobs)
 
     def _ensure_indexes(self) -> None:
         d = self.db

@@ -57,10 +57,12 @@ def create_app(config: Config, services: Services | None = None) -> Flask:
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=config.web.secure_cookies,
         PERMANENT_SESSION_LIFETIME=dt.timedelta(days=config.web.session_days),
+        # The remember cookie names a server-side session that ends by itself (sessions.py).
+        REMEMBER_COOKIE_DURATION=dt.timedelta(days=config.web.remember_days),
         # Per-file limit plus multipart overhead; the upload view checks each file.
         MAX_CONTENT_LENGTH=config.web.max_upload_mb * 1024 * 1024 + 256 * 1024,
         WTF_CSRF_HEADERS=["X-CSRF-Token"],
-        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_TIME_LIMIT=24 * 3600,
         BABEL_DEFAULT_LOCALE=config.app.default_language,
         BABEL_TRANSLATION_DIRECTORIES=str(PACKAGE_DIR / "translations"),
         JSON_AS_ASCII=False,
@@ -86,21 +88,24 @@ def create_app(config: Config, services: Services | None = None) -> Flask:
             return errors.json_error(401, errors.MESSAGES[401])
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
-    from . import api, auth, bidi, courses, dates, documents, errors, health, i18n, icons, labels, main, pwa, review
-    from . import settings, tools, urls, work
+    from . import admin, api, auth, bidi, courses, dates, documents, errors, guards, health, i18n, icons, labels
+    from . import main, openapi, pwa, review, settings, tools, urls, work
 
-    for area in (main, auth, courses, api, health, documents, tools, review, settings, pwa, work):
+    for area in (main, auth, courses, api, health, documents, tools, review, settings, pwa, admin, openapi, work):
         app.register_blueprint(area.bp)
     from . import decks, review_stats
 
     for blueprint in (decks.bp, review_stats.stats_bp, review_stats.settings_bp):
         app.register_blueprint(blueprint)
-    for module in (errors, i18n, labels, urls, documents, tools, pwa, icons, dates, bidi, main, work):
+    for module in (errors, i18n, labels, urls, documents, tools, pwa, guards, icons, dates, bidi, main, work):
         module.init_app(app)
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> Any:
         log.warning("CSRF check failed on %s %s: %s", request.method, request.path, exc.description)
+        if errors.wants_json() and not current_user.is_authenticated:
+            # Without a session there is nothing to protect yet: say what is missing first.
+            return errors.json_error(401, errors.MESSAGES[401])
         return errors.error_response(400, "The form expired or was not sent from this site. "
                                           "Reload the page and try again.")
 

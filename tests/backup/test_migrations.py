@@ -101,6 +101,30 @@ def test_migration_5_from_schema_4_adds_document_hash_and_outline_and_keeps_ever
     assert [row[0] for row in after["schema_migrations"]] == [row[0] for row in before["schema_migrations"]] + [5]
 
 
+def test_migration_6_from_schema_5_adds_account_state_and_tables_and_keeps_every_row(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _store_at(5, tmp_path, monkeypatch)
+    before = sqlite_rows(tmp_path / "studybuddy.db")
+    assert "sessions" not in before and before["users"]
+    with monkeypatch.context() as m:
+        m.setattr(sqlite_module, "MIGRATIONS", MIGRATIONS[:6])
+        store = SqliteStore(tmp_path / "studybuddy.db", tmp_path / "blobs")
+    try:
+        alice = store.users.get_by_email("alice@example.com")
+        assert alice is not None and alice.is_admin
+        assert (alice.session_version, alice.disabled, alice.email_verified) == (0, False, False)
+    finally:
+        store.close()
+    after = sqlite_rows(tmp_path / "studybuddy.db")
+    unchanged = set(before) - {"users", "schema_migrations"}
+    assert {t: after[t] for t in unchanged} == {t: before[t] for t in unchanged}
+    # Every account keeps its columns and gains a session version and two flags, all zero.
+    assert sorted(row[:-3] for row in after["users"]) == sorted(before["users"])
+    assert {row[-3:] for row in after["users"]} == {(0, 0, 0)}
+    assert {"sessions", "login_throttle", "account_tokens", "audit_log"} <= set(after)
+    assert [r[0] for r in after["schema_migrations"]] == [r[0] for r in before["schema_migrations"]] + [6]
+
+
 def test_a_new_database_records_every_migration(tmp_path: Path) -> None:
     SqliteStore(tmp_path / "studybuddy.db", tmp_path / "blobs").close()
     rows = sqlite_rows(tmp_path / "studybuddy.db")["schema_migrations"]

@@ -222,7 +222,8 @@ def provisioned(container: Container, smtp: Smtp, deb_path: Path) -> Provisioned
     cert = WORK / "site-cert.pem"
     cert.write_text(container.sh("cat /etc/ssl/studybuddy/cert.pem").stdout)
     student = Browser(f"https://{CONTAINER_IP}", str(cert))
-    student.signup(f"noa-{secrets.token_hex(3)}@studybuddy-e2e.test", "correct horse battery", "נועה")
+    student_email = f"noa-{secrets.token_hex(3)}@studybuddy-e2e.test"
+    student.signup(student_email, "correct horse battery", "נועה")
     data = make_student_data(student)
     before = snapshot(student, data)
     seconds["data_through_http"] = time.monotonic() - started
@@ -235,6 +236,9 @@ def provisioned(container: Container, smtp: Smtp, deb_path: Path) -> Provisioned
     assert result.returncode == 0, f"the playbook failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
     _wait_until_settled(container)
     seconds["upgrade"] = time.monotonic() - started
+    # The upgrade ends the previous release's logins (its cookies named the account, not a session
+    # that could be revoked): the student logs in again.
+    student.login(student_email, "correct horse battery")
     return Provisioned(inventory, result, password, Upgrade(student, data, before, upgrade_at, seconds))
 
 

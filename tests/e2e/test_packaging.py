@@ -63,6 +63,7 @@ def test_packaged_config_loads_and_points_at_the_host(tmp_path: Path) -> None:
     cfg = load_config(path, env={})
     assert cfg.app.state_dir == "/var/lib/studybuddy"
     assert cfg.broker.url.startswith("amqp://")
+    assert cfg.web.secure_cookies is True
     # Everything else keeps the example's defaults (and its comments).
     assert text.count("\n#") == (TOP / "config.example.yaml").read_text().count("\n#")
 

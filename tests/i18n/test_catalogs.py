@@ -21,7 +21,8 @@ def test_extraction_sees_templates_python_calls_and_error_messages() -> None:
     ids = {m.id if isinstance(m.id, str) else m.id[0] for m in extract() if m.id}
     assert "Skip to content" in ids  # a template
     assert "Wrong e-mail address or password." in ids  # a gettext call in a view
-    assert "The password must be at least 8 characters long." in ids  # AccountError(...)
+    assert "Please enter a valid e-mail address." in ids  # AccountError(...)
+    assert "The password must be at least 10 characters long." in ids  # PasswordRejected(...)
     assert "This page does not exist, or it is not yours." in ids  # the MESSAGES table
 
 
@@ -70,6 +71,6 @@ def test_validation_errors_are_translated(client: Any, users: Any) -> None:
     token = csrf_token(client)
     page = client.post("/signup", data={"csrf_token": token, "email": "new@example.com", "password": "short",
                                         "password2": "short"}).get_data(as_text=True)
-    assert "הסיסמה חייבת להכיל 8 תווים לפחות." in page
+    assert "הסיסמה חייבת להכיל 10 תווים לפחות." in page
     response = client.get("/api/v1/jobs/nope", headers={"Accept": "application/json"})
     assert response.status_code == 401 and response.get_json()["error"] == "נא להיכנס קודם."

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from studybuddy import sessions
 from studybuddy.courses import create_course
 from studybuddy.jobs import submit_job
 from studybuddy.services import Services
@@ -29,7 +31,11 @@ from tests.study.study_material import ENGLISH
 
 from ..conftest import csrf_token, login
 
-NOT_OWNED = {"static", "main.set_language"}
+NOT_OWNED = {"static", "main.set_language",
+             # A signed link is its own credential (tests/web/test_account_mail.py).
+             "auth.reset", "auth.verify"}
+# The administrator's console has a matrix of its own: tests/web/test_admin.py.
+ADMIN_ONLY = "admin."
 # Routes that take an artifact id want a particular kind of artifact.
 ARTIFACT_KIND = {"tools.take_quiz": "quiz", "tools.submit_quiz": "quiz", "tools.message_fragment": "chat"}
 # Run last in the positive control, each on a spare course, because they remove things.
@@ -88,6 +94,7 @@ def world(client: Any, services: Services, users: Any, worker: Worker) -> dict[s
         "artifacts": {"summary": summary.result_ref, "quiz": quiz_job.result_ref, "chat": chat_job.result_ref},
         "attempt": attempt.headers["Location"].rsplit("/", 1)[-1], "conversation": conversation.id,
         "bobs_course": create_course(store, bob.id, "הקורס של בוב"), "deck": deck, "card": card,
+        "session": sessions.start(store, services.config, alice, remember=True, now=time.time()).record.id,
     }
 
 
@@ -106,6 +113,7 @@ def _values(world: dict[str, Any], endpoint: str, arguments: set[str]) -> dict[s
         "artifact_id": world["artifacts"][ARTIFACT_KIND.get(endpoint, "summary")],
         "attempt_id": world["attempt"],
         "conversation_id": world["conversation"],
+        "session_id": world["session"],
         "number": 1,
         "tool": "summary",
         "deck_id": world["deck"].id,
@@ -120,7 +128,7 @@ def _values(world: dict[str, Any], endpoint: str, arguments: set[str]) -> dict[s
 def _routes(app: Any) -> list[tuple[str, str, set[str]]]:
     found = []
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in NOT_OWNED or not rule.arguments:
+        if rule.endpoint in NOT_OWNED or rule.endpoint.startswith(ADMIN_ONLY) or not rule.arguments:
             continue
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):  # type: ignore[operator]
             found.append((rule.endpoint, method, set(rule.arguments)))

@@ -39,7 +39,7 @@ def test_password_change(login_as: Any, users: Any, store: Any) -> None:
     assert response.status_code == 400 and "הסיסמה הנוכחית שגויה." in response.get_data(as_text=True)
     form = {"current_password": PASSWORD, "new_password": "short", "new_password2": "short"}
     response = client.post("/settings/password", data={"csrf_token": csrf_token(client), **form})
-    assert response.status_code == 400 and "8 תווים לפחות" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "10 תווים לפחות" in response.get_data(as_text=True)
     form = {"current_password": PASSWORD, "new_password": "a brand new one", "new_password2": "another one!"}
     response = client.post("/settings/password", data={"csrf_token": csrf_token(client), **form})
     assert response.status_code == 400 and "אינן זהות" in response.get_data(as_text=True)

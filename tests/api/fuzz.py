@@ -1,0 +1,95 @@
+"""Fuzz /api/v1 with schemathesis against a live app: `python -m tests.api.fuzz` (make fuzz; CI).
+
+The app is served the way `studybuddy run` serves it (waitress with our body limits, real
+SQLite, the in-process broker and a worker) on a loopback port. A student is signed up and
+logged in; schemathesis gets the session cookie and the CSRF header, reads the description
+the app serves at /api/v1/openapi.json and sends generated requests, bounded in examples and
+time. Any 500, or any answer the description does not allow, fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+from studybuddy.accounts import create_user
+from studybuddy.services import Services
+from studybuddy.web import create_app
+from studybuddy.web.serve import body_limit_for, create_our_server, request_body_limit
+from studybuddy.worker.consumer import Worker
+from tests.conftest import PASSWORD, make_config
+
+MAX_EXAMPLES = int(os.environ.get("STUDYBUDDY_FUZZ_EXAMPLES", "25"))
+MAX_SECONDS = int(os.environ.get("STUDYBUDDY_FUZZ_SECONDS", "120"))
+CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,"
+          "response_headers_conformance,negative_data_rejection,use_after_free,ignored_auth")
+
+
+def _log_in(base: str) -> tuple[str, str]:
+    """The session cookie and CSRF token of a logged-in student."""
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    token = re.search(r'name="csrf_token" value="([^"]+)"',
+                      opener.open(base + "/login").read().decode()).group(1)  # type: ignore[union-attr]
+    form = urllib.parse.urlencode({"email": "fuzz@example.com", "password": PASSWORD, "csrf_token": token})
+    page = opener.open(base + "/login", data=form.encode()).read().decode()
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    cookie = next(c for c in jar if c.name == "studybuddy_session")
+    return f"{cookie.name}={cookie.value}", token
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="studybuddy-fuzz-") as tmp:
+        cfg = make_config(Path(tmp))
+        services = Services(cfg)
+        create_user(services.store, "fuzz-admin@example.com", PASSWORD, "Admin")
+        create_user(services.store, "fuzz@example.com", PASSWORD, "Fuzz")
+        worker = Worker(services)
+        worker.start()
+        app = create_app(cfg, services)
+        server = create_our_server(app, "127.0.0.1", 0, threads=4, max_body=request_body_limit(cfg),
+                                   body_limit_for=body_limit_for(app, cfg))
+
+        def run() -> None:
+            try:
+                server.run()
+            except OSError:
+                pass
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        base = f"http://127.0.0.1:{server.effective_port}"
+        try:
+            cookie, token = _log_in(base)
+            # The credentials fill the description's security schemes, so schemathesis also knows
+            # how to leave them out (and expects a 401 then).
+            config = Path(tmp) / "schemathesis.toml"
+            config.write_text('[auth.openapi.session]\napi_key = "${STUDYBUDDY_FUZZ_SESSION}"\n'
+                              '[auth.openapi.csrf]\napi_key = "${STUDYBUDDY_FUZZ_CSRF}"\n')
+            env = {**os.environ, "STUDYBUDDY_FUZZ_SESSION": cookie.partition("=")[2], "STUDYBUDDY_FUZZ_CSRF": token}
+            command = [
+                str(Path(sys.executable).with_name("schemathesis")), "--config-file", str(config), "run",
+                f"{base}/api/v1/openapi.json",
+                "--checks", CHECKS, "--max-examples", str(MAX_EXAMPLES), "--max-time", str(MAX_SECONDS),
+                "--workers", "1", "--seed", os.environ.get("STUDYBUDDY_FUZZ_SEED", "1414"),
+                "--request-timeout", "20", "--generation-codec", "utf-8", "--suppress-health-check", "all",
+                *sys.argv[1:],
+            ]
+            print("running:", " ".join(command), flush=True)
+            return subprocess.run(command, env=env, timeout=MAX_SECONDS + 120, check=False).returncode
+        finally:
+            server.close()
+            worker.stop(timeout=30)
+            services.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
