@@ -23,10 +23,11 @@ from .health import (
 log = logging.getLogger(__name__)
 
 
-def _services(obj: Any) -> Any:
+def _services(obj: Any, *, read_only: bool = False) -> Any:
+    """The services, opened as the account that owns the state (see Context.service_config)."""
     from .services import Services
 
-    return Services(obj.config())
+    return Services(obj.service_config(read_only=read_only))
 
 
 def _value(r: CheckResult) -> str:
@@ -73,18 +74,21 @@ def status(obj: Any, as_json: bool, live: bool) -> None:
 
     Exits 1 when any check fails.
     """
-    services = _services(obj)
+    from .monitor.startup import startup_note
+
+    services = _services(obj, read_only=True)
     try:
         ctx = HealthContext(services.config, services)
         results: list[CheckResult] = []
         source: dict[str, str] = {}
         now = time.time()
+        starting = startup_note(services.store)
         for name, check in CHECKS.items():
             if check.monitor_only and not live:
                 prefix_results = last_monitor_results(services.store, name)
                 if not prefix_results:
                     prefix_results = [CheckResult(f"{name}:probe", "warn",
-                                                  output="not probed yet: is the monitor running?")]
+                                                  output=starting or "not probed yet: is the monitor running?")]
                     source[f"{name}:probe"] = "never"
                 for r in prefix_results:
                     source.setdefault(r.key, f"{max(now - r.time, 0) / 60:.0f}m ago")
@@ -113,7 +117,7 @@ def status(obj: Any, as_json: bool, live: bool) -> None:
 @click.pass_obj
 def probe(obj: Any, name: str, as_json: bool) -> None:
     """Run one probe now and print its results (exit 1 if it fails)."""
-    services = _services(obj)
+    services = _services(obj, read_only=True)
     try:
         started = time.perf_counter()
         results = run_check(CHECKS[name], HealthContext(services.config, services))
