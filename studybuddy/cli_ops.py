@@ -138,6 +138,8 @@ def probe(obj: Any, name: str, as_json: bool) -> None:
 @click.pass_obj
 def monitor(obj: Any, once: bool) -> None:
     """Run the monitor: probes on a schedule, strikes, restarts through systemctl, mail."""
+    from .metrics import serve_metrics
+    from .metrics.cluster import register_cluster_metrics
     from .monitor.service import Monitor
 
     services = _services(obj)
@@ -156,6 +158,8 @@ def monitor(obj: Any, once: bool) -> None:
             return
         signal.signal(signal.SIGTERM, mon.stop)
         signal.signal(signal.SIGINT, mon.stop)
+        register_cluster_metrics(services)
+        serve_metrics(services.config, "monitor")
         mon.run_forever()
     finally:
         services.close()

@@ -22,8 +22,9 @@ class Services:
     def ai(self) -> Any:
         """The AI router (failover across the configured providers)."""
         from .ai.router import build_router
+        from .metrics.ai import measure_router
 
-        return build_router(self.config)
+        return measure_router(build_router(self.config))
 
     @cached_property
     def retrieval(self) -> Any:

@@ -90,6 +90,9 @@ def create_app(config: Config, services: Services | None = None) -> Flask:
         app.register_blueprint(area.bp)
     for module in (errors, i18n, documents, tools, pwa):
         module.init_app(app)
+    from . import metrics
+
+    metrics.init_app(app)
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> Any:

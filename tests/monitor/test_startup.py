@@ -49,7 +49,8 @@ def test_waits_while_a_unit_is_activating(services: Services, tmp_path: Path) ->
                               sleep=sleep, status=notes)
     assert left == []
     assert clock.now == 3.0
-    assert notes.lines[0] == "starting: waiting for studybuddy-web.service, studybuddy-worker.service to finish starting"
+    assert notes.lines[0] == ("starting: waiting for studybuddy-web.service, studybuddy-worker.service "
+                              "to finish starting")
     assert notes.lines[-1] == "starting: first round under way"
     assert seen[0] == ("starting: the monitor waits for studybuddy-web.service, studybuddy-worker.service "
                        "to finish starting")
