@@ -92,7 +92,7 @@ class Context:
             self._cfg = cfg
         return self._cfg
 
-    def service_config(self, *, read_only: bool = False) -> Config:
+    def service_config(self, *, read_only: bool = False, prefer_account: str = "") -> Config:
         """The configuration, with this process now running as the account that owns the state.
 
         Commands that touch the store call this (root becomes the service account; another
@@ -101,7 +101,7 @@ class Context:
         cfg = self.config()
         database = _sqlite_path(cfg)
         command = command_line(click.get_current_context())
-        run_as_state_owner(cfg.state_path, command, (database,) if database else ())
+        run_as_state_owner(cfg.state_path, command, (database,) if database else (), prefer=prefer_account)
         if read_only and database is not None and not database.exists():
             raise CliFailure(f"there is no StudyBuddy database at {database} yet: start the services first "
                              "(systemctl start studybuddy.target), or check app.state_dir")

@@ -19,15 +19,16 @@ from .health import (
     overall_status,
     run_check,
 )
+from .service_account import MONITOR_ACCOUNT
 
 log = logging.getLogger(__name__)
 
 
-def _services(obj: Any, *, read_only: bool = False) -> Any:
+def _services(obj: Any, *, read_only: bool = False, prefer_account: str = "") -> Any:
     """The services, opened as the account that owns the state (see Context.service_config)."""
     from .services import Services
 
-    return Services(obj.service_config(read_only=read_only))
+    return Services(obj.service_config(read_only=read_only, prefer_account=prefer_account))
 
 
 def _value(r: CheckResult) -> str:
@@ -142,7 +143,7 @@ def monitor(obj: Any, once: bool) -> None:
     from .metrics.cluster import register_cluster_metrics
     from .monitor.service import Monitor
 
-    services = _services(obj)
+    services = _services(obj, prefer_account=MONITOR_ACCOUNT)
     try:
         mon = Monitor(services)
         if once:
@@ -173,7 +174,7 @@ def notify_failure(obj: Any, unit: str) -> None:
     from .monitor.restarter import Restarter, RestarterError
     from .monitor.service import Monitor
 
-    services = _services(obj)
+    services = _services(obj, prefer_account=MONITOR_ACCOUNT)
     try:
         mc = services.config.monitor
         detail = ""

@@ -20,6 +20,8 @@ from pathlib import Path
 
 # The services' UMask=: what they create stays usable by the other account of the group.
 SERVICE_UMASK = 0o007
+# The monitor's account (systemd/studybuddy.sysusers.conf), the one the polkit rule trusts.
+MONITOR_ACCOUNT = "studybuddy-monitor"
 
 
 class WrongAccount(Exception):
@@ -70,20 +72,36 @@ def become(account: Account) -> None:
     os.environ.update(HOME=account.home, USER=account.name, LOGNAME=account.name)
 
 
-def run_as_state_owner(state_dir: Path, command: str, files: tuple[Path, ...] = ()) -> Account | None:
+def sharing_account(name: str, state_dir: Path) -> Account | None:
+    """The account `name` when it exists and may write the state through its group, else None."""
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        return None
+    st = state_dir.stat()
+    if st.st_gid not in os.getgrouplist(name, entry.pw_gid) or st.st_mode & 0o070 != 0o070:
+        return None
+    return Account(entry.pw_name, entry.pw_uid, entry.pw_gid, entry.pw_dir)
+
+
+def run_as_state_owner(state_dir: Path, command: str, files: tuple[Path, ...] = (),
+                       prefer: str = "") -> Account | None:
     """Make the rest of this process run as the state's owner, or refuse with the way to run it.
 
     `command` is the command line as the user typed it (shown in the refusal); `files` are
-    files in the state directory the command will write (the SQLite database). Returns the
-    account switched to, or None when no switch was needed."""
+    files in the state directory the command will write (the SQLite database). Root becomes
+    `prefer` instead of the owner when that account shares the state through its group (the
+    monitor's commands run as the monitor's account, the one polkit lets restart units).
+    Returns the account switched to, or None when no switch was needed."""
     owner = state_owner(state_dir)
     uid = os.geteuid()
     if owner is None or owner.uid == uid:
         # Nothing there yet (a new, unpackaged setup): what we create is ours.
         return None
     if uid == 0:
-        become(owner)
-        return owner
+        target = (sharing_account(prefer, state_dir) if prefer else None) or owner
+        become(target)
+        return target
     if may_write(state_dir, files):
         return None
     me = account_of_uid(uid).name

@@ -313,3 +313,23 @@ def test_root_reads_the_credential_store_then_runs_as_the_service_account(host: 
         # An account that may not read the store simply does without it.
         assert in_child(as_nobody(lambda: load_config(host.config, credstore=[str(host.credstore)])
                                   .monitor.account_password)) == ""
+
+
+def test_root_becomes_the_monitors_account_for_the_monitors_commands(host: Host) -> None:
+    """Only the monitor's account may restart units (polkit): `monitor --once` run by root becomes it
+    when it shares the state through its group, and the owner otherwise."""
+    _needs_root()
+    from studybuddy.service_account import run_as_state_owner
+
+    install(host)
+    daemon = pwd.getpwnam("daemon")
+    os.chown(host.state, NOBODY.pw_uid, daemon.pw_gid)
+
+    def who(prefer: str) -> list[Any]:
+        account = run_as_state_owner(host.state, "studybuddy monitor --once", prefer=prefer)
+        return [account.name if account else None, os.geteuid(), os.getegid()]
+
+    assert in_child(lambda: who("daemon")) == ["daemon", daemon.pw_uid, daemon.pw_gid]
+    # An account that does not exist, or is not in the state's group: the owner, as always.
+    assert in_child(lambda: who("no-such-account"))[:2] == ["nobody", NOBODY.pw_uid]
+    assert in_child(lambda: who("bin"))[:2] == ["nobody", NOBODY.pw_uid]
