@@ -121,3 +121,12 @@ def test_e_metrics_on_loopback_and_the_dashboard_and_apt(fresh: Container) -> No
                     "\"from studybuddy.monitor.updates import check_for_update; s = check_for_update(); "
                     "print(s.via, '|', s.line())\"").stdout.strip()
     assert line.startswith("python3-apt |") and "installed; apt knows no newer version" in line, line
+
+
+def test_f_figures() -> None:
+    """The figures, printed next to the aim they are measured against."""
+    green = FIGURES.get("install_to_green_seconds", {})
+    print(f"\nplain install: apt-get install took {FIGURES.get('apt_install_seconds')} s")
+    print(f"plain install: installed -> units active {green.get('units')} s, /health/ready {green.get('ready')} s, "
+          f"`studybuddy status` overall: pass {green.get('status')} s (aim: within {GREEN_WITHIN_SECONDS:.0f} s)")
+    assert green.get("status") is not None and green["status"] <= GREEN_WITHIN_SECONDS
