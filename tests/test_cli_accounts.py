@@ -13,6 +13,7 @@ import os
 import pwd
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,7 @@ from click.testing import CliRunner
 
 from studybuddy.cli import main
 from studybuddy.config import load_config
+from studybuddy.jobs.broker import BrokerUnavailable
 from studybuddy.store import open_store
 
 NOBODY = pwd.getpwnam("nobody")
@@ -333,3 +335,23 @@ def test_root_becomes_the_monitors_account_for_the_monitors_commands(host: Host)
     # An account that does not exist, or is not in the state's group: the owner, as always.
     assert in_child(lambda: who("no-such-account"))[:2] == ["nobody", NOBODY.pw_uid]
     assert in_child(lambda: who("bin"))[:2] == ["nobody", NOBODY.pw_uid]
+
+
+@pytest.mark.parametrize("exc, expected", [
+    (PermissionError(13, "Permission denied", "/var/lib/studybuddy/blobs"),
+     "permission denied: /var/lib/studybuddy/blobs; run it as root, which switches to the service account "
+     "itself: sudo studybuddy create-admin a@example.org"),
+    (FileNotFoundError(2, "No such file or directory", "/srv/x.pdf"),
+     "/srv/x.pdf does not exist; check the path (and app.state_dir in the configuration)"),
+    (sqlite3.OperationalError("attempt to write a readonly database"),
+     "the SQLite database cannot be written (attempt to write a readonly database); run it as root, which "
+     "switches to the service account itself: sudo studybuddy create-admin a@example.org"),
+    (BrokerUnavailable("refused"),
+     "the broker is unreachable: is RabbitMQ running (`systemctl status rabbitmq-server`), and is broker.url right?"),
+    (RuntimeError("something odd\nsecond line"),
+     "RuntimeError: something odd (run `studybuddy --debug …` for the details)"),
+])
+def test_each_failure_is_explained_in_one_line(exc: BaseException, expected: str) -> None:
+    from studybuddy.cli_failures import explain
+
+    assert explain(exc, "studybuddy create-admin a@example.org") == expected
