@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cached_property
+import threading
 from typing import Any
 
 from .config import Config
@@ -17,20 +17,31 @@ class Services:
         self.config = config
         self.store: Store = store if store is not None else open_store(config)
         self.broker = broker if broker is not None else Broker(config.broker)
+        # Built on first use, once per process even when several request threads ask at once:
+        # two routers would mean two sets of circuit breakers.
+        self._lock = threading.Lock()
+        self._ai: Any = None
+        self._retrieval: Any = None
 
-    @cached_property
+    @property
     def ai(self) -> Any:
         """The AI router (failover across the configured providers)."""
-        from .ai.router import build_router
-        from .metrics.ai import measure_router
+        with self._lock:
+            if self._ai is None:
+                from .ai.router import build_router
+                from .metrics.ai import measure_router
 
-        return measure_router(build_router(self.config))
+                self._ai = measure_router(build_router(self.config))
+            return self._ai
 
-    @cached_property
+    @property
     def retrieval(self) -> Any:
-        from .ingest.retrieval import Retrieval
+        with self._lock:
+            if self._retrieval is None:
+                from .ingest.retrieval import Retrieval
 
-        return Retrieval(self.store)
+                self._retrieval = Retrieval(self.store)
+            return self._retrieval
 
     def close(self) -> None:
         self.broker.close()

@@ -30,6 +30,7 @@ class Notifier:
         self.enabled = bool(os.environ.get("NOTIFY_SOCKET"))
         self._n = sdnotify.SystemdNotifier() if self.enabled else None
         self.last_status = ""
+        self._failing = False
 
     def _send(self, message: str) -> None:
         # sdnotify's own notify() encodes latin-1 and silently drops anything else (an em dash,
@@ -40,7 +41,14 @@ class Notifier:
         try:
             sock.sendall(message.encode("utf-8"))
         except OSError as exc:
-            log.debug("sd_notify %r failed: %s", message.split("\n", 1)[0], exc)
+            # A lost WATCHDOG=1 means systemd will kill us: say so, once, not at every ping.
+            if not self._failing:
+                log.warning("sd_notify %r failed: %s (watchdog pings may be lost)", message.split("\n", 1)[0], exc)
+            self._failing = True
+            return
+        if self._failing:
+            log.warning("sd_notify works again")
+            self._failing = False
 
     def ready(self, status: str = "") -> None:
         self._send("READY=1" + (f"\nSTATUS={status}" if status else ""))

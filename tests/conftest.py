@@ -6,7 +6,7 @@ import os
 import socket
 import uuid
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, NoReturn
 
 import pytest
 
@@ -19,6 +19,10 @@ PASSWORD = "correct horse battery"
 RABBIT_URL = os.environ.get("STUDYBUDDY_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
 
 
+# Queue prefixes of the test configs that point at the real broker; none may outlive the run.
+BROKER_PREFIXES: set[str] = set()
+
+
 def make_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:
     base = load_config(env={})
     cfg = base.replace(
@@ -27,7 +31,43 @@ def make_config(tmp_path: Path, **sections: dict[str, Any]) -> Config:
         broker={"url": "memory://", "queue_prefix": f"t{uuid.uuid4().hex[:10]}."},
         worker={"reaper_interval_seconds": 0.2, "retry_backoff_seconds": 0.1, "lease_seconds": 30},
     )
-    return cfg.replace(**sections) if sections else cfg
+    cfg = cfg.replace(**sections) if sections else cfg
+    if cfg.broker.url.startswith("amqp"):
+        BROKER_PREFIXES.add(cfg.broker.queue_prefix)
+    return cfg
+
+
+def leftover_queues(url: str, prefixes: set[str]) -> list[str]:
+    """Which of the queues our tests would make under these prefixes still exist on the broker."""
+    from kombu import Connection
+
+    from studybuddy.jobs.broker import make_queues
+
+    found = []
+    with Connection(url, connect_timeout=5) as conn:
+        for prefix in sorted(prefixes):
+            for queue in make_queues(prefix).values():
+                channel = conn.channel()
+                try:
+                    channel.queue_declare(queue=queue.name, passive=True)
+                    found.append(queue.name)
+                except conn.channel_errors:
+                    pass  # 404: the queue is gone, as it should be
+                finally:
+                    try:
+                        channel.close()
+                    except Exception:  # noqa: BLE001 - a channel closed by the 404 is fine
+                        pass
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_queues_left_behind() -> Iterator[None]:
+    """After the run, the shared broker holds no queue that a test made."""
+    yield
+    if BROKER_PREFIXES and rabbit_available():
+        left = leftover_queues(RABBIT_URL, BROKER_PREFIXES)
+        assert not left, f"tests left queues on the shared broker: {left}"
 
 
 @pytest.fixture
@@ -99,6 +139,13 @@ def login_as(client: Any, users: dict[str, User]) -> Any:
     return do
 
 
+def skip_or_fail_in_ci(message: str) -> NoReturn:
+    """A missing requirement skips the test loudly here; under CI=true it is a failure."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{message} (CI=true: this test must run)")
+    pytest.skip(message)
+
+
 def rabbit_available(url: str = RABBIT_URL) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", 5672), timeout=2):
@@ -110,7 +157,5 @@ def rabbit_available(url: str = RABBIT_URL) -> bool:
 @pytest.fixture
 def rabbit_url() -> str:
     if not rabbit_available():
-        if os.environ.get("CI") == "true":
-            pytest.fail("RabbitMQ is not reachable on 127.0.0.1:5672 and CI=true: this is a failure")
-        pytest.skip("RabbitMQ is NOT reachable on 127.0.0.1:5672 — broker tests skipped")
+        skip_or_fail_in_ci("RabbitMQ is NOT reachable on 127.0.0.1:5672 — broker tests skipped")
     return RABBIT_URL

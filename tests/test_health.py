@@ -13,6 +13,7 @@ from studybuddy.config import QUEUE_NAMES, Config
 from studybuddy.health import CHECKS, CheckResult, HealthContext, health_json, overall_status, run_checks
 from studybuddy.services import Services
 from tests.conftest import make_config
+from tests.helpers.rabbit import rabbit_config
 
 HEALTH_JSON = "application/health+json"
 
@@ -37,12 +38,22 @@ def test_live_needs_nothing(client: Any) -> None:
     assert r.get_json(force=True)["status"] == "pass"
 
 
-def test_ready_when_store_and_broker_answer(client: Any) -> None:
-    r = client.get("/health/ready")
-    assert r.status_code == 200 and r.mimetype == HEALTH_JSON
-    body = r.get_json(force=True)
-    assert body["status"] == "pass"
-    assert set(body["checks"]) == {"store:responseTime", "broker:connection"}
+@pytest.mark.rabbitmq
+def test_ready_when_store_and_the_real_broker_answer(tmp_path: Path, rabbit_url: str) -> None:
+    """On the real RabbitMQ, not memory:// (which always answers)."""
+    from studybuddy.web import create_app
+
+    with rabbit_config(tmp_path, rabbit_url, "ready") as cfg:
+        services = Services(cfg)
+        try:
+            r = create_app(cfg, services).test_client().get("/health/ready")
+            assert r.status_code == 200 and r.mimetype == HEALTH_JSON
+            body = r.get_json(force=True)
+            assert body["status"] == "pass"
+            assert set(body["checks"]) == {"store:responseTime", "broker:connection"}
+            assert body["checks"]["broker:connection"][0]["status"] == "pass"
+        finally:
+            services.close()
 
 
 def test_ready_is_503_without_the_broker_and_leaks_nothing(tmp_path: Path) -> None:

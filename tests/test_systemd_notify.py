@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -65,6 +66,7 @@ class NotifySocket:
 
     def close(self) -> None:
         self.stop.set()
+        self.thread.join(5)  # a recv() in progress would keep the socket alive past close()
         self.sock.close()
 
 
@@ -96,6 +98,46 @@ def test_watchdog_interval_is_half_of_watchdog_usec(monkeypatch: pytest.MonkeyPa
     assert watchdog_interval() == 15.0
     monkeypatch.setenv("WATCHDOG_PID", "1")  # meant for another process
     assert watchdog_interval() is None
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def warnings(self) -> list[str]:
+        return [r.getMessage() for r in self.records if r.levelno == logging.WARNING]
+
+
+def test_lost_notifications_are_a_warning_once_and_recovery_is_said(notify: NotifySocket) -> None:
+    """sdnotify connects once; if systemd's socket goes away, the pings are lost: say so (once)."""
+    seen = _Records()
+    logger = logging.getLogger("studybuddy.systemd")
+    logger.addHandler(seen)
+    try:
+        n = Notifier()
+        n.watchdog()
+        notify.wait_for(lambda line: line == "WATCHDOG=1")
+        notify.close()
+        notify.path.unlink()  # systemd is gone: every send now fails
+        for _ in range(5):
+            n.watchdog()
+        assert len(seen.warnings()) == 1 and "WATCHDOG=1" in seen.warnings()[0], seen.warnings()
+        back = NotifySocket(notify.path)
+        try:
+            seen.records.clear()
+            n = Notifier()
+            n._failing = True  # the state the lost pings left behind
+            n.watchdog()
+            back.wait_for(lambda line: line == "WATCHDOG=1")
+            assert seen.warnings() == ["sd_notify works again"]
+        finally:
+            back.close()
+    finally:
+        logger.removeHandler(seen)
 
 
 def test_ready_status_stopping(notify: NotifySocket) -> None:
@@ -139,6 +181,14 @@ def test_web_ready_only_when_serving_and_pings_stop_when_wedged(cfg: Config, ser
 
     app = create_app(cfg, services)
     app.register_blueprint(wedge)
+    answered: list[float] = []  # when the app first answered a request on its socket
+
+    @app.after_request
+    def note_answer(response: Any) -> Any:
+        if not answered:
+            answered.append(time.monotonic())
+        return response
+
     port: list[int] = []
     thread = threading.Thread(target=serve, args=(app, "127.0.0.1", 0),
                               kwargs={"threads": 1, "on_bound": port.append}, daemon=True)
@@ -148,7 +198,8 @@ def test_web_ready_only_when_serving_and_pings_stop_when_wedged(cfg: Config, ser
     with urllib.request.urlopen(f"http://127.0.0.1:{port[0]}/health/live", timeout=5) as r:
         assert r.status == 200
     assert any(s.startswith("serving on 127.0.0.1:") for s in notify.statuses())
-    assert ready_at > 0
+    # READY=1 was sent only after the app had answered a real request (its own self-check).
+    assert answered and answered[0] <= ready_at, (answered, ready_at)
     _assert_cadence(notify)
 
     # Occupy the only request thread: the self-check cannot be answered, so the pings stop.
@@ -225,10 +276,7 @@ def test_monitor_ready_status_and_pings_stop_when_a_probe_hangs(
             release.wait(30)
         return [health.CheckResult("test:hang", "pass")]
 
-    checks = dict(health.CHECKS)
-    checks["hang"] = health.Check("hang", maybe_hang)
-    monkeypatch.setattr(health, "CHECKS", checks)
-    monkeypatch.setattr("studybuddy.monitor.service.CHECKS", checks)
+    monkeypatch.setitem(health.CHECKS, "hang", health.Check("hang", maybe_hang))  # the one registry
     cfg = cfg.replace(monitor={"interval_seconds": 1})
     services.config = cfg
     mon = Monitor(services, checks=["version", "hang"])

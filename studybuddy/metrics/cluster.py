@@ -14,7 +14,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from ..health import STATUSES, CheckResult
+from ..checks import STATUSES, CheckResult
 
 if TYPE_CHECKING:
     from ..services import Services

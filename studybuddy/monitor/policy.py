@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..config import Config
-from ..health import CheckResult
+from ..checks import CheckResult
 from ..store import Store
 from ..store.models import MonitorEvent, new_id
 from .alerts import Alert, Alerter

@@ -1,4 +1,4 @@
-"""The monitor's end-to-end probes (registered in studybuddy.health.CHECKS)."""
+"""The monitor's end-to-end probes (named in the registry, studybuddy.checks.CHECKS)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import QUEUE_NAMES
-from ..health import CheckResult, HealthContext, ms, safe_error
+from ..checks import CheckResult, HealthContext, ms, safe_error
 from .httpclient import HttpClient, HttpError
 from .restarter import Restarter, stopped_on_purpose
 

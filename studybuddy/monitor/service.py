@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..health import CHECKS, CheckResult, HealthContext, run_check, safe_error
+from ..checks import CHECKS, CheckResult, HealthContext, run_check, safe_error
 from ..services import Services
 from ..store.models import MonitorEvent, new_id
 from ..systemd import Notifier, watchdog_interval

@@ -89,8 +89,16 @@ def test_admins_are_exempt(qcfg: Config, store: Any, users: dict[str, User]) -> 
 
 def test_zero_turns_the_limit_off(qcfg: Config, store: Any, users: dict[str, User]) -> None:
     off = qcfg.replace(quota={"daily_ai_requests": 0})
+    now = at(2026, 1, 15, 12, 0)
     for _ in range(10):
-        check_and_count(store, off, users["alice"], at(2026, 1, 15, 12, 0))
+        check_and_count(store, off, users["alice"], now)  # never refused
+    assert usage(store, off, users["alice"], now).remaining is None
+    # Nothing was counted either: turning the limit back on starts from a clean day.
+    assert usage(store, qcfg, users["alice"], now).used == 0
+    for _ in range(3):
+        check_and_count(store, qcfg, users["alice"], now)
+    with pytest.raises(QuotaExceeded):
+        check_and_count(store, qcfg, users["alice"], now)
 
 
 def test_refund(qcfg: Config, store: Any, users: dict[str, User]) -> None:

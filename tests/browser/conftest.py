@@ -19,7 +19,7 @@ import pytest
 
 from studybuddy.config import Config
 from studybuddy.services import Services
-from tests.conftest import make_config
+from tests.conftest import make_config, skip_or_fail_in_ci
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -38,7 +38,14 @@ document.addEventListener("securitypolicyviolation", function (e) {
 });
 """
 
-pytestmark = pytest.mark.browser
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """Every test under tests/browser is a browser test (a conftest's pytestmark marks nothing)."""
+    for item in items:
+        if Path(str(item.fspath)).resolve().is_relative_to(HERE):
+            item.add_marker(pytest.mark.browser)
 
 
 @dataclass
@@ -76,9 +83,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
 @pytest.fixture(scope="module")
 def playwright() -> Iterator[Any]:
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"chromium is not installed at {CHROMIUM} and CI=true: apt-get install chromium")
-        pytest.skip(f"chromium is NOT installed at {CHROMIUM} — browser tests skipped")
+        skip_or_fail_in_ci(f"chromium is NOT installed at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

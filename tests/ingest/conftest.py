@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 
 import pytest
+
+from tests.conftest import skip_or_fail_in_ci
 
 
 def _ocr_problem() -> str:
@@ -23,7 +24,4 @@ def ocr() -> None:
     """Tesseract with Hebrew: skipped loudly without it, but a failure when CI=true."""
     problem = _ocr_problem()
     if problem:
-        message = f"{problem}: apt-get install tesseract-ocr tesseract-ocr-heb"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message} (CI=true: OCR tests must run)")
-        pytest.skip(message)
+        skip_or_fail_in_ci(f"{problem}: apt-get install tesseract-ocr tesseract-ocr-heb")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,8 @@ from studybuddy.health import CHECKS, HealthContext
 from studybuddy.monitor import probes
 from studybuddy.services import Services
 from studybuddy.worker.consumer import Worker
-from tests.conftest import make_config
+from tests.conftest import skip_or_fail_in_ci
+from tests.helpers.rabbit import rabbit_config
 
 from .helpers import free_port
 
@@ -28,10 +28,7 @@ def _handlers(*types: str) -> dict[str, Any]:
     out = {}
     for job_type in types:
         module, _, name = HANDLERS[job_type].partition(":")
-        try:
-            out[job_type] = getattr(importlib.import_module(module), name)
-        except ModuleNotFoundError as exc:
-            pytest.skip(f"handler for {job_type} not available: {exc}")
+        out[job_type] = getattr(importlib.import_module(module), name)
     return out
 
 
@@ -110,7 +107,11 @@ def test_canary_fails_without_a_worker_and_cleans_up_later(cfg: Config, services
 
 @pytest.mark.rabbitmq
 def test_canary_over_rabbitmq(tmp_path: Path, rabbit_url: str) -> None:
-    cfg = make_config(tmp_path, broker={"url": rabbit_url, "queue_prefix": f"t{uuid.uuid4().hex[:10]}."})
+    with rabbit_config(tmp_path, rabbit_url, "canary") as cfg:
+        _canary_over_rabbitmq(cfg)
+
+
+def _canary_over_rabbitmq(cfg: Config) -> None:
     services = Services(cfg)
     w = Worker(services, handlers=_handlers("ping"), run_reaper=False)
     w.start()
@@ -128,15 +129,15 @@ def test_canary_over_rabbitmq(tmp_path: Path, rabbit_url: str) -> None:
 
 @pytest.mark.rabbitmq
 def test_no_consumer_fails_over_rabbitmq(tmp_path: Path, rabbit_url: str) -> None:
-    cfg = make_config(tmp_path, broker={"url": rabbit_url, "queue_prefix": f"t{uuid.uuid4().hex[:10]}."})
-    services = Services(cfg)
-    try:
-        results = {r.key: r for r in CHECKS["broker"].fn(HealthContext(cfg, services))}
-        assert results["broker:connection"].status == "pass"
-        assert results["broker:consumers/homework"].status == "fail"
-        assert results["broker:consumers/homework"].output == "no worker consumes this queue"
-    finally:
-        services.close()
+    with rabbit_config(tmp_path, rabbit_url, "noconsumer") as cfg:
+        services = Services(cfg)
+        try:
+            results = {r.key: r for r in CHECKS["broker"].fn(HealthContext(cfg, services))}
+            assert results["broker:connection"].status == "pass"
+            assert results["broker:consumers/homework"].status == "fail"
+            assert results["broker:consumers/homework"].output == "no worker consumes this queue"
+        finally:
+            services.close()
 
 
 def test_web_probe(cfg: Config, services: Services, web: WebServer) -> None:
@@ -195,7 +196,7 @@ def test_ai_probe_is_rate_limited(cfg: Config, services: Services) -> None:
 
 def test_units_probe_outside_systemd(cfg: Config, services: Services) -> None:
     if probes.under_systemd():
-        pytest.skip("this host runs systemd")
+        skip_or_fail_in_ci("this host runs systemd as PID 1: the outside-systemd path cannot be tried")
     results = probes.probe_units(ctx_for(cfg, services))
     assert {r.component_id for r in results} == set(cfg.monitor.units)
     assert all(r.status == "warn" and "systemd" in r.output for r in results)

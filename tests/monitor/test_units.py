@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -12,6 +11,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import skip_or_fail_in_ci
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIT_DIR = ROOT / "systemd"
@@ -25,9 +26,7 @@ ANALYZE = shutil.which("systemd-analyze")
 def analyze_tool() -> str:
     """systemd-analyze; its absence fails the run in CI (CI=true) and skips it elsewhere."""
     if ANALYZE is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("systemd-analyze is missing and CI=true: apt-get install systemd")
-        pytest.skip("systemd-analyze missing: apt-get install systemd")
+        skip_or_fail_in_ci("systemd-analyze missing: apt-get install systemd")
     return ANALYZE
 
 
@@ -166,9 +165,9 @@ def test_sysusers_and_tmpfiles() -> None:
     assert _settings("studybuddy-monitor.service")["User"] == ["studybuddy-monitor"]
 
 
-@pytest.mark.skipif(shutil.which("systemd-sysusers") is None or shutil.which("systemd-tmpfiles") is None,
-                    reason="systemd-sysusers/systemd-tmpfiles missing: apt-get install systemd")
 def test_sysusers_and_tmpfiles_apply_to_a_fresh_root(tmp_path: Path) -> None:
+    if shutil.which("systemd-sysusers") is None or shutil.which("systemd-tmpfiles") is None:
+        skip_or_fail_in_ci("systemd-sysusers/systemd-tmpfiles missing: apt-get install systemd")
     (tmp_path / "etc").mkdir()
     proc = subprocess.run(["systemd-sysusers", f"--root={tmp_path}", str(UNIT_DIR / "studybuddy.sysusers.conf")],
                           check=False, capture_output=True, text=True, timeout=60)
@@ -217,9 +216,7 @@ def test_polkit_rule_text_names_only_our_units_and_verbs() -> None:
 
 def test_polkit_rule_grants_only_our_units_and_verbs(tmp_path: Path) -> None:
     if shutil.which("node") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("node is missing and CI=true: apt-get install nodejs")
-        pytest.skip("node missing (apt-get install nodejs)")
+        skip_or_fail_in_ci("node missing (apt-get install nodejs)")
     harness = tmp_path / "harness.js"
     harness.write_text(POLKIT_HARNESS)
     manage = "org.freedesktop.systemd1.manage-units"
@@ -331,7 +328,7 @@ def test_memory_deny_write_execute_does_not_break_what_we_load(probe: str) -> No
         [sys.executable, "-c", probe], check=False, capture_output=True, text=True, timeout=180, cwd=ROOT
     )
     if proc.returncode == 3:
-        pytest.skip(f"this kernel cannot apply the restriction: {proc.stdout}")
+        skip_or_fail_in_ci(f"this kernel cannot apply the restriction: {proc.stdout}")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip().endswith("ok")
 

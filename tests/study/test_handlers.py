@@ -13,7 +13,7 @@ from studybuddy.store.models import Job, User
 from studybuddy.study import chat, glossary, quiz
 from studybuddy.study import textkit as tk
 from studybuddy.study.citations import resolve_citations
-from tests.study.conftest import add_course, wait_job
+from tests.study.conftest import ENGLISH, add_course, wait_job
 
 
 def artifact_of(services: Services, job: Job) -> Any:
@@ -170,6 +170,26 @@ def test_chat_in_a_foreign_conversation_fails(services: Services, users: dict[st
     conversation = chat.start_conversation(services.store, users["alice"].id, course.id, "hi")
     job = run_job("chat", users["bob"], course.id, conversation_id=conversation.id, question="hello")
     assert job.state == "failed"
+
+
+def test_chat_cannot_borrow_a_conversation_from_another_student_or_course(
+        services: Services, users: dict[str, User], english_course: Any, run_job: Callable[..., Job]) -> None:
+    """Bob in his own course, and alice in another of her courses, name alice's conversation id."""
+    course, _ = english_course
+    alice, bob = users["alice"], users["bob"]
+    conversation = chat.start_conversation(services.store, alice.id, course.id, "hi")
+    bobs_course, _ = add_course(services, bob, ENGLISH, name="Bob's biology")
+    alices_other, _ = add_course(services, alice, ENGLISH, name="Alice's other course")
+    for owner, course_id in ((bob, bobs_course.id), (alice, alices_other.id)):
+        job = run_job("chat", owner, course_id, conversation_id=conversation.id, question="Why close stomata?",
+                      language="en")
+        assert job.state == "failed" and "no longer exists" in job.error_user, (owner.email, job.error_user)
+    assert chat.messages(services.store, conversation) == []
+    # The positive control: alice in the conversation's own course is answered there.
+    job = run_job("chat", alice, course.id, conversation_id=conversation.id, question="Why close stomata?",
+                  language="en")
+    assert job.state == "succeeded"
+    assert [m.data["role"] for m in chat.messages(services.store, conversation)] == ["assistant"]
 
 
 def test_homework_job_is_grounded(services: Services, users: dict[str, User], english_course: Any,

@@ -197,6 +197,27 @@ def test_someone_elses_things_are_404(client: Any, login_as: Any, services: Serv
     assert last_job(services, users["bob"]) is None
 
 
+def test_alices_conversation_in_bobs_own_course_is_404(client: Any, login_as: Any, services: Services,
+                                                       users: dict[str, User], english_course: Any) -> None:
+    """Bob names alice's conversation under a course he owns: the conversation check must refuse it."""
+    course, _ = english_course
+    alice, bob = users["alice"], users["bob"]
+    conversation = chat.start_conversation(services.store, alice.id, course.id, "hi")
+    chat.add_message(services.store, conversation, "user", "What is chlorophyll?")
+    bobs_course, _ = add_course(services, bob, ENGLISH, name="Bob's biology")
+    alices_url = f"/courses/{course.id}/chat/{conversation.id}"
+    login_as("alice")
+    assert client.get(alices_url).status_code == 200  # the positive control
+    client.post("/logout", data={"csrf_token": csrf_token(client)})
+    login_as("bob")
+    bobs_url = f"/courses/{bobs_course.id}/chat/{conversation.id}"
+    response = client.get(bobs_url)
+    assert response.status_code == 404 and "chlorophyll" not in response.get_data(as_text=True)
+    assert post(client, bobs_url, question="hi").status_code == 404
+    assert [m.data["text"] for m in chat.messages(services.store, conversation)] == ["What is chlorophyll?"]
+    assert last_job(services, bob) is None
+
+
 def test_chat_page_shows_the_answer_when_the_job_finishes(login_as: Any, services: Services,
                                                           users: dict[str, User], english_course: Any,
                                                           worker: Any) -> None:

@@ -6,6 +6,7 @@ import importlib.util
 import io
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +41,29 @@ def test_service_worker_script(client: Any, app: Any) -> None:
     for url in shell:
         assert client.get(url).status_code == 200, url
     assert "/offline?lang=he" in shell and "/offline?lang=en" in shell
-    # A changed static file gives a new version (and so an "update now" in open pages).
-    app.extensions.pop("studybuddy.shell_version")
-    app.extensions["studybuddy.shell_version"] = "0123456789abcdef"
-    assert 'var VERSION = "0123456789abcdef";' in client.get("/sw.js").get_data(as_text=True)
+
+
+def test_service_worker_version_follows_the_static_files(app: Any, tmp_path: Path) -> None:
+    """A changed static file gives a new version (and so an "update now" in open pages)."""
+    static = tmp_path / "static"
+    shutil.copytree(app.static_folder, static)
+    app.static_folder = str(static)
+    client = app.test_client()
+
+    def version() -> str:
+        app.extensions.pop("studybuddy.shell_version", None)
+        found = re.search(r'var VERSION = "([0-9a-f]{16})";', client.get("/sw.js").get_data(as_text=True))
+        assert found, "the cache version was not filled in"
+        return found.group(1)
+
+    first = version()
+    assert version() == first  # the same files, the same version
+    css = next(static.rglob("*.css"))
+    css.write_text(css.read_text(encoding="utf-8") + "\n/* changed */\n", encoding="utf-8")
+    changed = version()
+    assert changed != first
+    (static / "new-file.txt").write_text("x", encoding="utf-8")
+    assert version() not in (first, changed)
 
 
 def test_offline_page_is_public_and_holds_nothing_private(login_as: Any) -> None:
