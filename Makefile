@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 RUFF_ARGS := --isolated --line-length 120 --target-version py311 --select E,F,W,B --ignore B905
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench mutation clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,9 +22,15 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check $(RUFF_ARGS) studybuddy tests bench
 	$(VENV)/bin/mypy --config-file setup.cfg
+	$(VENV)/bin/lint-imports --config setup.cfg
 
 bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# Mutation testing of ownership, quota, job claims, review marks, CSRF and upload checks
+# (tests/mutation/run.py); bounded to 20 minutes, not part of `make test`.
+mutation: $(STAMP)
+	$(PY) -m tests.mutation.run --budget-minutes 20
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

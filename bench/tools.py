@@ -1,6 +1,8 @@
 """Study tools on the offline `local` provider, each next to retrieval alone measured in the same run:
 summarising a 100-page document and making 20 flashcards (the real job handlers on a real SQLite
-store), and Avner chat answer latency p50/p95 on a 2,000-chunk course. Prints medians and ratios.
+store), and Avner chat answer latency p50/p95 on a 2,000-chunk course, with keyword retrieval and
+with hybrid retrieval (query vectors from the deterministic test embedding server on loopback,
+through the openai SDK). Also how the ingest batches embedding requests. Prints medians and ratios.
 
 Usage: python bench/tools.py [--questions N] [--repeat N]
 """
@@ -18,9 +20,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from studybuddy.ai.embeddings import configured_embedder  # noqa: E402
+from studybuddy.ingest.retrieval import Retrieval  # noqa: E402
+from studybuddy.ingest.vectors import store_vectors  # noqa: E402
+from tests.ai.fakes import FakeOpenAI  # noqa: E402
+
 from studybuddy.accounts import create_user  # noqa: E402
 from studybuddy.ai.base import ToolRequest  # noqa: E402
-from studybuddy.ai.local import forget_passages  # noqa: E402
+from studybuddy.ai.offline import forget_passages  # noqa: E402
 from studybuddy.config import load_config  # noqa: E402
 from studybuddy.ingest.hebrew import search_form  # noqa: E402
 from studybuddy.services import Services  # noqa: E402
@@ -161,6 +168,33 @@ def main() -> int:
                     cold_runs += timed(lambda q=query: answer(q), 1)
                 answers_cold.append(min(cold_runs))
                 answers_warm.append(min(timed(lambda q=query: answer(q), args.tries)))
+
+            # Hybrid: every chunk embedded as the ingest does it, then the same questions again.
+            server = FakeOpenAI()
+            try:
+                embed_cfg = cfg.replace(ai={"embeddings": "openai", "openai_api_key": "sk-bench",
+                                            "openai_base_url": f"{server.url}/v1"})
+                embedder = configured_embedder(embed_cfg)
+                assert embedder is not None
+                per_document: list[list[int]] = []
+                for document in services.store.documents.list_for_course(big.id):
+                    before = len(server.embedding_requests)
+                    store_vectors(services.store, embedder, services.store.chunks.list_for_document(document.id),
+                                  embed_cfg.ai.embedding_batch)
+                    per_document.append([len(r.body["input"]) for r in server.embedding_requests[before:]])
+                batches = [n for sizes in per_document for n in sizes]
+                full = [n for sizes in per_document for n in sizes[:-1]]  # a document's last batch is its rest
+                fewest = sum(-(-sum(sizes) // 64) for sizes in per_document)
+                services._retrieval = Retrieval(services.store, embedder, embed_cfg.ai.embedding_min_similarity)
+                services.retrieval.search(big.id, queries[0])
+                hybrid_only: list[float] = []
+                hybrid_answers: list[float] = []
+                for query in queries:
+                    hybrid_only.append(min(timed(lambda q=query: retrieved_sources(services, big.id, q, 6),
+                                                 args.tries)))
+                    hybrid_answers.append(min(timed(lambda q=query: answer(q), args.tries)))
+            finally:
+                server.close()
         finally:
             services.close()
 
@@ -178,6 +212,15 @@ def main() -> int:
         chat50, chat95 = statistics.median(values), p95(values)
         print(f"{name}: p50 {chat50:.2f} ms, p95 {chat95:.2f} ms; ratio to retrieval p50 {chat50 / base50:.2f}x, "
               f"p95 {chat95 / base95:.2f}x (aim: p95 within 3x)")
+    h50, h95 = statistics.median(hybrid_only), p95(hybrid_only)
+    a50, a95 = statistics.median(hybrid_answers), p95(hybrid_answers)
+    print(f"hybrid retrieval only (query vector from the test embedding server): p50 {h50:.2f} ms, p95 {h95:.2f} ms")
+    print(f"chat answer with hybrid retrieval: p50 {a50:.2f} ms, p95 {a95:.2f} ms; ratio to hybrid retrieval "
+          f"p50 {a50 / h50:.2f}x, p95 {a95 / h95:.2f}x (aim: p95 within 3x)")
+    print(f"ingest with embeddings: {len(batches)} requests for {sum(batches)} chunks of {len(per_document)} "
+          f"documents ({sum(batches) / len(batches):.0f} chunks per request; every request but a document's last "
+          f"holds {min(full or [0])}-{max(full or [0])}; {fewest} requests at 64 per request; "
+          f"aim: one request per >= 64 chunks)")
     return 0
 
 

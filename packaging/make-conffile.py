@@ -17,6 +17,7 @@ from pathlib import Path
 PACKAGED: dict[tuple[str, str], str] = {
     ("app", "state_dir"): "/var/lib/studybuddy",
     ("broker", "url"): "amqp://guest:guest@127.0.0.1:5672//",
+    ("backup", "dir"): "/var/backups/studybuddy",
 }
 
 SECTION = re.compile(r"^([a-z_]+):\s*(#.*)?$")

@@ -1,3 +1,3 @@
 """StudyBuddy: a self-hosted AI study companion with Avner, the capybara tutor."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -128,6 +128,8 @@ CHECKS: dict[str, Check] = {
     "jobs": Check("jobs", f"{_LOCAL}:check_jobs", description="jobs by state"),
     "disk": Check("disk", f"{_LOCAL}:check_disk", description="free disk in the state directory"),
     "version": Check("version", f"{_LOCAL}:check_version", description="installed version"),
+    "backup": Check("backup", "studybuddy.backup.check:check_backup",
+                    description="age of the newest backup archive; free space where backups go"),
     "web": Check("web", f"{_PROBES}:probe_web", monitor_only=True, unit=WEB_UNIT,
                  description="GET /health/ready over HTTP"),
     "canary": Check("canary", f"{_PROBES}:probe_canary", monitor_only=True, unit=WORKER_UNIT,

@@ -243,6 +243,34 @@ def create_admin(obj: Context, email: str, password: str, name: str) -> None:
         store.close()
 
 
+@main.command("embed-chunks")
+@click.option("--course", "course_id", default=None, help="Only this course's chunks (default: every course).")
+@click.pass_obj
+def embed_chunks(obj: Context, course_id: str | None) -> None:
+    """Compute the retrieval vectors of chunks that have none (documents ingested before
+    ai.embeddings was turned on, or while the embedding API was down)."""
+    from .ai.base import ProviderError
+    from .ai.embeddings import configured_embedder
+    from .ingest.vectors import backfill
+    from .store import open_store
+
+    cfg = obj.config()
+    embedder = configured_embedder(cfg)
+    if embedder is None:
+        click.echo("error: embeddings are off (set ai.embeddings to openai or gemini, with its API key)", err=True)
+        raise SystemExit(2)
+    store = open_store(cfg)
+    try:
+        done = backfill(store, embedder, cfg.ai.embedding_batch, course_id,
+                        report=lambda n: click.echo(f"{n} chunks embedded…"))
+    except ProviderError as exc:
+        click.echo(f"error: the embedding API failed: {exc}", err=True)
+        raise SystemExit(1) from None
+    finally:
+        store.close()
+    click.echo(f"done: {done} chunks embedded with {embedder.name}/{embedder.model}")
+
+
 def _add_optional_commands() -> None:
     """Operations commands (status, probe, monitor) live in cli_ops."""
     import importlib
@@ -258,6 +286,17 @@ def _add_optional_commands() -> None:
 
 
 _add_optional_commands()
+
+
+def _add_backup_commands() -> None:
+    """Backup, restore and migrate live in cli_backup."""
+    from .cli_backup import COMMANDS as BACKUP_COMMANDS
+
+    for command in BACKUP_COMMANDS:
+        main.add_command(command)
+
+
+_add_backup_commands()
 
 
 def entry(argv: list[str] | None = None) -> Any:

@@ -102,6 +102,7 @@ class IngestConfig:
     ocr_timeout_seconds: int = 120
     max_files_per_upload: int = 20
     max_paste_chars: int = 500000
+    starter_tools: str = choice("offer", "offer", "make", "off")
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,12 @@ class AIConfig:
     quiz: list[str] = field(default_factory=lambda: ["openai", "gemini", "local"])
     glossary: list[str] = field(default_factory=lambda: ["openai", "gemini", "local"])
     chat: list[str] = field(default_factory=lambda: ["openai", "gemini", "local"])
+    embeddings: str = choice("off", "off", "openai", "gemini")
+    openai_embedding_model: str = "text-embedding-3-small"
+    gemini_embedding_model: str = "gemini-embedding-001"
+    embedding_batch: int = 96
+    embedding_min_similarity: float = 0.35
+    translate_queries: bool = True
 
 
 @dataclass(frozen=True)
@@ -185,6 +192,15 @@ class LoggingConfig:
 
 
 @dataclass(frozen=True)
+class BackupConfig:
+    dir: str = ""  # empty: <state_dir>/backups
+    keep_daily: int = 7
+    keep_weekly: int = 4
+    max_age_hours: int = 26
+    disk_free_warn_mb: int = 1024
+
+
+@dataclass(frozen=True)
 class MetricsConfig:
     host: str = "127.0.0.1"
     web_port: int = 9480
@@ -205,6 +221,7 @@ class Config:
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
     mail: MailConfig = field(default_factory=MailConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    backup: BackupConfig = field(default_factory=BackupConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
     @property
@@ -216,6 +233,10 @@ class Config:
         if self.storage.url:
             return self.storage.url
         return f"sqlite:///{(self.state_path / 'studybuddy.db').resolve()}"
+
+    @property
+    def backup_path(self) -> Path:
+        return Path(self.backup.dir).expanduser() if self.backup.dir else self.state_path / "backups"
 
     def replace(self, **sections: Mapping[str, Any]) -> "Config":
         """A copy with some settings changed: ``cfg.replace(web={"port": 0})``."""
@@ -543,6 +564,7 @@ def _validate(cfg: Config, where: typing.Callable[[str], str]) -> list[str]:
         ("ingest", "max_files_per_upload"), ("ingest", "ocr_timeout_seconds"), ("ingest", "max_paste_chars"),
         ("monitor", "interval_seconds"), ("monitor", "strikes"), ("mail", "timeout_seconds"),
         ("quota", "max_question_chars"),
+        ("backup", "keep_daily"), ("backup", "max_age_hours"),
     ]:
         positive(section, key)
     if not 0 <= cfg.web.port <= 65535:
@@ -574,12 +596,18 @@ def _validate(cfg: Config, where: typing.Callable[[str], str]) -> list[str]:
                     f"{where(f'ai.{tool}')}: ai.{tool}: unknown provider '{provider}'"
                     + _did_you_mean(provider, sorted(known_providers))
                 )
+    if cfg.ai.embedding_batch < 64:
+        problems.append(f"{where('ai.embedding_batch')}: ai.embedding_batch must be at least 64")
+    if not 0 <= cfg.ai.embedding_min_similarity < 1:
+        problems.append(f"{where('ai.embedding_min_similarity')}: ai.embedding_min_similarity must be from 0 to 1")
     hh, _, mm = cfg.monitor.daily_report_time.partition(":")
     if not (hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60 and len(mm) == 2):
         problems.append(
             f"{where('monitor.daily_report_time')}: monitor.daily_report_time must be HH:MM "
             f"(24-hour clock, e.g. 08:00), got {cfg.monitor.daily_report_time!r}"
         )
+    if cfg.backup.keep_weekly < 0:
+        problems.append(f"{where('backup.keep_weekly')}: backup.keep_weekly must be 0 or more")
     problems.extend(shaped_value_problems(cfg, where))
     if cfg.mail.enabled and not cfg.mail.admin_to:
         problems.append(f"{where('mail.admin_to')}: mail.admin_to is empty but mail is enabled")

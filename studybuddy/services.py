@@ -22,6 +22,7 @@ class Services:
         self._lock = threading.Lock()
         self._ai: Any = None
         self._retrieval: Any = None
+        self._embedder: Any = False  # not built yet (None: embeddings are off)
 
     @property
     def ai(self) -> Any:
@@ -35,12 +36,23 @@ class Services:
             return self._ai
 
     @property
+    def embedder(self) -> Any:
+        """The embedding API for hybrid retrieval (None when ai.embeddings is off)."""
+        with self._lock:
+            if self._embedder is False:
+                from .ai.embeddings import configured_embedder
+
+                self._embedder = configured_embedder(self.config)
+            return self._embedder
+
+    @property
     def retrieval(self) -> Any:
+        embedder = self.embedder
         with self._lock:
             if self._retrieval is None:
                 from .ingest.retrieval import Retrieval
 
-                self._retrieval = Retrieval(self.store)
+                self._retrieval = Retrieval(self.store, embedder, self.config.ai.embedding_min_similarity)
             return self._retrieval
 
     def close(self) -> None:

@@ -46,7 +46,7 @@ def configured_providers(config: Config) -> dict[str, Provider]:
         from .gemini_provider import GeminiProvider
 
         providers["gemini"] = GeminiProvider.from_config(config)
-    from .local import LocalProvider
+    from .offline import LocalProvider
 
     providers["local"] = LocalProvider()
     return providers

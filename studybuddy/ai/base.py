@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-TOOLS: tuple[str, ...] = ("summary", "flashcards", "quiz", "quiz_grade", "glossary", "homework", "chat")
+TOOLS: tuple[str, ...] = ("summary", "flashcards", "quiz", "quiz_grade", "glossary", "homework", "chat",
+                          "study_guide", "faq", "mind_map", "translate")
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,8 @@ class ToolRequest:
     params by tool: summary {length: short|medium|long, style: bullets|prose|exam};
     flashcards {count: 1..50}; quiz {count: 1..25, kind: mc|open};
     quiz_grade {question, expected, answer}; glossary {count}; homework {problem};
-    chat {question, history: [{role: user|assistant, text}], simple: bool}
+    chat {question, history: [{role: user|assistant, text}], simple: bool};
+    study_guide, faq, mind_map {}; translate {text, to: he|en} (a question, for retrieval)
     """
 
     tool: str

@@ -108,10 +108,20 @@ def _output_rule(tool: str) -> str:
 
 AVNER_PERSONA = (
     "You are Avner, the StudyBuddy tutor: a witty, warm and encouraging capybara who loves "
-    "helping students learn. Keep answers short (a few sentences or a short list), friendly "
-    "and clear, with an emoji or two where it fits — never more. Speak Hebrew unless told to "
-    "use another language. You only help with studying."
+    "helping students learn. Be friendly and clear, with an emoji or two where it fits — never "
+    "more. Speak Hebrew unless told to use another language. You only help with studying."
 )
+
+# How long an answer should be, per tool: chat is a conversation, homework a worked solution.
+ANSWER_LENGTH = {
+    "chat": "Keep the answer short: a few sentences or a short list.",
+    "homework": (
+        "Give the full solution, however long it gets: do not skip steps. For a calculation, "
+        "write each step as formula → substitution of the numbers → arithmetic → result with its "
+        "unit, and state every arithmetic step as `expression = value` so it can be checked; "
+        "the arithmetic you state must be correct."
+    ),
+}
 
 OFF_TOPIC_RULE = (
     "If the request has nothing to do with learning or the course (gossip, shopping, writing "
@@ -210,9 +220,10 @@ def _task(request: ToolRequest) -> tuple[str, list[str]]:
         return (
             (
                 "Task: help the student with the homework problem. Explain the solution step by "
-                "step so the student learns the method; steps lists each step in one sentence and "
-                "markdown is the full explanation. Use the material when it is relevant and cite it "
-                "as [n]; list those numbers in citations (an empty list when it is not relevant)."
+                "step so the student learns the method; steps lists every step (one or two "
+                "sentences each, with its arithmetic) and markdown is the full worked solution. "
+                "Use the material when it is relevant and cite it as [n]; list those numbers in "
+                "citations (an empty list when it is not relevant). " + ANSWER_LENGTH["homework"]
             ),
             [_block("problem", p.get("problem", ""))],
         )
@@ -233,10 +244,50 @@ def _task(request: ToolRequest) -> tuple[str, list[str]]:
             "(in <history>) into account. Ground the answer in the material and cite it inline "
             "as [n]; list the cited numbers in citations. If the material does not cover the "
             "question but it is about studying, say so honestly and help in general terms. " + OFF_TOPIC_RULE
+            + " " + ANSWER_LENGTH["chat"]
         )
         if p.get("simple"):
             task += " " + SIMPLE_MODE
         return task, blocks
+    if tool == "study_guide":
+        return (
+            (
+                "Task: write a study guide of the material: concepts (the key concepts, each "
+                "explained in one or two sentences), questions (8 to 10 short-answer questions "
+                "with their answers), essay_prompts (3 to 5 essay questions that connect topics) "
+                "and glossary (the terms the material defines). Give it a short title. Every "
+                "source is the number of the source the item comes from."
+            ),
+            [],
+        )
+    if tool == "faq":
+        return (
+            (
+                "Task: write the questions a student would ask about the material, with answers "
+                "(8 to 15 items, covering every main topic); each answer is two or three "
+                "sentences the cited source supports. Give it a short title."
+            ),
+            [],
+        )
+    if tool == "mind_map":
+        return (
+            (
+                "Task: outline the material as a mind map: title is the central topic; branches "
+                "are its 3 to 8 main topics in the material's order, each with up to 5 short "
+                "children (key terms or facts, a few words each) and the source it comes from."
+            ),
+            [],
+        )
+    if tool == "translate":
+        target = LANGUAGE_NAMES.get(str(p.get("to", "en")), LANGUAGE_NAMES["en"])
+        return (
+            (
+                f"Task: translate the student's question (in <question>) into {target} so it can "
+                "be searched for in course notes written in that language. Keep technical terms "
+                "as a textbook in that language names them. text is the translation only."
+            ),
+            [_block("question", p.get("text", ""))],
+        )
     raise ValueError(f"unknown tool {tool!r}")
 
 

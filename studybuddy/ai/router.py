@@ -34,11 +34,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+# Tools without an order of their own follow another tool's: grading follows the quiz, the
+# study guide, FAQ and mind map follow the summary, and query translation follows chat.
+ORDER_OF = {"quiz_grade": "quiz", "study_guide": "summary", "faq": "summary", "mind_map": "summary",
+            "translate": "chat"}
+
+
 def provider_order(config: Config, tool: str) -> list[str]:
-    """The configured provider order for a tool (quiz grading follows the quiz order)."""
+    """The configured provider order for a tool."""
     if tool not in TOOLS:
         raise ValueError(f"unknown tool {tool!r}")
-    return list(getattr(config.ai, "quiz" if tool == "quiz_grade" else tool))
+    order = list(getattr(config.ai, ORDER_OF.get(tool, tool)))
+    return [name for name in order if name != "local"] if tool == "translate" else order
 
 
 class Router:

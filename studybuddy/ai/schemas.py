@@ -3,8 +3,9 @@
 ``SCHEMAS`` is plain JSON Schema in the subset both OpenAI structured outputs (strict mode)
 and Gemini's ``response_json_schema`` accept: every object lists all its properties as
 required and forbids others. ``validate`` checks a parsed answer against it, then checks
-what a schema cannot say: option indexes, and that every cited source number is one of the
-sources given in the request.
+what a schema cannot say: option indexes (and that the answer is the option marked correct),
+that the arithmetic a homework answer states is right, and that every cited source number is
+one of the sources given in the request.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import copy
 import math
 from typing import Any
 
+from .arith import arithmetic_errors
 from .base import TOOLS, ToolRequest
 
 
@@ -64,6 +66,19 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "glossary": _obj(terms=_arr(_obj(term=_STR, definition=_STR, source=_SOURCE), minItems=1)),
     "homework": _obj(markdown=_STR, steps=_arr(_STR), citations=_CITATIONS),
     "chat": _obj(markdown=_STR, citations=_CITATIONS, off_topic=_BOOL),
+    "study_guide": _obj(
+        title=_STR,
+        concepts=_arr(_obj(term=_STR, explanation=_STR, source=_SOURCE), minItems=1),
+        questions=_arr(_obj(question=_STR, answer=_STR, source=_SOURCE)),
+        essay_prompts=_arr(_STR),
+        glossary=_arr(_obj(term=_STR, definition=_STR, source=_SOURCE)),
+    ),
+    "faq": _obj(title=_STR, items=_arr(_obj(question=_STR, answer=_STR, source=_SOURCE), minItems=1)),
+    "mind_map": _obj(
+        title=_STR,
+        branches=_arr(_obj(label=_STR, children=_arr(_STR, maxItems=8), source=_SOURCE), minItems=1, maxItems=12),
+    ),
+    "translate": _obj(text=_STR),
 }
 
 if set(SCHEMAS) != set(TOOLS):  # pragma: no cover - a guard against the two drifting apart
@@ -78,6 +93,10 @@ _NON_EMPTY: dict[str, tuple[str, ...]] = {
     "glossary": ("term", "definition"),
     "homework": ("markdown",),
     "chat": ("markdown",),
+    "study_guide": ("term", "explanation", "question", "answer", "definition"),
+    "faq": ("question", "answer"),
+    "mind_map": ("title", "label"),
+    "translate": ("text",),
 }
 
 # The list each counted tool returns, and the request parameter that bounds it.
@@ -162,6 +181,10 @@ def _check_question(q: dict[str, Any], path: str) -> None:
             raise SchemaError(f"{path}.options: options repeat")
         if not 0 <= q["correct"] < len(q["options"]):
             raise SchemaError(f"{path}.correct: must be the index of one of the options")
+        marked = q["options"][q["correct"]]
+        if " ".join(marked.casefold().split()) != " ".join(q["answer"].casefold().split()):
+            raise SchemaError(f"{path}.answer: says {q['answer']!r} but the option marked correct "
+                              f"(index {q['correct']}) is {marked!r}; they must be the same")
     else:
         if q["options"]:
             raise SchemaError(f"{path}.options: an open question has no options")
@@ -172,9 +195,10 @@ def _check_question(q: dict[str, Any], path: str) -> None:
 def _cited(tool: str, data: dict[str, Any]) -> list[tuple[str, int]]:
     """Every (path, source number) the answer cites."""
     out: list[tuple[str, int]] = [(f"$.citations[{i}]", n) for i, n in enumerate(data.get("citations", []))]
-    listed = _COUNTED.get(tool)
-    if listed:
-        out += [(f"$.{listed}[{i}].source", entry["source"]) for i, entry in enumerate(data[listed])]
+    for key, value in data.items():
+        if isinstance(value, list):
+            out += [(f"$.{key}[{i}].source", entry["source"]) for i, entry in enumerate(value)
+                    if isinstance(entry, dict) and "source" in entry]
     return out
 
 
@@ -194,6 +218,11 @@ def validate(tool: str, data: Any, request: ToolRequest) -> dict[str, Any]:
             _check_question(q, f"$.questions[{i}]")
             if wanted in ("mc", "open") and q["type"] != wanted:
                 raise SchemaError(f"$.questions[{i}].type: the quiz asked for {wanted} questions")
+    if tool == "homework":
+        wrong = arithmetic_errors("\n".join([checked["markdown"], *checked["steps"]]))
+        if wrong:
+            raise SchemaError("$.markdown: the arithmetic is wrong in " + "; ".join(wrong[:5])
+                              + "; recompute every step")
     known = {s.number for s in request.sources}
     for path, number in _cited(tool, checked):
         if number not in known:

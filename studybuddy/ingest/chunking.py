@@ -7,6 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 _WORD = re.compile(r"\S+")
+# The page text's structure markers (`# ` headings, `- ` list items, ` | ` table cells) are not
+# words: they neither count towards a chunk's size nor start or end one.
+_MARKER = re.compile(r"#{1,3}|-|\|")
+_LINE_MARKER = re.compile(r"[ \t]*(?:#{1,3}|-)[ \t]+")
 _SENTENCE_END = re.compile(r"[.!?:;׃]['\")\]]*$")
 
 
@@ -24,7 +28,7 @@ def chunk_page(number: int, text: str, words: int, overlap: int) -> list[ChunkSp
     A window that has a sentence end in its last fifth stops there, so chunks tend to end
     on whole sentences.
     """
-    spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+    spans = [(m.start(), m.end()) for m in _WORD.finditer(text) if not _MARKER.fullmatch(m.group(0))]
     if not spans:
         return []
     words = max(1, words)
@@ -39,6 +43,9 @@ def chunk_page(number: int, text: str, words: int, overlap: int) -> list[ChunkSp
                     last = candidate
                     break
         start, end = spans[first][0], spans[last][1]
+        marker = _LINE_MARKER.match(text, text.rfind("\n", 0, start) + 1)
+        if marker and marker.end() == start:  # keep a heading's or list item's marker with its words
+            start = marker.start()
         out.append(ChunkSpan(page=number, start=start, end=end, text=text[start:end]))
         if last >= len(spans) - 1:
             break

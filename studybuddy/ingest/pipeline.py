@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..store.models import Chunk, Document, Page, new_id
 from . import messages
@@ -12,6 +12,7 @@ from .chunking import chunk_pages
 from .extract import ExtractionError, extract_pages
 from .hebrew import normalize_display, search_form
 from .retrieval import mark_course_changed
+from .vectors import embed_document_chunks
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -77,7 +78,8 @@ def discard_results(store: Store, document: Document) -> None:
     mark_course_changed(store, document.course_id)
 
 
-def ingest_document(store: Store, cfg: Config, document_id: str, report: Report = _no_report) -> Document | None:
+def ingest_document(store: Store, cfg: Config, document_id: str, report: Report = _no_report,
+                    embedder: Any = None) -> Document | None:
     """Run the ingest of one stored document; None if it was deleted meanwhile.
 
     Bad input marks the document failed with the reason and raises ExtractionError; any
@@ -99,6 +101,7 @@ def ingest_document(store: Store, cfg: Config, document_id: str, report: Report 
             return None  # deleted while we worked: store nothing
         store.pages.replace_for_document(document.id, pages)
         store.chunks.replace_for_document(document.id, chunks)
+        embed_document_chunks(store, embedder, chunks, cfg.ai.embedding_batch)
     except ExtractionError as exc:
         log.info("document %s (%s) failed: %s", document.id, document.kind, exc.internal)
         discard_results(store, document)

@@ -15,6 +15,9 @@ JOB_TYPES: dict[str, str] = {
     "quiz_grade": "assess",
     "homework": "homework",
     "chat": "avner_chat",
+    "study_guide": "summarize",
+    "faq": "summarize",
+    "mind_map": "summarize",
 }
 
 ANY_QUEUE_TYPES = frozenset({"ping"})

@@ -186,6 +186,17 @@ def build_report(config: Config, store: Store, now: float, host: str,
         rounds=len(rounds), availability=availability, worst=f"{worst:.2f}", incidents=incidents,
         restarts=restarts, escalations=escalations, queues=queues, jobs=jobs, ai=ai,
         ai_requests=ai_requests, ai_users=ai_users, ai_day=yesterday.isoformat(),
+        backup=_backup(config, now),
         version_line=updates.line(), update_available=updates.newer, per_day=per_day, job_types=job_types,
         disk=disk,
     )
+
+
+def _backup(config: Config, now: float) -> dict[str, Any]:
+    from ..backup.check import backup_status
+
+    try:
+        return backup_status(config, now)
+    except OSError as exc:
+        return {"dir": str(config.backup_path), "newest": "", "age_hours": None, "free_mb": None,
+                "count": 0, "newest_mb": 0.0, "error": str(exc)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, BinaryIO, Iterable, Protocol
 
+from .cards import CardRepo, DeckRepo, ReviewRepo
 from .models import Artifact, Chunk, Course, Document, Item, Job, MonitorEvent, Page, User
 
 
@@ -50,6 +51,17 @@ class ChunkRepo(Protocol):
     def list_for_course(self, course_id: str) -> list[Chunk]: ...
     def get(self, chunk_id: str) -> Chunk | None: ...
     def count_for_course(self, course_id: str) -> int: ...
+
+
+class VectorRepo(Protocol):
+    """Embedding vectors kept with their chunks (float32 bytes), per embedding model."""
+
+    def put(self, model: str, vectors: dict[str, bytes]) -> int:
+        """Set the vectors of existing chunks by id; returns how many chunks were updated."""
+    def for_course(self, course_id: str, model: str) -> dict[str, bytes]:
+        """chunk id -> vector for the course's chunks that have one from `model`."""
+    def missing(self, model: str, limit: int = 500, course_id: str | None = None) -> list[Chunk]:
+        """Chunks without a vector from `model` (oldest documents first)."""
 
 
 class JobRepo(Protocol):
@@ -149,6 +161,10 @@ class Store(Protocol):
     counters: CounterRepo
     monitor: MonitorRepo
     blobs: BlobStore
+    decks: DeckRepo
+    cards: CardRepo
+    reviews: ReviewRepo
+    vectors: VectorRepo
 
     def ping(self) -> None:
         """Raise StoreError unless the store answers."""

@@ -24,6 +24,8 @@ from .models import (
     User,
     new_id,
 )
+from .mongo_cards import MongoCards, MongoDecks, MongoReviews, delete_for_course
+from .mongo_cards import ensure_indexes as ensure_card_indexes
 from .sqlite import DEAD_MESSAGE
 
 log = logging.getLogger(__name__)
@@ -176,7 +178,9 @@ class MongoChunks(_Coll):
     model = Chunk
 
     def replace_for_document(self, document_id: str, chunks: Iterable[Chunk]) -> None:
-        docs = [_to_doc(c) for c in chunks]
+        # A new chunk has no vector yet: the same empty pair SQLite's columns default to, so the
+        # two stores hold the same thing (and an archive of one restores into the other exactly).
+        docs = [{**_to_doc(c), "vector": None, "vector_model": ""} for c in chunks]
         self.c.delete_many({"document_id": document_id})
         if docs:
             self.c.insert_many(docs)
@@ -461,6 +465,12 @@ class MongoStore:
         self.counters = MongoCounters(d.counters)
         self.monitor = MongoMonitor(d.monitor_state, d.monitor_events)
         self.blobs = GridFsBlobs(d)
+        self.reviews = MongoReviews(d.card_reviews)
+        self.cards = MongoCards(d.cards, d.card_reviews)
+        self.decks = MongoDecks(d.decks, d.cards, d.card_reviews)
+        from .mongo_vectors import MongoChunkVectors
+
+        self.vectors = MongoChunkVectors(d.chunks)
 
     def _ensure_indexes(self) -> None:
         d = self.db
@@ -479,6 +489,7 @@ class MongoStore:
         d.items.create_index([("kind", 1), ("owner_id", 1), ("course_id", 1), ("parent_id", 1)])
         d.items.create_index("course_id")
         d.monitor_events.create_index("created_at")
+        ensure_card_indexes(d)
 
     def ping(self) -> None:
         try:
@@ -500,6 +511,7 @@ class MongoStore:
             self.delete_document(doc["_id"])
         self.db.artifacts.delete_many({"course_id": course_id})
         self.db.items.delete_many({"course_id": course_id})
+        delete_for_course(self.db, course_id)
         self.db.jobs.delete_many({"course_id": course_id})
         self.db.courses.delete_one({"_id": course_id})
 

@@ -8,6 +8,7 @@ import os
 import sqlite3
 import tempfile
 import threading
+import time
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator, TypeVar
@@ -25,6 +26,8 @@ from .models import (
     User,
     new_id,
 )
+from .sqlite_cards import MIGRATION as CARDS_MIGRATION
+from .sqlite_cards import SqliteCards, SqliteDecks, SqliteReviews
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +164,22 @@ MIGRATIONS: list[str] = [
         created_at REAL NOT NULL
     );
     CREATE INDEX monitor_events_time ON monitor_events (created_at);
+    """,
+    # 2: decks, cards with their FSRS memory state, and the review log (flashcard sets made before
+    # this become decks, and their old marks review-log entries, when their owner next opens review)
+    CARDS_MIGRATION,
+    # 3: chunk vectors for hybrid retrieval (store/sqlite_vectors.py), kept in the chunk's row
+    """
+    ALTER TABLE chunks ADD COLUMN vector BLOB;
+    ALTER TABLE chunks ADD COLUMN vector_model TEXT NOT NULL DEFAULT '';
+    """,
+    # 4: a record of every migration applied from now on: when, and by which version
+    """
+    CREATE TABLE schema_migrations (
+        version INTEGER PRIMARY KEY,
+        applied_at REAL NOT NULL,
+        app_version TEXT NOT NULL DEFAULT ''
+    );
     """,
 ]
 
@@ -690,17 +709,32 @@ class SqliteStore:
         self.counters = SqliteCounters(self.db)
         self.monitor = SqliteMonitor(self.db)
         self.blobs = FileBlobs(Path(blob_root))
+        self.decks = SqliteDecks(self.db)
+        self.cards = SqliteCards(self.db)
+        self.reviews = SqliteReviews(self.db)
+        from .sqlite_vectors import SqliteChunkVectors
+
+        self.vectors = SqliteChunkVectors(self.db)
 
     def _migrate(self) -> None:
         conn = self.db.conn()
         conn.execute("PRAGMA journal_mode = WAL")
         with self.db.transaction() as tx:
             version = tx.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(MIGRATIONS):
+                raise StoreError(
+                    f"the database has schema {version}, newer than this StudyBuddy knows ({len(MIGRATIONS)}): "
+                    "install the newer version again, or restore the backup taken before the upgrade")
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 log.info("applying schema migration %d", number)
-                for statement in _statements(script):
-                    tx.execute(statement)
+                try:
+                    for statement in _statements(script):
+                        tx.execute(statement)
+                except sqlite3.Error as exc:
+                    # The transaction rolls back: every migration of this run is undone.
+                    raise StoreError(f"schema migration {number} failed: {exc}") from exc
                 tx.execute(f"PRAGMA user_version = {number}")
+            _record_migrations(tx, range(version + 1, len(MIGRATIONS) + 1))
 
     @property
     def schema_version(self) -> int:
@@ -745,6 +779,17 @@ def _create_group_writable(path: Path) -> None:
         os.fchmod(fd, 0o660)
     finally:
         os.close(fd)
+
+
+def _record_migrations(tx: sqlite3.Connection, numbers: range) -> None:
+    """Note each migration just applied, in the same transaction, once its table exists (2)."""
+    if not numbers or not tx.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").fetchone():
+        return
+    from .. import __version__
+
+    tx.executemany("INSERT OR IGNORE INTO schema_migrations (version, applied_at, app_version) VALUES (?, ?, ?)",
+                   [(n, time.time(), __version__) for n in numbers])
 
 
 def _statements(script: str) -> Iterator[str]:

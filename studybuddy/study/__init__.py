@@ -1,1 +1,1 @@
-"""The study tools: summary, flashcards, quiz, homework, chat and glossary."""
+"""The study tools: summary, flashcards, quiz, homework, chat, glossary, study guide, FAQ and mind map."""

@@ -14,6 +14,7 @@ from .tools import (
     NO_MATERIAL,
     RETRIEVAL_K,
     check_course,
+    fell_back,
     job_params,
     ready_documents,
     retrieved_sources,
@@ -91,8 +92,9 @@ def answer_job(ctx: JobContext) -> str:
                           params={"question": question, "history": turns, "simple": params["simple"]})
     ctx.progress(40, "Avner is thinking")
     result = run_ai(ctx.services, request)
+    fallback = fell_back(ctx.services, "chat", result)
     artifact = save_artifact(ctx, "chat", question[:80], request, result,
-                             extra={"conversation_id": conversation.id})
+                             extra={"conversation_id": conversation.id, "fallback": fallback})
     add_message(store, conversation, "assistant", str(result.data["markdown"]), artifact_id=artifact.id,
-                job_id=ctx.job.id)
+                job_id=ctx.job.id, fallback=fallback)
     return artifact.id

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..store.base import Store
-from . import textkit as tk
+from ..ai.offline import text as tk
 from .citations import Citation, resolve_citations
 
 

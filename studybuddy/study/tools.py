@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..ai.base import AllProvidersFailed, ProviderError, SourceChunk, ToolRequest, ToolResult
-from ..ai.local import THIN_MATERIAL
+from ..ai.offline import THIN_MATERIAL
 from ..jobs.errors import PermanentError
 from ..store.models import Artifact, Chunk, Document, new_id
 from .citations import sources_record
@@ -21,19 +21,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # The tools a student starts from a form (quiz_grade is started by submitting a quiz).
-FORM_TOOLS = ("summary", "flashcards", "quiz", "glossary", "homework", "chat")
+FORM_TOOLS = ("summary", "flashcards", "quiz", "glossary", "homework", "chat", "study_guide", "faq", "mind_map")
+# The formats that take no options besides the language and the document.
+FORMAT_TOOLS = ("study_guide", "faq", "mind_map")
 
 NO_MATERIAL = "This course has no ready material yet"
 AI_DOWN = AllProvidersFailed.user_message
 TOO_THIN = "There is too little text in this material for this tool. Add more material and try again."
 
 # How many passages each tool reads: the whole material (sampled evenly) or the best matches.
-MATERIAL_LIMIT = {"summary": 60, "flashcards": 40, "quiz": 40, "glossary": 60}
+MATERIAL_LIMIT = {"summary": 60, "flashcards": 40, "quiz": 40, "glossary": 60, "study_guide": 60, "faq": 60,
+                  "mind_map": 60}
 RETRIEVAL_K = {"chat": 6, "homework": 6}
 
 TITLES = {
-    "he": {"flashcards": "כרטיסיות — {scope}", "quiz": "בוחן — {scope}", "glossary": "מילון מונחים — {scope}"},
-    "en": {"flashcards": "Flashcards — {scope}", "quiz": "Quiz — {scope}", "glossary": "Glossary — {scope}"},
+    "he": {"flashcards": "כרטיסיות — {scope}", "quiz": "בוחן — {scope}", "glossary": "מילון מונחים — {scope}",
+           "mind_map": "מפת חשיבה — {scope}"},
+    "en": {"flashcards": "Flashcards — {scope}", "quiz": "Quiz — {scope}", "glossary": "Glossary — {scope}",
+           "mind_map": "Mind map — {scope}"},
 }
 
 
@@ -114,6 +119,8 @@ def clean_params(tool: str, raw: Mapping[str, Any], config: Config) -> dict[str,
         params["question"] = _text(raw, "question", limit, N_("The question"))
         params["simple"] = _flag(raw, "simple")
         params["conversation_id"] = str(raw.get("conversation_id") or "")
+    elif tool in FORMAT_TOOLS:
+        pass
     else:
         raise ToolInputError(N_("Unknown tool %(tool)s."), tool=tool)
     document_id = str(raw.get("document_id") or "").strip()
@@ -170,9 +177,35 @@ def material_sources(services: Services, course_id: str, document_id: str, limit
 
 
 def retrieved_sources(services: Services, course_id: str, query: str, k: int) -> list[SourceChunk]:
-    """The passages of a course that best match a question (empty when nothing matches)."""
-    hits = services.retrieval.search(course_id, query, k=k)
+    """The passages of a course that best match a question (empty when nothing is relevant);
+    the question is also searched as the model translates it, when the course has material in
+    the other language and a model is configured."""
+    hits = services.retrieval.search(course_id, query, k=k, extra_queries=translations(services, course_id, query))
     return _number([(hit.chunk, hit.document_name) for hit in hits])
+
+
+def translations(services: Services, course_id: str, query: str) -> list[str]:
+    """The question in the course's other language, by the model (nothing offline or on failure)."""
+    config = services.config
+    if not config.ai.translate_queries or not services.ai.order_for("translate"):
+        return []
+    asked = question_language(query, "")
+    other = "en" if asked == "he" else "he" if asked == "en" else ""
+    if not other or other not in services.retrieval.languages(course_id):
+        return []
+    request = ToolRequest(tool="translate", sources=[], language=other, params={"text": query, "to": other})
+    try:
+        text = str(services.ai.run(request).data["text"]).strip()
+    except ProviderError as exc:
+        log.info("no translation of the question (%s): searching it as asked", exc)
+        return []
+    return [text] if text and text != query else []
+
+
+def fell_back(services: Services, tool: str, result: ToolResult) -> bool:
+    """True when the answer came from the offline provider although a model comes first for the tool."""
+    order = services.ai.order_for(tool)
+    return result.provider == "local" and bool(order) and order[0] != "local"
 
 
 def run_ai(services: Services, request: ToolRequest) -> ToolResult:
@@ -254,7 +287,10 @@ def run_material_tool(ctx: JobContext, tool: str) -> str:
     else:
         course = ctx.store.courses.get(ctx.job.course_id)
         scope = course.name if course else ""
-    title = str(result.data.get("title") or TITLES[language].get(tool, "{scope}").format(scope=scope))
+    if tool == "mind_map" and result.data.get("title"):
+        scope = str(result.data["title"])
+    title = str((tool != "mind_map" and result.data.get("title")) or TITLES[language].get(tool, "{scope}").format(
+        scope=scope))
     artifact = save_artifact(ctx, tool, title, request, result)
     log.info("%s %s made by %s/%s in %d ms", tool, artifact.id, result.provider, result.model, result.latency_ms)
     return artifact.id

@@ -88,6 +88,10 @@ def create_app(config: Config, services: Services | None = None) -> Flask:
 
     for area in (main, auth, courses, api, health, documents, tools, review, settings, pwa):
         app.register_blueprint(area.bp)
+    from . import decks, review_stats
+
+    for blueprint in (decks.bp, review_stats.stats_bp, review_stats.settings_bp):
+        app.register_blueprint(blueprint)
     for module in (errors, i18n, documents, tools, pwa):
         module.init_app(app)
     from . import metrics

@@ -7,6 +7,7 @@ from typing import Any
 from flask import abort
 from flask_login import current_user
 
+from ..store.cards import Card, Deck
 from ..store.models import Artifact, Course, Document, Job
 from . import get_services
 
@@ -32,3 +33,11 @@ def owned_job(job_id: str) -> Job:
 
 def owned_artifact(artifact_id: str) -> Artifact:
     return _owned(get_services().store.artifacts, artifact_id)  # type: ignore[no-any-return]
+
+
+def owned_deck(deck_id: str) -> Deck:
+    return _owned(get_services().store.decks, deck_id)  # type: ignore[no-any-return]
+
+
+def owned_card(card_id: str) -> Card:
+    return _owned(get_services().store.cards, card_id)  # type: ignore[no-any-return]

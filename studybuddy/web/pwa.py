@@ -25,6 +25,7 @@ SHELL_STATIC = (
     "js/app.js",
     "js/sw-register.js",
     "js/review.js",
+    "js/fsrs.js",
     "img/avner.svg",
     "icons/icon-192.png",
 )

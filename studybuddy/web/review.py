@@ -1,9 +1,9 @@
-"""Offline review: the student's flashcards as a deck for the device, and marks applied exactly once."""
+"""Review: the study pages, the deck the device keeps (due times and FSRS state included, so it can
+schedule offline), marks applied exactly once, undo, and in-review edit, suspend and bury."""
 
 from __future__ import annotations
 
 import logging
-import re
 import time
 from typing import Any
 
@@ -12,158 +12,164 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
-from ..store import DuplicateError, new_id
-from ..store.models import Artifact, Item
+from ..store.cards import Card, Deck
+from ..study.citations import source_url
+from ..study.decks import bury_until_tomorrow, card_text, edit_card, set_suspended, sync_generated_decks
+from ..study.review import (
+    ReviewError,
+    apply_mark,
+    counts,
+    load_settings,
+    parse_mark,
+    undo_mark,
+)
+from ..study.scheduling import Settings, local_day_start
 from . import get_services
+from .access import owned_card, owned_course, owned_deck
 from .errors import json_error
 
 log = logging.getLogger(__name__)
 bp = Blueprint("review", __name__)
 
-MARK_KIND = "review_mark"
-GRADES = ("again", "hard", "good", "easy")
-MAX_CARDS = 2000
+MAX_DEVICE_CARDS = 2000
 MAX_MARKS_PER_REQUEST = 500
-# Mark ids are made on the device (a UUID); they are the key that makes a resend harmless.
-MARK_ID_RE = re.compile(r"^[A-Za-z0-9-]{8,64}$")
-# Why a mark is refused (English; shown through gettext).
-USER_MESSAGES = {
-    "malformed": "A review mark is not in the expected form.",
-    "gone": "This card no longer exists.",
-}
 
 
-def _flashcard_decks(owner_id: str) -> list[tuple[str, Artifact]]:
-    """(course name, flashcards artifact) for every course of the student, newest deck first."""
+def settings() -> Settings:
+    return load_settings(get_services().store, current_user.id)
+
+
+def timezone() -> str:
+    return get_services().config.app.timezone
+
+
+def prepare() -> Settings:
+    """The student's settings, after making decks of any new flashcards results."""
+    chosen = settings()
+    sync_generated_decks(get_services().store, current_user.id, chosen)
+    return chosen
+
+
+class Names:
+    """Course and deck names, document links: looked up once per request."""
+
+    def __init__(self, owner_id: str):
+        store = get_services().store
+        self.courses = {c.id: c.name for c in store.courses.list_for_owner(owner_id)}
+        self.decks = {d.id: d for d in store.decks.list_for_owner(owner_id)}
+        self._documents: dict[str, Any] = {}
+        self.owner_id = owner_id
+
+    def source(self, card: Card) -> dict[str, Any]:
+        source = card.source or {}
+        name, page = str(source.get("document_name") or ""), int(source.get("page") or 0)
+        if not name:
+            return {}
+        document_id = str(source.get("document_id") or "")
+        if document_id not in self._documents:
+            found = get_services().store.documents.get(document_id) if document_id else None
+            self._documents[document_id] = found if found is not None and found.owner_id == self.owner_id else None
+        document = self._documents[document_id]
+        return {"document": name, "page": page, "url": source_url(document, page) if document else ""}
+
+
+def card_payload(card: Card, names: Names) -> dict[str, Any]:
+    deck = names.decks.get(card.deck_id)
+    return {
+        "id": card.id, "deck_id": card.deck_id, "deck": deck.name if deck else "", "course_id": card.course_id,
+        "course": names.courses.get(card.course_id, ""), "front": card.front, "back": card.back,
+        "tags": card.tags, "source": names.source(card), "state": card.state, "step": card.step,
+        "stability": card.stability, "difficulty": card.difficulty, "due": card.due,
+        "last_review": card.last_review, "reps": card.reps, "lapses": card.lapses, "version": card.version,
+    }
+
+
+def device_cards(owner_id: str, chosen: Settings, now: float) -> tuple[list[Card], int]:
+    """What the device keeps: cards due before the end of tomorrow (an offline session may run past
+    midnight) and up to a day's new cards of every deck. Returns (cards, new cards met today)."""
     store = get_services().store
-    decks: list[tuple[str, Artifact]] = []
-    for course in store.courses.list_for_owner(owner_id):
-        for artifact in store.artifacts.list_for_course(course.id, kind="flashcards"):
-            if artifact.owner_id == owner_id:
-                decks.append((course.name, artifact))
-    decks.sort(key=lambda pair: pair[1].created_at, reverse=True)
-    return decks
+    until = local_day_start(now, timezone(), days=2)
+    cards = store.cards.list_due(owner_id, until, now, limit=MAX_DEVICE_CARDS)
+    introduced = store.cards.count_introduced(owner_id, local_day_start(now, timezone()))
+    if chosen.new_per_day:
+        for deck in store.decks.list_for_owner(owner_id):
+            room = MAX_DEVICE_CARDS - len(cards)
+            if room <= 0:
+                break
+            cards += store.cards.list_new(owner_id, now, deck_id=deck.id, limit=min(room, chosen.new_per_day))
+    return cards, introduced
 
 
-def _cards(artifact: Artifact) -> list[dict[str, Any]]:
-    cards = artifact.content.get("cards")
-    return [c for c in cards if isinstance(c, dict)] if isinstance(cards, list) else []
+def _scope_counts(chosen: Settings, course_id: str | None = None, deck_id: str | None = None) -> tuple[int, int]:
+    return counts(get_services().store, current_user.id, chosen, timezone(), course_id=course_id, deck_id=deck_id)
 
 
-def _source_label(artifact: Artifact, number: Any) -> dict[str, Any]:
-    sources = artifact.content.get("sources")
-    if not isinstance(sources, list) or not isinstance(number, int):
-        return {}
-    for source in sources:
-        if isinstance(source, dict) and source.get("number") == number:
-            return {"document": str(source.get("document_name", "")), "page": int(source.get("page") or 0)}
-    return {}
-
-
-def _last_marks(owner_id: str) -> dict[tuple[str, int], dict[str, Any]]:
-    """The latest mark of each card (by when it was reviewed on the device)."""
-    latest: dict[tuple[str, int], dict[str, Any]] = {}
-    for item in get_services().store.items.find(MARK_KIND, owner_id=owner_id, limit=100000):
-        key = (item.parent_id, int(item.data.get("card_index", -1)))
-        if key not in latest or item.data.get("reviewed_at", 0) > latest[key].get("reviewed_at", 0):
-            latest[key] = item.data
-    return latest
-
-
-def _review_order(card: dict[str, Any], last: dict[str, Any] | None) -> tuple[int, float]:
-    """New cards first, then cards the student did not know, then the longest unseen."""
-    if last is None:
-        return 0, 0.0
-    return (1 if last.get("grade") == "again" else 2), float(last.get("reviewed_at", 0))
-
-
-def build_deck(owner_id: str) -> list[dict[str, Any]]:
-    """The student's cards in review order (until spaced repetition schedules them)."""
-    deck: list[dict[str, Any]] = []
-    for course_name, artifact in _flashcard_decks(owner_id):
-        for index, card in enumerate(_cards(artifact)):
-            front, back = str(card.get("front", "")).strip(), str(card.get("back", "")).strip()
-            if not front or not back:
-                continue
-            deck.append({
-                "id": f"{artifact.id}:{index}",
-                "artifact_id": artifact.id,
-                "card_index": index,
-                "course_id": artifact.course_id,
-                "course": course_name,
-                "deck": artifact.title,
-                "front": front,
-                "back": back,
-                "source": _source_label(artifact, card.get("source")),
-            })
-    latest = _last_marks(owner_id)
-    deck.sort(key=lambda c: _review_order(c, latest.get((c["artifact_id"], c["card_index"]))))
-    return deck[:MAX_CARDS]
+def _study_page(title: str, chosen: Settings, scope: dict[str, str], back_url: str = "") -> Any:
+    due, new = _scope_counts(chosen, **scope)
+    return render_template("review/study.html", title=title, scope=scope, due=due, new=new, back_url=back_url)
 
 
 @bp.route("/review")
 @login_required
 def index() -> Any:
-    decks = _flashcard_decks(current_user.id)
-    card_count = sum(len(_cards(a)) for _, a in decks)
-    reviewed = len(get_services().store.items.find(MARK_KIND, owner_id=current_user.id, limit=100000))
-    return render_template("review/index.html", deck_count=len(decks), card_count=card_count,
-                           reviewed=reviewed)
+    chosen = prepare()
+    store = get_services().store
+    names = Names(current_user.id)
+    rows = []
+    for course_id, course_name in names.courses.items():
+        decks = [d for d in names.decks.values() if d.course_id == course_id]
+        deck_rows = [(deck, *_scope_counts(chosen, deck_id=deck.id), store.cards.count_for_deck(deck.id))
+                     for deck in decks]
+        rows.append({"id": course_id, "name": course_name, "decks": deck_rows,
+                     "counts": _scope_counts(chosen, course_id=course_id) if decks else (0, 0)})
+    due, new = _scope_counts(chosen)
+    return render_template("review/index.html", rows=rows, due=due, new=new,
+                           reviewed=store.reviews.count_for_owner(current_user.id))
+
+
+@bp.route("/review/courses/<course_id>/study")
+@login_required
+def study_course(course_id: str) -> Any:
+    course = owned_course(course_id)
+    chosen = prepare()
+    return _study_page(course.name, chosen, {"course_id": course.id})
+
+
+@bp.route("/review/decks/<deck_id>/study")
+@login_required
+def study_deck(deck_id: str) -> Any:
+    deck: Deck = owned_deck(deck_id)
+    chosen = prepare()
+    return _study_page(deck.name, chosen, {"deck_id": deck.id})
 
 
 @bp.route("/review/deck.json")
 @login_required
 def deck() -> Any:
-    """The cards to keep on the device, and a fresh CSRF token for sending marks later."""
+    """The cards to keep on the device with their FSRS state, what the page needs to schedule them
+    itself while offline, and a fresh CSRF token for sending marks later."""
+    chosen = prepare()
+    now = time.time()
+    cards, introduced = device_cards(current_user.id, chosen, now)
+    names = Names(current_user.id)
     return jsonify({
         "user_id": current_user.id,
-        "generated_at": time.time(),
+        "generated_at": now,
         "csrf_token": generate_csrf(),
-        "cards": build_deck(current_user.id),
+        "scheduler": chosen.for_device(),
+        "day_start": local_day_start(now, timezone()),
+        "day_end": local_day_start(now, timezone(), days=1),
+        "new_per_day": chosen.new_per_day,
+        "new_today": introduced,
+        "cards": [card_payload(c, names) for c in cards],
     })
-
-
-def _check_mark(raw: Any, owned: dict[str, Artifact]) -> tuple[Item | None, str]:
-    """The item to store for one mark, or an (English, translatable) reason it is refused."""
-    if not isinstance(raw, dict):
-        return None, USER_MESSAGES["malformed"]
-    mark_id, artifact_id = raw.get("id"), raw.get("artifact_id")
-    card_index, grade, reviewed_at = raw.get("card_index"), raw.get("grade"), raw.get("reviewed_at")
-    if not isinstance(mark_id, str) or not MARK_ID_RE.match(mark_id):
-        return None, USER_MESSAGES["malformed"]
-    if grade not in GRADES:
-        return None, USER_MESSAGES["malformed"]
-    if not isinstance(card_index, int) or isinstance(card_index, bool) or card_index < 0:
-        return None, USER_MESSAGES["malformed"]
-    if not isinstance(reviewed_at, (int, float)) or isinstance(reviewed_at, bool):
-        return None, USER_MESSAGES["malformed"]
-    artifact = owned.get(str(artifact_id))
-    if artifact is None:
-        store = get_services().store
-        found = store.artifacts.get(str(artifact_id)) if isinstance(artifact_id, str) else None
-        if found is None or found.owner_id != current_user.id or found.kind != "flashcards":
-            return None, USER_MESSAGES["gone"]
-        owned[found.id] = artifact = found
-    if card_index >= len(_cards(artifact)):
-        return None, USER_MESSAGES["gone"]
-    now = time.time()
-    item = Item(
-        id=new_id(),
-        kind=MARK_KIND,
-        owner_id=current_user.id,
-        course_id=artifact.course_id,
-        parent_id=artifact.id,
-        key=mark_id,
-        data={"card_index": card_index, "grade": grade,
-              "reviewed_at": min(float(reviewed_at), now), "received_at": now},
-    )
-    return item, ""
 
 
 @bp.route("/review/marks", methods=["POST"])
 @login_required
 def marks() -> Any:
-    """Apply marks made on the device. Each mark id is applied once; a resend reports it as duplicate."""
+    """Apply marks made on the device, oldest first. Each mark id is applied once; a resend is
+    reported as a duplicate. The answer carries the server's state of every card it touched."""
     body = request.get_json(silent=True)
     raw_marks = body.get("marks") if isinstance(body, dict) else None
     if not isinstance(raw_marks, list):
@@ -171,23 +177,77 @@ def marks() -> Any:
     if len(raw_marks) > MAX_MARKS_PER_REQUEST:
         return json_error(400, "Too many review marks at once. Please try again.")
     store = get_services().store
-    owned: dict[str, Artifact] = {}
+    chosen = settings()
     accepted: list[str] = []
     duplicate: list[str] = []
     rejected: list[dict[str, str]] = []
+    parsed = []
     for raw in raw_marks:
-        item, problem = _check_mark(raw, owned)
-        mark_id = str(raw.get("id", "")) if isinstance(raw, dict) else ""
-        if item is None:
-            rejected.append({"id": mark_id, "error": gettext(problem)})
-            continue
         try:
-            store.items.add(item)
-        except DuplicateError:
-            duplicate.append(item.key)
+            parsed.append(parse_mark(raw))
+        except ReviewError as exc:
+            rejected.append({"id": str(raw.get("id", "")) if isinstance(raw, dict) else "", "error": gettext(str(exc))})
+    if any(isinstance(r, dict) and "artifact_id" in r for r in raw_marks):
+        sync_generated_decks(store, current_user.id, chosen)  # marks queued before decks existed
+    touched: dict[str, Card] = {}
+    for mark in sorted(parsed, key=lambda m: (m.reviewed_at, m.mark_id)):
+        try:
+            applied, card = apply_mark(store, current_user.id, mark, chosen)
+        except ReviewError as exc:
+            rejected.append({"id": mark.mark_id, "error": gettext(str(exc))})
             continue
-        accepted.append(item.key)
+        (accepted if applied else duplicate).append(mark.mark_id)
+        touched[card.id] = card
     if accepted or rejected:
         log.info("review marks from %s: %d applied, %d duplicate, %d refused",
                  current_user.id, len(accepted), len(duplicate), len(rejected))
-    return jsonify({"accepted": accepted, "duplicate": duplicate, "rejected": rejected})
+    names = Names(current_user.id)
+    return jsonify({"accepted": accepted, "duplicate": duplicate, "rejected": rejected,
+                    "cards": [card_payload(store.cards.get(c.id) or c, names) for c in touched.values()]})
+
+
+@bp.route("/review/undo", methods=["POST"])
+@login_required
+def undo() -> Any:
+    body = request.get_json(silent=True)
+    mark_id = body.get("mark_id") if isinstance(body, dict) else None
+    if not isinstance(mark_id, str):
+        return json_error(400, "The request was not understood.")
+    try:
+        card = undo_mark(get_services().store, current_user.id, mark_id, settings())
+    except ReviewError as exc:
+        return json_error(404, str(exc))
+    return jsonify({"card": card_payload(card, Names(current_user.id))})
+
+
+@bp.route("/review/cards/<card_id>/edit", methods=["POST"])
+@login_required
+def edit_json(card_id: str) -> Any:
+    """Edit a card during review (JSON in, the card out)."""
+    card = owned_card(card_id)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return json_error(400, "The request was not understood.")
+    try:
+        text = card_text({"front": body.get("front"), "back": body.get("back"),
+                          "tags": body.get("tags", card.tags)})
+    except ReviewError as exc:
+        return json_error(400, str(exc))
+    updated = edit_card(get_services().store, card, text)
+    return jsonify({"card": card_payload(updated, Names(current_user.id))})
+
+
+@bp.route("/review/cards/<card_id>/suspend", methods=["POST"])
+@login_required
+def suspend_json(card_id: str) -> Any:
+    card = owned_card(card_id)
+    updated = set_suspended(get_services().store, card, True)
+    return jsonify({"card": card_payload(updated, Names(current_user.id)), "suspended": True})
+
+
+@bp.route("/review/cards/<card_id>/bury", methods=["POST"])
+@login_required
+def bury_json(card_id: str) -> Any:
+    card = owned_card(card_id)
+    updated = bury_until_tomorrow(get_services().store, card, timezone())
+    return jsonify({"card": card_payload(updated, Names(current_user.id)), "buried_until": updated.buried_until})

@@ -15,9 +15,10 @@ from flask_login import current_user, login_required
 from ..ai import quota
 from ..jobs.service import submit_job
 from ..store.models import Artifact, Course, Item
-from ..study import chat, glossary, quiz
+from ..study import chat, glossary, quiz, starter
 from ..study.citations import citation_links, resolve_citations
 from ..study.markdown import render_markdown
+from ..study.mindmap import render_mind_map
 from ..study.tools import FORM_TOOLS, ToolInputError, clean_params, question_language, ready_documents
 from . import get_services
 from .access import owned_artifact, owned_course
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("tools", __name__)
 
-HISTORY_KINDS = ("summary", "flashcards", "quiz", "glossary", "homework")
+HISTORY_KINDS = ("summary", "flashcards", "quiz", "glossary", "homework", "study_guide", "faq", "mind_map")
 
 
 def _input_message(exc: ToolInputError) -> str:
@@ -163,9 +164,13 @@ def result(artifact_id: str) -> Any:
     citations = _citations(artifact)
     links = citation_links(citations)
     markdown = render_markdown(str(artifact.content.get("markdown", "")), links)
+    extra: dict[str, Any] = {}
+    if artifact.kind == "mind_map":
+        extra["svg"] = render_mind_map(artifact.content, rtl=artifact.content.get("language") == "he",
+                                       label=_("Mind map: %(title)s", title=artifact.title))
     return render_template(f"tools/result_{artifact.kind}.html", course=course, artifact=artifact,
                            content=artifact.content, citations=citations, markdown=markdown,
-                           render=lambda text: render_markdown(text, links))
+                           render=lambda text: render_markdown(text, links), **extra)
 
 
 @bp.route("/courses/<course_id>/history")
@@ -352,11 +357,40 @@ def glossary_page(course_id: str) -> Any:
     return render_template("tools/glossary.html", course=course, terms=shown, total=len(terms), query=query)
 
 
+@bp.route("/courses/<course_id>/starter", methods=["POST"])
+@login_required
+def make_starter(course_id: str) -> Any:
+    """The starter summary and flashcards offered on the course page of a fresh course."""
+    course = owned_course(course_id)
+    services = get_services()
+    if not starter.is_fresh(services, course.id):
+        return redirect(url_for("courses.view", course_id=course.id))
+    language = request.form.get("language", "")
+    if language not in ("he", "en"):
+        language = services.config.app.default_language
+    counted = 0
+    for _tool in starter.OFFER_KINDS:
+        refusal = _count_request()
+        if refusal:
+            for _done in range(counted):
+                quota.refund(services.store, services.config, current_user)
+            return _quota_response(refusal, course)
+        counted += 1
+    starter.make_starter(services, course, language)
+    return redirect(url_for("courses.view", course_id=course.id))
+
+
 def init_app(app: Flask) -> None:
-    """Let the course page's tool grid show the latest results."""
+    """Let the course page's tool grid show the latest results and the starter offer."""
 
     def recent_tools(course: Course, limit: int = 5) -> list[Artifact]:
         return _history(course, limit)
+
+    def starter_offer(course: Course) -> bool:
+        services = get_services()
+        return services.config.ingest.starter_tools == "offer" and starter.is_fresh(services, course.id)
+
+    app.jinja_env.globals["starter_offer"] = starter_offer
 
     def tools_time(timestamp: float) -> str:
         zone = ZoneInfo(get_services().config.app.timezone)

@@ -93,4 +93,16 @@ VALID: dict[str, dict[str, Any]] = {
     },
     "homework": {"markdown": "Step by step [1]", "steps": ["Read", "Solve"], "citations": [1]},
     "chat": {"markdown": "Light energy becomes chemical energy 🌿 [1]", "citations": [1], "off_topic": False},
+    "study_guide": {
+        "title": "Energy in plants",
+        "concepts": [{"term": "Chlorophyll", "explanation": "The pigment that absorbs light.", "source": 2}],
+        "questions": [{"question": "What absorbs light?", "answer": "Chlorophyll.", "source": 2}],
+        "essay_prompts": ["Relate photosynthesis to respiration."],
+        "glossary": [{"term": "Mitochondrion", "definition": "The powerhouse of the cell.", "source": 3}],
+    },
+    "faq": {"title": "FAQ", "items": [{"question": "What does chlorophyll do?", "answer": "It absorbs light.",
+                                       "source": 2}]},
+    "mind_map": {"title": "Plants", "branches": [{"label": "Photosynthesis", "children": ["light", "chlorophyll"],
+                                                  "source": 1}]},
+    "translate": {"text": "What is chlorophyll?"},
 }

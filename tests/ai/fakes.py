@@ -1,6 +1,8 @@
 """In-process HTTP servers that speak the OpenAI Chat Completions and Gemini generateContent APIs.
 
 Each server answers from a script: a list of replies used in order, then a default reply.
+Embedding requests (OpenAI's /embeddings, Gemini's :batchEmbedContents) are answered apart, by
+the deterministic test model in tests/ai/embedding_model.py, and recorded in `embedding_requests`.
 A reply can succeed with some text, fail with an HTTP status, stall past the client's timeout,
 or be a function of the request. Every request is recorded (path, headers, JSON body) so
 tests can check what the real SDKs sent.
@@ -60,6 +62,7 @@ class FakeModelServer:
         self.script: list[Responder] = []
         self.default: Responder = status(500, "no reply scripted")
         self.requests: list[Recorded] = []
+        self.embedding_requests: list[Recorded] = []
         self._lock = threading.Lock()
         self._closing = threading.Event()
         server = self
@@ -78,7 +81,13 @@ class FakeModelServer:
                 except ValueError:
                     body = {"_raw": raw.decode("utf-8", "replace")}
                 rec = Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-                reply = server._next(rec)
+                embedded = server.embeddings(rec)
+                if embedded is not None:
+                    with server._lock:
+                        server.embedding_requests.append(rec)
+                    reply = Reply(raw=embedded)
+                else:
+                    reply = server._next(rec)
                 if reply.stall and server._closing.wait(reply.stall):
                     return
                 status_code, payload, headers = server.render(rec, reply)
@@ -121,6 +130,10 @@ class FakeModelServer:
     def render(self, rec: Recorded, reply: Reply) -> tuple[int, bytes, dict[str, str]]:
         raise NotImplementedError
 
+    def embeddings(self, rec: Recorded) -> bytes | None:
+        """The body of an embeddings answer, or None when the request is not for embeddings."""
+        return None
+
     def close(self) -> None:
         self._closing.set()
         self._httpd.shutdown()
@@ -158,6 +171,35 @@ class FakeOpenAI(FakeModelServer):
         }
         return 200, json.dumps(body, ensure_ascii=False).encode(), reply.headers
 
+    def embeddings(self, rec: Recorded) -> bytes | None:
+        return FakeOpenAIEmbeddings.body(rec) if rec.path.endswith("/embeddings") else None
+
+
+def _embed(texts: list[str]) -> list[list[float]]:
+    from tests.ai.embedding_model import embed_text
+
+    return [embed_text(t) for t in texts]
+
+
+class FakeOpenAIEmbeddings:
+    """POST /v1/embeddings answered as the real API does (base64 float32 when the SDK asks)."""
+
+    @staticmethod
+    def body(rec: Recorded) -> bytes:
+        import base64
+        import struct
+
+        texts = rec.body.get("input") or []
+        texts = [texts] if isinstance(texts, str) else texts
+        data = []
+        for i, vector in enumerate(_embed(texts)):
+            value: Any = vector
+            if rec.body.get("encoding_format") == "base64":
+                value = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+            data.append({"object": "embedding", "index": i, "embedding": value})
+        return json.dumps({"object": "list", "data": data, "model": rec.body.get("model", ""),
+                           "usage": {"prompt_tokens": 10, "total_tokens": 10}}).encode()
+
 
 class FakeGemini(FakeModelServer):
     """POST /v1beta/models/<model>:generateContent, as generativelanguage.googleapis.com answers it."""
@@ -187,6 +229,13 @@ class FakeGemini(FakeModelServer):
             "modelVersion": "gemini-test",
         }
         return 200, json.dumps(body, ensure_ascii=False).encode(), reply.headers
+
+    def embeddings(self, rec: Recorded) -> bytes | None:
+        if not rec.path.endswith(":batchEmbedContents"):
+            return None
+        texts = ["".join(p.get("text", "") for p in r.get("content", {}).get("parts", []))
+                 for r in rec.body.get("requests", [])]
+        return json.dumps({"embeddings": [{"values": v} for v in _embed(texts)]}).encode()
 
 
 def system_text(server: FakeModelServer, rec: Recorded) -> str:

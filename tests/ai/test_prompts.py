@@ -18,6 +18,10 @@ PARAMS = {
     "glossary": {"count": 12},
     "homework": {"problem": "Solve 2x = 4"},
     "chat": {"question": "What is light?", "history": [], "simple": False},
+    "study_guide": {},
+    "faq": {},
+    "mind_map": {},
+    "translate": {"text": "מה זה כלורופיל?", "to": "en"},
 }
 
 

@@ -143,3 +143,68 @@ def test_concurrent_requests_never_exceed_the_limit(cfg: Config, store: Any, use
         t.join()
     assert len(allowed) == 25 and len(refused) == 35
     assert usage(store, limited, users["alice"], now).used == 25
+
+
+def test_a_limit_of_one_allows_one(qcfg: Config, store: Any, users: dict[str, User]) -> None:
+    one = qcfg.replace(quota={"daily_ai_requests": 1})
+    now = at(2026, 1, 15, 12, 0)
+    check_and_count(store, one, users["alice"], now)
+    with pytest.raises(QuotaExceeded):
+        check_and_count(store, one, users["alice"], now)
+    # The refund of the only request gives it back.
+    refund(store, one, users["alice"], now)
+    assert usage(store, one, users["alice"], now).used == 0
+    check_and_count(store, one, users["alice"], now)
+
+
+def test_a_refund_gives_back_exactly_one(qcfg: Config, store: Any, users: dict[str, User]) -> None:
+    now = at(2026, 1, 15, 12, 0)
+    for _ in range(3):
+        check_and_count(store, qcfg, users["alice"], now)
+    refund(store, qcfg, users["alice"], now)
+    assert usage(store, qcfg, users["alice"], now).used == 2
+
+
+def test_with_the_quota_off_a_refund_changes_nothing(qcfg: Config, store: Any, users: dict[str, User]) -> None:
+    now = at(2026, 1, 15, 12, 0)
+    for _ in range(2):
+        check_and_count(store, qcfg, users["alice"], now)
+    refund(store, qcfg.replace(quota={"daily_ai_requests": 0}), users["alice"], now)
+    assert usage(store, qcfg, users["alice"], now).used == 2
+
+
+def test_usage_says_when_the_day_resets(qcfg: Config, store: Any, users: dict[str, User]) -> None:
+    found = usage(store, qcfg, users["alice"], at(2026, 1, 15, 12, 0))
+    assert found.reset_at.isoformat() == "2026-01-16T00:00:00+02:00"
+    assert (found.used, found.limit, found.remaining) == (0, 3, 3)
+
+
+def test_a_naive_time_is_refused(qcfg: Config, store: Any, users: dict[str, User]) -> None:
+    with pytest.raises(ValueError, match="now must be timezone-aware"):
+        check_and_count(store, qcfg, users["alice"], dt.datetime(2026, 1, 15, 12, 0))
+
+
+def test_timestamps_mean_the_same_instant_whatever_the_process_zone(
+        qcfg: Config, store: Any, users: dict[str, User], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A float `now` is a Unix time: the answer must not depend on the process's TZ."""
+    import time
+
+    stamp = at(2026, 1, 15, 21, 59, 59).timestamp()  # 23:59:59 in Jerusalem
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    time.tzset()
+    try:
+        assert seconds_until_reset(qcfg, stamp) == 1
+        assert usage(store, qcfg, users["alice"], stamp).reset_at.isoformat() == "2026-01-16T00:00:00+02:00"
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+@pytest.mark.parametrize("seconds, wait", [(1, "1 min"), (59 * 60 + 30, "59 min"), (3600, "1 h 0 min"),
+                                           (2 * 3600 + 125, "2 h 2 min"), (2 * 3600 + 3599, "2 h 59 min")])
+def test_the_refusal_says_how_long_to_wait(seconds: int, wait: str) -> None:
+    reset = dt.datetime(2026, 1, 16, 0, 0, tzinfo=dt.timezone(dt.timedelta(hours=2), "IST"))
+    exc = QuotaExceeded(5, reset, seconds)
+    assert (exc.limit, exc.reset_at, exc.retry_after_seconds) == (5, reset, seconds)
+    assert str(exc) == ("You have used all 5 AI requests for today. The limit resets at 00:00 (IST) on "
+                        f"2026-01-16, in about {wait}.")

@@ -64,7 +64,7 @@ def wait_controlled_after_logout(page: Any) -> None:
 
 
 def marks_of(live: LiveApp, user_id: str) -> list[Any]:
-    return live.services.store.items.find("review_mark", owner_id=user_id)
+    return live.services.store.reviews.list_for_owner(user_id)
 
 
 def test_manifest_is_valid_and_linked(page: Any, live: LiveApp) -> None:
@@ -146,11 +146,11 @@ def test_offline_review_marks_reach_server_once_and_logout_leaves_nothing(
     page.click('[data-action="mark"][data-grade="good"]')
     page.click('[data-action="flip"]')
     page.click('[data-action="mark"][data-grade="again"]')
-    # The keyboard works too: Space shows the answer, 2 = "I knew it".
+    # The keyboard works too: Space shows the answer, 3 = "Good".
     page.focus('[data-role="card"]')
     page.keyboard.press("Space")
     assert page.is_visible('[data-role="back"]')
-    page.keyboard.press("2")
+    page.keyboard.press("3")
     page.wait_for_function("() => document.querySelector('[data-role=pending-count]').textContent === '3'")
     pending = page.evaluate("StudyBuddy.review.pendingMarks()")
     assert len(pending) == 3 and not marks_of(live, user.id)
@@ -159,8 +159,8 @@ def test_offline_review_marks_reach_server_once_and_logout_leaves_nothing(
     context.set_offline(False)
     page.wait_for_selector('[data-role="pending"]', state="hidden", timeout=20000)
     stored = marks_of(live, user.id)
-    assert sorted(m.key for m in stored) == sorted(m["id"] for m in pending)
-    assert sorted(m.data["grade"] for m in stored) == ["again", "good", "good"]
+    assert sorted(m.mark_id for m in stored) == sorted(m["id"] for m in pending)
+    assert sorted(m.grade for m in stored) == [1, 3, 3]
 
     # The same queue sent again (a retry after a lost answer) changes nothing.
     answer = page.evaluate("""async (marks) => {

@@ -15,10 +15,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from .client import Browser
 from .harness import CONTAINER_IP, HERE, Container, Network, run
+from .upgrade import StudentData, make_student_data, previous_release, snapshot
 
 TOP = HERE.parent.parent
 CACHE = Path(os.environ.get("STUDYBUDDY_E2E_CACHE", "/var/cache/studybuddy-e2e"))
@@ -138,13 +141,26 @@ def smtp(container: Container) -> Iterator[Smtp]:
 
 
 @dataclass
+class Upgrade:
+    """The previous release installed, a student's data made with it, then the upgrade."""
+
+    student: Browser
+    data: StudentData
+    before: dict[str, Any]
+    started_at: float
+    seconds: dict[str, float]
+
+
+@dataclass
 class Provisioned:
     inventory: Path
     first_run: subprocess.CompletedProcess[str]
     rabbitmq_password: str
+    upgrade: Upgrade
 
 
-def write_inventory(container: Container, deb: Path, workdir: Path, rabbitmq_password: str) -> Path:
+def write_inventory(container: Container, deb: Path, workdir: Path, rabbitmq_password: str,
+                    secret_key: str, name: str = "inventory.json") -> Path:
     """The single-host inventory, pointed at the container, with settings that make the run fast."""
     inventory = {
         "all": {
@@ -161,7 +177,7 @@ def write_inventory(container: Container, deb: Path, workdir: Path, rabbitmq_pas
                 "studybuddy_smtp_port": SMTP_PORT,
                 "studybuddy_smtp_security": "none",
                 "studybuddy_rabbitmq_password": rabbitmq_password,
-                "studybuddy_secret_key": secrets.token_urlsafe(32),
+                "studybuddy_secret_key": secret_key,
                 "studybuddy_config": {
                     # Probe every few seconds so three strikes take seconds, not 15 minutes.
                     "monitor": {"interval_seconds": 3, "ai_probe_interval_seconds": 86400,
@@ -177,32 +193,60 @@ def write_inventory(container: Container, deb: Path, workdir: Path, rabbitmq_pas
             } | {"mongodb": {"hosts": {}}},
         }
     }
-    path = workdir / "inventory.json"
+    path = workdir / name
     path.write_text(json.dumps(inventory, indent=2))
     return path
 
 
-def run_playbook(inventory: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ANSIBLE_CONFIG": str(TOP / "ansible/ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0",
+def run_playbook(inventory: Path, *extra: str, ansible: Path = TOP / "ansible") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ansible / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0",
            "ANSIBLE_NOCOLOR": "1", "ANSIBLE_HOST_KEY_CHECKING": "False"}
-    return subprocess.run(["ansible-playbook", "-i", str(inventory), str(TOP / "ansible/site.yml"), *extra],
-                          capture_output=True, text=True, timeout=1200, env=env, cwd=str(TOP / "ansible"),
+    return subprocess.run(["ansible-playbook", "-i", str(inventory), str(ansible / "site.yml"), *extra],
+                          capture_output=True, text=True, timeout=1200, env=env, cwd=str(ansible),
                           check=False)
 
 
 @pytest.fixture(scope="session")
 def provisioned(container: Container, smtp: Smtp, deb_path: Path) -> Provisioned:
     password = secrets.token_urlsafe(18)
-    inventory = write_inventory(container, deb_path, WORK, password)
+    secret_key = secrets.token_urlsafe(32)
+    inventory = write_inventory(container, deb_path, WORK, password, secret_key)
     # A dry run on the new host first: --check --diff must work before anything is installed.
     dry = run_playbook(inventory, "--check", "--diff")
     (WORK / "playbook-0-check.log").write_text(dry.stdout + dry.stderr)
     assert dry.returncode == 0, f"--check --diff failed on a new host:\n{dry.stdout[-6000:]}\n{dry.stderr[-3000:]}"
+
+    # The previous release first, installed by its own playbook, and a student's data made with it.
+    seconds: dict[str, float] = {}
+    started = time.monotonic()
+    previous_deb, previous_ansible = previous_release()
+    seconds["build_previous_release"] = time.monotonic() - started
+    started = time.monotonic()
+    old_inventory = write_inventory(container, previous_deb, WORK, password, secret_key,
+                                    name="inventory-previous.json")
+    old = run_playbook(old_inventory, ansible=previous_ansible)
+    (WORK / "playbook-0-previous.log").write_text(old.stdout + old.stderr)
+    assert old.returncode == 0, f"the previous release's playbook failed:\n{old.stdout[-6000:]}\n{old.stderr[-3000:]}"
+    _wait_until_settled(container)
+    seconds["install_previous_release"] = time.monotonic() - started
+    started = time.monotonic()
+    cert = WORK / "site-cert.pem"
+    cert.write_text(container.sh("cat /etc/ssl/studybuddy/cert.pem").stdout)
+    student = Browser(f"https://{CONTAINER_IP}", str(cert))
+    student.signup(f"noa-{secrets.token_hex(3)}@studybuddy-e2e.test", "correct horse battery", "נועה")
+    data = make_student_data(student)
+    before = snapshot(student, data)
+    seconds["data_through_http"] = time.monotonic() - started
+
+    # The upgrade: this tree's package, by this tree's playbook.
+    started = time.monotonic()
+    upgrade_at = float(container.sh("date +%s.%N").stdout)
     result = run_playbook(inventory)
     (WORK / "playbook-1.log").write_text(result.stdout + result.stderr)
     assert result.returncode == 0, f"the playbook failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
     _wait_until_settled(container)
-    return Provisioned(inventory, result, password)
+    seconds["upgrade"] = time.monotonic() - started
+    return Provisioned(inventory, result, password, Upgrade(student, data, before, upgrade_at, seconds))
 
 
 def _wait_until_settled(container: Container, timeout: float = 180) -> None:

@@ -1,9 +1,11 @@
 """StudyBuddy where it will live: a Debian host under systemd, installed by apt through the
 Ansible playbook, logging to the journal, healing itself.
 
-The tests run in file order against one container (see conftest.py): a-g observe and break the
-running system, h re-applies the playbook and finally purges the package. The recovery figures
-are written to bench/results/recovery.json and printed.
+The tests run in file order against one container (see conftest.py). The container first gets
+the previous release, a student's data through HTTP, then the upgrade to this tree's package:
+the upgrade test checks what that left. a-g observe and break the running system; the backup
+timer runs once; h re-applies the playbook and purges the package; i reinstalls it and restores
+the timer's archive. The recovery figures are written to bench/results/recovery.json and printed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from tests.ingest.makers import visual_hebrew_pdf
 from .client import Browser
 from .conftest import ADMIN_MAIL, TOP, WORK, Provisioned, Smtp, run_playbook
 from .harness import CONTAINER_IP, Container
+from .upgrade import snapshot
 
 UNITS = ("studybuddy-web.service", "studybuddy-worker.service", "studybuddy-monitor.service")
 RECOVERY: dict[str, Any] = {}
@@ -66,6 +69,54 @@ def _store_query(container: Container, code: str) -> Any:
     )
     out = container.sh("runuser -u studybuddy -- /opt/venvs/studybuddy/bin/python -", input_text=script).stdout
     return json.loads(out)
+
+
+# -- the upgrade ---------------------------------------------------------------------------
+
+SCENARIO: dict[str, Any] = {}
+
+
+def _sqlite_facts(container: Container) -> dict[str, Any]:
+    script = (
+        "import json, sqlite3\n"
+        "db = sqlite3.connect('file:/var/lib/studybuddy/studybuddy.db?mode=ro', uri=True)\n"
+        "print(json.dumps({'version': db.execute('PRAGMA user_version').fetchone()[0],\n"
+        "                  'migrations': db.execute('SELECT version, applied_at, app_version '\n"
+        "                                           'FROM schema_migrations ORDER BY version').fetchall()}))\n"
+    )
+    out = container.sh("runuser -u studybuddy -- /opt/venvs/studybuddy/bin/python -", input_text=script).stdout
+    return dict(json.loads(out))
+
+
+def test_upgrade_kept_the_data_migrated_once_and_the_units_run(container: Container,
+                                                               provisioned: Provisioned) -> None:
+    up = provisioned.upgrade
+    version = container.sh("dpkg-query -W -f='${Version}' studybuddy").stdout.strip()
+    assert version == (TOP / "setup.cfg").read_text().split("version = ")[1].split()[0], version
+    for unit in UNITS + ("studybuddy-backup.timer",):
+        assert container.show(unit, "ActiveState")["ActiveState"] == "active", unit
+    # The student's data, read back through HTTP, is what it was before the upgrade.
+    assert snapshot(up.student, up.data) == up.before
+    # Migrated once, by the package, before the services started: never by a service.
+    from studybuddy.store.sqlite import MIGRATIONS
+
+    latest = len(MIGRATIONS)
+    upgrade_log = container.journal("-t studybuddy-upgrade -o cat")
+    services_log = container.journal("-u 'studybuddy-*' -o cat")
+    for number in range(2, latest + 1):  # 0.1.0 had schema 1
+        assert upgrade_log.count(f"applying schema migration {number}") == 1, upgrade_log
+        assert f"applying schema migration {number}" not in services_log
+    facts = _sqlite_facts(container)
+    assert facts["version"] == latest
+    assert [row[0] for row in facts["migrations"]] == list(range(2, latest + 1)), facts
+    assert all(row[1] >= up.started_at - 5 for row in facts["migrations"]), facts
+    # The archive the package took before migrating: complete, of the old schema.
+    archives = container.sh("ls /var/backups/studybuddy").stdout.split()
+    pre = [a for a in archives if "-pre-upgrade-0.1.0" in a]
+    assert len(pre) == 1, archives
+    verified = container.sh(f"studybuddy backup --verify /var/backups/studybuddy/{pre[0]}").stdout
+    assert "OK" in verified and "schema 1" in verified, verified
+    SCENARIO["seconds"] = up.seconds
 
 
 # -- a ---------------------------------------------------------------------------------------
@@ -319,6 +370,41 @@ def test_g_units_score_two_or_lower(container: Container) -> None:
     assert all(score <= 2.0 for score in scores.values()), scores
 
 
+# -- the backup timer ----------------------------------------------------------------------
+
+def test_backup_timer_writes_a_verified_archive(container: Container, provisioned: Provisioned,
+                                                browser: Browser, course_id: str) -> None:
+    started = time.monotonic()
+    timer = container.show("studybuddy-backup.timer", "ActiveState", "UnitFileState", "NextElapseUSecRealtime")
+    assert timer["ActiveState"] == "active" and timer["UnitFileState"] == "enabled", timer
+    before = set(container.sh("ls /var/backups/studybuddy").stdout.split())
+    # What the timer starts when it elapses.
+    container.sh("systemctl start studybuddy-backup.service", timeout=600)
+    assert container.show("studybuddy-backup.service", "Result")["Result"] == "success"
+    made = sorted(set(container.sh("ls /var/backups/studybuddy").stdout.split()) - before)
+    assert len(made) == 1 and made[0].endswith(".tar.gz") and "-pre-upgrade" not in made[0], made
+    archive = f"/var/backups/studybuddy/{made[0]}"
+    assert container.sh(f"stat -c '%a %U' {archive}").stdout.split() == ["600", "studybuddy"]
+    assert "OK" in container.sh(f"studybuddy backup --verify {archive}").stdout
+    journal = container.journal("-u studybuddy-backup.service -o cat")
+    assert "backup written" in journal and "secrets left out" in journal, journal[-2000:]
+    # The monitor sees it: a fresh archive and room for the next.
+    def monitor_saw_it() -> bool:
+        latest = _store_query(container, "print(json.dumps(store.monitor.get_state('latest') or {}))\n")
+        return latest.get("backup:age", {}).get("status") == "pass" and \
+            latest.get("backup:diskFree", {}).get("status") in ("pass", "warn")
+
+    container.wait_until("the monitor to see the new archive", monitor_saw_it, timeout=60, interval=1.0)
+    # What a student sees now, to compare after the purge and the restore.
+    up = provisioned.upgrade
+    SCENARIO["archive"] = archive
+    SCENARIO["snapshot"] = snapshot(up.student, up.data)
+    SCENARIO["dana"] = browser.json("GET", f"/api/v1/courses/{course_id}")
+    # An administrator keeps the secrets apart from the archives (they are not in them).
+    container.sh("mkdir -p /root/credstore-kept && cp -a /etc/credstore/studybuddy.* /root/credstore-kept/")
+    SCENARIO.setdefault("seconds", {})["backup_timer"] = time.monotonic() - started
+
+
 # -- h ---------------------------------------------------------------------------------------
 
 def test_h_playbook_is_idempotent_and_purge_leaves_nothing(container: Container,
@@ -344,6 +430,41 @@ def test_h_playbook_is_idempotent_and_purge_leaves_nothing(container: Container,
     assert container.sh("test -e /var/lib/studybuddy", check=False).returncode != 0
     assert container.sh("ls /etc/credstore/studybuddy.* 2>/dev/null || true").stdout.strip() == ""
     assert container.sh("test -e /opt/venvs/studybuddy", check=False).returncode != 0
+
+
+# -- i ---------------------------------------------------------------------------------------
+
+def test_i_reinstall_and_restore_bring_the_same_data_back(container: Container, provisioned: Provisioned,
+                                                         browser: Browser, course_id: str) -> None:
+    started = time.monotonic()
+    archive = SCENARIO["archive"]
+    assert container.sh(f"test -f {archive}", check=False).returncode == 0, "purge deleted the backups"
+    container.sh("install -d -m 0700 /etc/credstore && cp -a /root/credstore-kept/studybuddy.* /etc/credstore/")
+    again = run_playbook(provisioned.inventory)
+    (WORK / "playbook-3-reinstall.log").write_text(again.stdout + again.stderr)
+    assert again.returncode == 0, again.stdout[-4000:]
+    container.wait_until("the reinstalled services", lambda: all(
+        container.show(u, "ActiveState")["ActiveState"] == "active" for u in UNITS), timeout=180)
+    # Refused while the services run, with the command that stops them.
+    refused = container.sh(f"studybuddy restore --force {archive}", check=False)
+    assert refused.returncode == 1 and "Stop it first:" in refused.stderr, refused
+    # The command it prints is the one that works.
+    stop = refused.stderr.split("Stop it first:")[1].strip().splitlines()[0].strip()
+    assert stop.startswith("sudo systemctl stop "), stop
+    container.sh(stop.removeprefix("sudo "))
+    restored = container.sh(f"studybuddy restore --force {archive}", timeout=600).stdout
+    from studybuddy.store.sqlite import MIGRATIONS
+
+    assert "restored" in restored and f"schema {len(MIGRATIONS)} -> {len(MIGRATIONS)}" in restored, restored
+    container.sh("systemctl start studybuddy.target studybuddy-backup.timer")
+    container.wait_until("the services after the restore", lambda: all(
+        container.show(u, "SubState")["SubState"] == "running" for u in UNITS), timeout=180)
+    up = provisioned.upgrade
+    assert snapshot(up.student, up.data) == SCENARIO["snapshot"]
+    assert browser.json("GET", f"/api/v1/courses/{course_id}") == SCENARIO["dana"]
+    SCENARIO.setdefault("seconds", {})["reinstall_and_restore"] = time.monotonic() - started
+    print("\nupgrade/backup/restore scenario, seconds: " + ", ".join(
+        f"{k} {v:.0f}" for k, v in SCENARIO["seconds"].items()))
 
 
 def test_recovery_figures() -> None:

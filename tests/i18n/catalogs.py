@@ -38,6 +38,7 @@ KEYWORDS = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "_l": None, "lazy_ngettext
 MESSAGE_CALLS = {
     "AccountError": 0, "CourseError": 0, "PermanentError": 0, "ToolInputError": 0, "ExtractionError": 0,
     "UploadError": 0, "progress": 1, "report": 1, "error_response": 1, "json_error": 1, "_problem": 1, "flash_error": 0,
+    "ReviewError": 0,
 }
 # Module-level tables of messages: every string value in them is shown through gettext.
 MESSAGE_TABLES = {"MESSAGES", "STATUS_TEXT", "STATE_TEXT", "USER_MESSAGES", "STAGES"}

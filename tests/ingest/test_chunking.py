@@ -40,3 +40,14 @@ def test_windows_prefer_to_end_on_a_sentence() -> None:
 def test_chunks_never_cross_pages() -> None:
     chunks = chunk_pages([(1, "עמוד ראשון קצר"), (2, ""), (3, "עמוד שלישי")], words=100, overlap=10)
     assert [(c.page, c.text) for c in chunks] == [(1, "עמוד ראשון קצר"), (3, "עמוד שלישי")]
+
+
+def test_structure_markers_are_not_words() -> None:
+    from studybuddy.ingest.chunking import chunk_page
+
+    text = "# Elasticity\n## Price elasticity\n- one two three\n- four five six\nrow | seven | eight"
+    chunks = chunk_page(1, text, words=3, overlap=0)
+    # 11 words, markers not counted: chunks of three words (headings and items keep their marker)
+    assert [c.text for c in chunks] == ["# Elasticity\n## Price elasticity", "- one two three",
+                                        "- four five six", "row | seven | eight"]
+    assert all(text[c.start:c.end] == c.text for c in chunks)

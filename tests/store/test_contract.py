@@ -3,9 +3,7 @@ STUDYBUDDY_TEST_MONGODB_URI is set)."""
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -24,35 +22,12 @@ from studybuddy.store.models import (
     User,
     new_id,
 )
-
-# The real-MongoDB variant is always collected, and reported as skipped (with the reason) when
-# no server is given: no MongoDB server can be installed on our build machines.
-BACKENDS = ["sqlite", "mongomock", "mongodb"]
+from tests.helpers.stores import BACKENDS, open_backend
 
 
 @pytest.fixture(params=BACKENDS)
 def store(request: Any, tmp_path: Path) -> Iterator[Any]:
-    if request.param == "sqlite":
-        from studybuddy.store.sqlite import SqliteStore
-
-        s: Any = SqliteStore(tmp_path / "db.sqlite", tmp_path / "blobs")
-    elif request.param == "mongomock":
-        import mongomock
-        import mongomock.gridfs
-
-        from studybuddy.store.mongo import MongoStore
-
-        mongomock.gridfs.enable_gridfs_integration()
-
-        s = MongoStore("mongodb://localhost/studybuddy_test", client=mongomock.MongoClient())
-    else:
-        from studybuddy.store.mongo import MongoStore
-
-        if not os.environ.get("STUDYBUDDY_TEST_MONGODB_URI"):
-            pytest.skip("real MongoDB variant: set STUDYBUDDY_TEST_MONGODB_URI=mongodb://host:port to run it")
-        name = f"studybuddy_test_{uuid.uuid4().hex[:8]}"
-        s = MongoStore(os.environ["STUDYBUDDY_TEST_MONGODB_URI"], database=name)
-        request.addfinalizer(lambda: s.client.drop_database(name))
+    s = open_backend(request.param, tmp_path, request)
     yield s
     s.close()
 
@@ -317,3 +292,25 @@ def test_sqlite_database_is_created_group_writable(tmp_path: Path) -> None:
         os.umask(old)
     s.close()
     assert stat.S_IMODE((tmp_path / "shared.db").stat().st_mode) == 0o660
+
+
+def test_chunk_vectors_live_with_their_chunks(store: Any) -> None:
+    alice = _user(store)
+    course = _course(store, alice)
+    doc = _document(store, course)
+    chunks = [Chunk(id=new_id(), document_id=doc.id, course_id=course.id, ordinal=i, page=1, text=f"t{i}",
+                    search_text=f"t{i}") for i in range(3)]
+    store.chunks.replace_for_document(doc.id, chunks)
+    assert [c.id for c in store.vectors.missing("m1")] == [c.id for c in chunks]
+    assert store.vectors.put("m1", {chunks[0].id: b"\x00\x00\x80?", chunks[1].id: b"\x00\x00\x00@",
+                                    "no-such-chunk": b"1234"}) == 2
+    assert store.vectors.for_course(course.id, "m1") == {chunks[0].id: b"\x00\x00\x80?",
+                                                          chunks[1].id: b"\x00\x00\x00@"}
+    assert store.vectors.for_course(course.id, "another-model") == {}
+    assert [c.id for c in store.vectors.missing("m1", course_id=course.id)] == [chunks[2].id]
+    assert store.vectors.missing("m1", course_id="other-course") == []
+    assert store.chunks.get(chunks[0].id) == chunks[0]  # the chunk itself is unchanged
+    store.chunks.replace_for_document(doc.id, chunks[:1])  # re-ingest: new rows, no vectors left behind
+    assert store.vectors.for_course(course.id, "m1") == {}
+    store.delete_document(doc.id)
+    assert store.vectors.missing("m1") == []

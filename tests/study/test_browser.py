@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pytest
@@ -90,4 +91,74 @@ def test_chat_answer_arrives_on_a_phone(page: Any, live: Any, watch: Any) -> Non
     answer = page.locator(".message-assistant").last.inner_text()
     assert "save water" in answer and "material" in answer  # an English question gets an English answer
     screenshot(page, "tools-chat-phone")
+    assert not watch.errors, watch.errors
+
+
+def test_mind_map_study_guide_and_faq_from_the_course_page(page: Any, live: Any, watch: Any) -> None:  # noqa: F811
+    from tests.study.test_formats import STRUCTURED
+
+    store = live.services.store
+    user = create_user(store, "noa@example.com", PASSWORD, "נועה")
+    course, _ = add_course(live.services, user, STRUCTURED, name="מיקרו")
+    _login(page, "noa@example.com")
+
+    def make(link: str, section: str) -> None:
+        page.goto(f"/courses/{course.id}")
+        page.locator(f".tool-links a[href$='#{link}']").click()
+        page.locator(f"#{section} form button[type=submit]").click()
+        page.wait_for_url(re.compile(r".*/results/[0-9a-f]+$"), timeout=30_000)
+
+    # Hebrew: the map reads from the right; its centre is the lecture's title
+    make("mind_map", "mind_map")
+    svg = page.locator("svg.mind-map")
+    assert svg.is_visible()
+    centre = page.locator("svg.mind-map g.node-0 rect").bounding_box()
+    branches = page.locator("svg.mind-map g.node-1 rect")
+    assert branches.count() == 3
+    assert centre["x"] > branches.first.bounding_box()["x"], "RTL: the centre stands on the right"
+    assert "הרצאה 3" in (page.locator("svg.mind-map g.node-0 text").text_content() or "")
+    screenshot(page, "tools-mind-map-he")
+
+    make("study_guide", "study_guide")
+    assert page.locator(".study-guide h2").count() >= 3
+    first = page.locator(".guide-questions details").first
+    first.locator("summary").click()
+    assert first.locator(".answer").is_visible()
+
+    # English: switch the interface, make the FAQ in English, and an English mind map reads from the left
+    page.goto(f"/courses/{course.id}")
+    page.locator("button[data-switch-language=en]").click()
+    page.wait_for_load_state()
+    page.goto(f"/courses/{course.id}/tools")
+    page.select_option("#faq-language", "en")
+    page.locator("#faq form button[type=submit]").click()
+    page.wait_for_url(re.compile(r".*/results/[0-9a-f]+$"), timeout=30_000)
+    assert page.locator(".faq-item").count() >= 3
+    assert "What should I know about" in page.locator(".faq-item summary").first.inner_text()
+    screenshot(page, "tools-faq-en")
+    page.goto(f"/courses/{course.id}/tools")
+    page.select_option("#mind_map-language", "en")
+    page.locator("#mind_map form button[type=submit]").click()
+    page.wait_for_url(re.compile(r".*/results/[0-9a-f]+$"), timeout=30_000)
+    centre = page.locator("svg.mind-map g.node-0 rect").bounding_box()
+    assert centre["x"] < page.locator("svg.mind-map g.node-1 rect").first.bounding_box()["x"]
+    assert not watch.errors, watch.errors
+
+
+def test_the_starter_pack_offer_on_a_fresh_course(page: Any, live: Any, watch: Any) -> None:  # noqa: F811
+    from tests.study.test_formats import STRUCTURED
+
+    user = create_user(live.services.store, "dana@example.com", PASSWORD, "דנה")
+    course, _ = add_course(live.services, user, STRUCTURED, name="מיקרו")
+    _login(page, "dana@example.com")
+    page.goto(f"/courses/{course.id}")
+    page.locator("#make-starter").click()
+    page.wait_for_url(re.compile(rf".*/courses/{course.id}$"))
+    assert page.locator("#make-starter").count() == 0
+    deadline = time.monotonic() + 30
+    while len(live.services.store.artifacts.list_for_course(course.id)) < 2:
+        assert time.monotonic() < deadline, "the starter summary and flashcards were not made"
+        time.sleep(0.2)
+    page.reload()
+    assert page.locator(".tools-grid .history-list li").count() == 2
     assert not watch.errors, watch.errors

@@ -11,7 +11,7 @@ from studybuddy.config import Config
 from studybuddy.services import Services
 from studybuddy.store.models import Job, User
 from studybuddy.study import chat, glossary, quiz
-from studybuddy.study import textkit as tk
+from studybuddy.ai.offline import text as tk
 from studybuddy.study.citations import resolve_citations
 from tests.study.conftest import ENGLISH, add_course, wait_job
 

@@ -8,9 +8,9 @@ import re
 import pytest
 
 from studybuddy.ai.base import SourceChunk, ToolRequest
-from studybuddy.ai.local import LocalProvider, grade_open_answer, summary_budget
+from studybuddy.ai.offline import LocalProvider, grade_open_answer, summary_budget
 from studybuddy.ai.schemas import validate
-from studybuddy.study import textkit as tk
+from studybuddy.ai.offline import text as tk
 from tests.study.study_material import ENGLISH, HEBREW, sources
 
 COURSES = {"en": ENGLISH, "he": HEBREW}
@@ -233,7 +233,7 @@ def test_wrapped_pdf_lines_are_joined_into_sentences() -> None:
 
 
 def test_chat_finds_words_behind_hebrew_prefix_letters_and_plurals() -> None:
-    from studybuddy.ai.local import rank_for_question
+    from studybuddy.ai.offline import rank_for_question
 
     srcs = sources(["המים עולים בעצה. השורשים סופגים מים מהאדמה.", "Guard cells open each pore."])
     ranked = rank_for_question(srcs, tk.keys("מה תפקיד העצה?"))

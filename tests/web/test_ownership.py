@@ -20,7 +20,8 @@ import pytest
 from studybuddy.courses import create_course
 from studybuddy.jobs import submit_job
 from studybuddy.services import Services
-from studybuddy.store.models import Page
+from studybuddy.store.cards import Card, Deck
+from studybuddy.store.models import Page, new_id
 from studybuddy.study import chat, quiz
 from studybuddy.worker.consumer import Worker
 from tests.study.conftest import add_course, wait_job
@@ -32,7 +33,8 @@ NOT_OWNED = {"static", "main.set_language"}
 # Routes that take an artifact id want a particular kind of artifact.
 ARTIFACT_KIND = {"tools.take_quiz": "quiz", "tools.submit_quiz": "quiz", "tools.message_fragment": "chat"}
 # Run last in the positive control, each on a spare course, because they remove things.
-DESTRUCTIVE = ("courses.delete", "api.remove_course", "documents.delete_form", "documents.delete_api")
+DESTRUCTIVE = ("courses.delete", "api.remove_course", "documents.delete_form", "documents.delete_api",
+               "decks.delete", "decks.delete_card")
 
 
 @pytest.fixture
@@ -77,13 +79,23 @@ def world(client: Any, services: Services, users: Any, worker: Worker) -> dict[s
         assert job.state == "succeeded", job.error_internal
     assert quiz.attempts(store, store.artifacts.get(quiz_job.result_ref))
     pending = submit_job(services, "ping", alice.id, course_id=course.id, params={"queue": "assess"})
+    # Let the worker finish it now: finishing during bob's requests would look like a change he made.
+    pending = wait_job(services, pending.id)
+    deck, card = _deck_with_card(store, alice.id, course.id)
     client.post("/logout", data={"csrf_token": csrf_token(client)})
     return {
         "alice": alice, "bob": bob, "course": course, "document": document, "job": pending,
         "artifacts": {"summary": summary.result_ref, "quiz": quiz_job.result_ref, "chat": chat_job.result_ref},
         "attempt": attempt.headers["Location"].rsplit("/", 1)[-1], "conversation": conversation.id,
-        "bobs_course": create_course(store, bob.id, "הקורס של בוב"),
+        "bobs_course": create_course(store, bob.id, "הקורס של בוב"), "deck": deck, "card": card,
     }
+
+
+def _deck_with_card(store: Any, owner_id: str, course_id: str) -> tuple[Any, Any]:
+    deck = store.decks.add(Deck(id=new_id(), owner_id=owner_id, course_id=course_id, name="Alice's deck"))
+    card = store.cards.add(Card(id=new_id(), owner_id=owner_id, course_id=course_id, deck_id=deck.id,
+                                front="Alice's question", back="Alice's answer"))
+    return deck, card
 
 
 def _values(world: dict[str, Any], endpoint: str, arguments: set[str]) -> dict[str, Any]:
@@ -96,6 +108,9 @@ def _values(world: dict[str, Any], endpoint: str, arguments: set[str]) -> dict[s
         "conversation_id": world["conversation"],
         "number": 1,
         "tool": "summary",
+        "deck_id": world["deck"].id,
+        "card_id": world["card"].id,
+        "fmt": "csv",
     }
     unknown = arguments - known.keys()
     assert not unknown, f"{endpoint}: the ownership matrix has no value for {sorted(unknown)}; add one"
@@ -134,6 +149,7 @@ def _snapshot(store: Any, world: dict[str, Any]) -> str:
     parts: list[Any] = [store.courses.get(course.id), store.documents.list_for_course(course.id),
                         sorted(store.jobs.list_for_owner(alice.id), key=lambda j: j.id),
                         store.artifacts.list_for_course(course.id), store.pages.list_for_document(world["document"].id)]
+    parts += [store.decks.list_for_owner(alice.id), store.cards.list_for_owner(alice.id)]
     for kind in ("quiz_attempt", "chat_conversation", "chat_message"):
         parts.append(sorted(store.items.find(kind, owner_id=alice.id), key=lambda i: i.id))
     return hashlib.sha256(json.dumps(parts, default=repr, sort_keys=True).encode()).hexdigest()
@@ -150,7 +166,7 @@ def test_bob_gets_404_on_every_route_for_alices_ids_and_alice_does_not(client: A
     for endpoint, method, arguments in routes:
         values = _values(world, endpoint, arguments)
         variants = [values]
-        if "course_id" in arguments and len(arguments - {"tool"}) > 1:
+        if "course_id" in arguments and len(arguments - {"tool", "fmt"}) > 1:
             variants.append({**values, "course_id": world["bobs_course"].id})  # his own course, her other ids
         for variant in variants:
             url = _url(app, endpoint, variant)
@@ -171,7 +187,9 @@ def test_bob_gets_404_on_every_route_for_alices_ids_and_alice_does_not(client: A
         values = _values(world, endpoint, arguments)
         if endpoint in DESTRUCTIVE:  # each removal gets its own course and document of alice's
             spare_course, spare_document = add_course(services, world["alice"], ENGLISH, name="spare")
-            values.update({k: v for k, v in (("course_id", spare_course.id), ("document_id", spare_document.id))
+            spare_deck, spare_card = _deck_with_card(store, world["alice"].id, spare_course.id)
+            values.update({k: v for k, v in (("course_id", spare_course.id), ("document_id", spare_document.id),
+                                             ("deck_id", spare_deck.id), ("card_id", spare_card.id))
                            if k in arguments})
         url = _url(app, endpoint, values)
         response = _request(client, method, url)

@@ -1,13 +1,17 @@
-"""The offline review deck and its marks: owner-scoped, validated, applied exactly once."""
+"""The review pages and the device's JSON: decks made from flashcards results (old marks
+included), marks applied once in device-time order, undo, in-review edit, suspend and bury."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
 from studybuddy.courses import create_course
 from studybuddy.store import new_id
-from studybuddy.store.models import Artifact
+from studybuddy.store.models import Artifact, Item
+from studybuddy.study.decks import generated_card_id, sync_generated_decks
+from studybuddy.study.scheduling import Settings
 from tests.conftest import csrf_token
 
 CARDS = [{"front": "מהי פוטוסינתזה?", "back": "הפיכת אור לאנרגיה כימית.", "source": 1},
@@ -23,54 +27,72 @@ def flashcards(store: Any, owner_id: str, course_name: str = "ביולוגיה")
                                              {"number": 2, "document_name": "b.pdf", "page": 7}]}))
 
 
-def mark(artifact: Artifact, index: int = 0, grade: str = "good", mark_id: str | None = None) -> dict[str, Any]:
-    return {"id": mark_id or str(uuid.uuid4()), "artifact_id": artifact.id, "card_index": index,
-            "grade": grade, "reviewed_at": 1_700_000_000.0}
+def mark(card_id: str, grade: Any = "good", at: float | None = None, mark_id: str | None = None) -> dict[str, Any]:
+    return {"id": mark_id or str(uuid.uuid4()), "card_id": card_id, "grade": grade,
+            "reviewed_at": at if at is not None else time.time() - 60}
 
 
-def post_marks(client: Any, marks: Any) -> Any:
-    return client.post("/review/marks", json={"marks": marks}, headers={"X-CSRF-Token": csrf_token(client)})
+def post(client: Any, url: str, body: Any) -> Any:
+    return client.post(url, json=body, headers={"X-CSRF-Token": csrf_token(client)})
 
 
-def test_deck_has_the_students_cards_only(login_as: Any, users: Any, store: Any) -> None:
+def test_deck_has_the_students_cards_only_with_their_state(login_as: Any, users: Any, store: Any) -> None:
     mine = flashcards(store, users["alice"].id)
     flashcards(store, users["bob"].id, "של בוב")
     client = login_as("alice")
     deck = client.get("/review/deck.json").get_json()
     assert deck["user_id"] == users["alice"].id and deck["csrf_token"]
     assert [c["front"] for c in deck["cards"]] == ["מהי פוטוסינתזה?", "Chlorophyll?"]
-    assert deck["cards"][0]["id"] == f"{mine.id}:0" and deck["cards"][0]["source"] == {"document": "a.pdf", "page": 3}
-    assert deck["cards"][1]["course"] == "ביולוגיה"
+    first = deck["cards"][0]
+    assert first["id"] == generated_card_id(mine.id, 0)
+    assert first["source"] == {"document": "a.pdf", "page": 3, "url": ""}
+    assert first["course"] == "ביולוגיה" and first["deck"] == "כרטיסיות"
+    assert first["state"] == 0 and first["reps"] == 0
+    assert deck["scheduler"]["desired_retention"] == 0.9 and len(deck["scheduler"]["parameters"]) == 21
+    assert deck["day_start"] < deck["generated_at"] < deck["day_end"]
     page = client.get("/review").get_data(as_text=True)
     assert "data-review" in page and f'data-user-id="{users["alice"].id}"' in page
+    # Opening review again makes no second deck.
+    client.get("/review/deck.json")
+    assert len(store.decks.list_for_owner(users["alice"].id)) == 1
 
 
-def test_marks_are_applied_once_even_when_sent_twice(login_as: Any, users: Any, store: Any) -> None:
+def test_marks_are_applied_once_and_answer_with_the_cards_state(login_as: Any, users: Any, store: Any) -> None:
     artifact = flashcards(store, users["alice"].id)
     client = login_as("alice")
-    marks = [mark(artifact, 0, "good"), mark(artifact, 1, "again")]
-    first = post_marks(client, marks).get_json()
+    cards = client.get("/review/deck.json").get_json()["cards"]
+    marks = [mark(cards[0]["id"], "good"), mark(cards[1]["id"], 1)]
+    first = post(client, "/review/marks", {"marks": marks}).get_json()
     assert sorted(first["accepted"]) == sorted(m["id"] for m in marks) and not first["duplicate"]
-    second = post_marks(client, marks + [marks[0]]).get_json()
+    states = {c["id"]: c for c in first["cards"]}
+    assert states[cards[0]["id"]]["reps"] == 1 and states[cards[0]["id"]]["state"] == 1
+    second = post(client, "/review/marks", {"marks": marks + [marks[0]]}).get_json()
     assert second["accepted"] == []
     assert sorted(second["duplicate"]) == sorted([m["id"] for m in marks] + [marks[0]["id"]])
-    stored = store.items.find("review_mark", owner_id=users["alice"].id)
-    assert len(stored) == 2
-    assert {(i.parent_id, i.data["card_index"], i.data["grade"]) for i in stored} == {
-        (artifact.id, 0, "good"), (artifact.id, 1, "again")}
+    assert store.reviews.count_for_owner(users["alice"].id) == 2
+    # A device that still queues marks the old way (flashcards result and index) is understood.
+    legacy = {"id": str(uuid.uuid4()), "artifact_id": artifact.id, "card_index": 1, "grade": "good",
+              "reviewed_at": time.time() - 30}
+    answer = post(client, "/review/marks", {"marks": [legacy]}).get_json()
+    assert answer["accepted"] == [legacy["id"]]
+    assert store.cards.get(generated_card_id(artifact.id, 1)).reps == 2
 
 
 def test_bad_marks_are_refused_and_change_nothing(login_as: Any, users: Any, store: Any) -> None:
-    artifact = flashcards(store, users["alice"].id)
+    flashcards(store, users["alice"].id)
     bobs = flashcards(store, users["bob"].id, "של בוב")
+    sync_generated_decks(store, users["bob"].id, Settings())
     client = login_as("alice")
-    bad = [mark(bobs), mark(artifact, 99), mark(artifact, grade="perfect"), mark(artifact, mark_id="../x"),
-           {**mark(artifact), "card_index": "0"}, "not a mark"]
-    answer = post_marks(client, bad).get_json()
+    card_id = client.get("/review/deck.json").get_json()["cards"][0]["id"]
+    bad = [mark(generated_card_id(bobs.id, 0)), mark("nope-nope"), mark(card_id, grade="perfect"),
+           mark(card_id, mark_id="../x"), {**mark(card_id), "reviewed_at": "yesterday"}, "not a mark",
+           {**mark(card_id), "reviewed_at": float("nan")}]
+    answer = post(client, "/review/marks", {"marks": bad}).get_json()
     assert answer["accepted"] == [] and len(answer["rejected"]) == len(bad)
-    assert answer["rejected"][0]["error"] == "הכרטיסייה הזו כבר לא קיימת."
-    assert store.items.find("review_mark", owner_id=users["alice"].id) == []
-    assert post_marks(client, {"not": "a list"}).status_code == 400
+    assert "הכרטיסייה הזו כבר לא קיימת." in [r["error"] for r in answer["rejected"]]
+    assert store.reviews.count_for_owner(users["alice"].id) == 0
+    assert store.cards.get(generated_card_id(bobs.id, 0)).reps == 0
+    assert post(client, "/review/marks", {"not": "a list"}).status_code == 400
     assert client.post("/review/marks", json={"marks": []}).status_code == 400  # no CSRF token
 
 
@@ -80,14 +102,61 @@ def test_review_needs_an_account(client: Any) -> None:
     assert response.status_code == 401
 
 
-def test_deck_puts_new_cards_first_then_the_ones_not_known(login_as: Any, users: Any, store: Any) -> None:
-    artifact = store.artifacts.add(Artifact(
-        id=new_id(), owner_id=users["alice"].id, course_id=create_course(store, users["alice"].id, "c").id,
-        kind="flashcards", title="t",
-        content={"cards": [{"front": f"q{i}", "back": f"a{i}", "source": 1} for i in range(4)], "sources": []}))
+def test_old_flashcard_sets_and_marks_move_into_decks_and_the_log(login_as: Any, users: Any, store: Any) -> None:
+    """Marks stored before decks existed become the cards' review history, once."""
+    artifact = flashcards(store, users["alice"].id)
+    alice = users["alice"].id
+    old = [("m-0000001", 0, "good", 1_700_000_000.0), ("m-0000002", 0, "again", 1_700_100_000.0),
+           ("m-0000003", 1, "good", 1_700_000_500.0)]
+    for key, index, grade, at in old:
+        store.items.add(Item(id=new_id(), kind="review_mark", owner_id=alice, course_id=artifact.course_id,
+                             parent_id=artifact.id, key=key,
+                             data={"card_index": index, "grade": grade, "reviewed_at": at, "received_at": at}))
     client = login_as("alice")
-    marks = [{**mark(artifact, 0, "good"), "reviewed_at": 100.0}, {**mark(artifact, 1, "again"), "reviewed_at": 200.0},
-             {**mark(artifact, 3, "again"), "reviewed_at": 50.0}, {**mark(artifact, 3, "good"), "reviewed_at": 300.0}]
-    assert len(post_marks(client, marks).get_json()["accepted"]) == 4
-    fronts = [c["front"] for c in client.get("/review/deck.json").get_json()["cards"]]
-    assert fronts == ["q2", "q1", "q0", "q3"]
+    cards = {c["id"]: c for c in client.get("/review/deck.json").get_json()["cards"]}
+    first = store.cards.get(generated_card_id(artifact.id, 0))
+    assert first.reps == 2 and first.last_review == 1_700_100_000.0
+    assert [r.mark_id for r in store.reviews.for_card(first.id)] == ["m-0000001", "m-0000002"]
+    assert first.id in cards  # due again: the last mark was "again" long ago
+    # The device resends one of them: still once.
+    answer = post(client, "/review/marks", {"marks": [
+        {"id": "m-0000001", "artifact_id": artifact.id, "card_index": 0, "grade": "good",
+         "reviewed_at": 1_700_000_000.0}]}).get_json()
+    assert answer["duplicate"] == ["m-0000001"]
+    assert store.reviews.count_for_owner(alice) == 3
+    # A deleted deck made from a result is not made again.
+    deck_id = first.deck_id
+    client.post(f"/review/decks/{deck_id}/delete", data={"csrf_token": csrf_token(client)})
+    client.get("/review")
+    assert store.decks.get(deck_id) is None and store.decks.list_for_owner(alice) == []
+
+
+def test_undo_puts_the_card_back_exactly(login_as: Any, users: Any, store: Any) -> None:
+    flashcards(store, users["alice"].id)
+    client = login_as("alice")
+    card_id = client.get("/review/deck.json").get_json()["cards"][0]["id"]
+    post(client, "/review/marks", {"marks": [mark(card_id, "good", time.time() - 3 * 86400)]})
+    before = client.get("/review/deck.json").get_json()
+    before_card = next(c for c in before["cards"] if c["id"] == card_id)
+    last = mark(card_id, "again")
+    post(client, "/review/marks", {"marks": [last]})
+    answer = post(client, "/review/undo", {"mark_id": last["id"]}).get_json()
+    keys = ("state", "step", "stability", "difficulty", "due", "last_review", "reps", "lapses")
+    assert {k: answer["card"][k] for k in keys} == {k: before_card[k] for k in keys}
+    assert post(client, "/review/undo", {"mark_id": "no-such-mark"}).status_code == 404
+    assert post(client, "/review/undo", {"mark": 1}).status_code == 400
+
+
+def test_edit_suspend_and_bury_during_review(login_as: Any, users: Any, store: Any) -> None:
+    flashcards(store, users["alice"].id)
+    client = login_as("alice")
+    cards = client.get("/review/deck.json").get_json()["cards"]
+    answer = post(client, f"/review/cards/{cards[0]['id']}/edit",
+                  {"front": "מה עושה <b>כלורופיל</b>?\n<script>alert(1)</script>", "back": "סופג אור"}).get_json()
+    assert answer["card"]["front"] == "מה עושה כלורופיל?"
+    assert store.cards.get(cards[0]["id"]).back == "סופג אור"
+    refused = post(client, f"/review/cards/{cards[0]['id']}/edit", {"front": " ", "back": "x"})
+    assert refused.status_code == 400 and refused.get_json()["error"] == "צד השאלה של הכרטיסייה ריק."
+    assert post(client, f"/review/cards/{cards[0]['id']}/bury", {}).get_json()["buried_until"] > time.time()
+    assert post(client, f"/review/cards/{cards[1]['id']}/suspend", {}).get_json()["suspended"] is True
+    assert client.get("/review/deck.json").get_json()["cards"] == []

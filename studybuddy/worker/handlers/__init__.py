@@ -23,6 +23,9 @@ HANDLERS: dict[str, str] = {
     "glossary": "studybuddy.worker.handlers.glossary:handle",
     "homework": "studybuddy.worker.handlers.homework:handle",
     "chat": "studybuddy.worker.handlers.chat:handle",
+    "study_guide": "studybuddy.worker.handlers.formats:study_guide",
+    "faq": "studybuddy.worker.handlers.formats:faq",
+    "mind_map": "studybuddy.worker.handlers.formats:mind_map",
 }
 
 

@@ -22,7 +22,7 @@ def handle(ctx: JobContext) -> str:
     if not document_id:
         raise PermanentError(messages.INTERNAL, "ingest job without a document id")
     try:
-        document = ingest_document(ctx.store, ctx.config, document_id, ctx.progress)
+        document = ingest_document(ctx.store, ctx.config, document_id, ctx.progress, ctx.services.embedder)
     except ExtractionError as exc:
         raise PermanentError(exc.user_message, exc.internal) from exc
     except StoreError as exc:
@@ -37,4 +37,7 @@ def handle(ctx: JobContext) -> str:
     if document is None:
         log.info("document %s was deleted before its ingest finished", document_id)
         return ""
+    from ...study.starter import after_first_document
+
+    after_first_document(ctx.services, document.course_id, document.id)
     return document.id

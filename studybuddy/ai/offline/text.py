@@ -1,7 +1,10 @@
 """Plain-text analysis for Hebrew and English course material: sentences, keywords, definitions.
 
-Used by the offline `local` provider and by the study tools (glossary search, grading).
-Everything here is deterministic and needs no network.
+Used by the offline provider, by retrieval (the bilingual lexicon) and by the study tools
+(glossary search). Everything here is deterministic and needs no network.
+
+Page text marks structure with a small convention: a heading line starts with `# `, `## ` or
+`### `, a list item with `- `, and table cells are joined by ` | `.
 """
 
 from __future__ import annotations
@@ -56,20 +59,29 @@ _NOT_TERMS = frozenset(
     {"note", "example", "for example", "answer", "question", "solution", "remember", "summary", "hint",
      "step", "see", "figure", "table", "page", "chapter", "exercise", "tip", "warning",
      "הערה", "דוגמה", "דוגמא", "לדוגמה", "תשובה", "שאלה", "פתרון", "זכרו", "סיכום", "רמז", "שלב", "ראו",
-     "איור", "טבלה", "עמוד", "פרק", "תרגיל", "טיפ"}
+     "איור", "טבלה", "עמוד", "פרק", "תרגיל", "טיפ", "נוסחה", "נוסחא", "formula", "שאלות", "questions"}
 )
+_TERM = r"(?P<term>[^\W\d_][\w\-\"'׳״’ ]{1,58}?)"
+# "עודף הצרכן (Consumer surplus)": the term named again in the other language, in brackets.
+_ALT = r"(?:\s*\((?P<alt>[^()]{2,60})\))?"
 _DEF_EN = re.compile(
-    r"^(?:(?:an?|the)\s+)?(?P<term>[^\W\d_][\w\-’' ]{1,58}?)\s+"
+    r"^(?:(?:an?|the)\s+)?" + _TERM + _ALT + r"\s+"
     r"(?:is|are|means|refers to|is defined as|is called|describes|denotes)\s+(?P<def>.{8,})$",
     re.IGNORECASE | re.UNICODE,
 )
 _DEF_HE = re.compile(
-    r"^(?P<term>[^\W\d_][\w\-\"'׳״ ]{1,58}?)\s+"
+    r"^" + _TERM + _ALT + r"\s+"
     r"(?:הוא|היא|הם|הן|הינו|הינה|הינם|פירושו|פירושה|מוגדר\s+כ|מוגדרת\s+כ|נקרא|נקראת|מתאר|מתארת)\s*"
     r"(?P<def>.{8,})$",
     re.UNICODE,
 )
-_DEF_SEP = re.compile(r"^(?P<term>[^\W\d_][\w\-\"'׳״ ()]{1,58}?)\s*(?::|\s[–—-]\s)\s*(?P<def>.{8,})$")
+_DEF_SEP = re.compile(r"^" + _TERM + _ALT + r"\s*(?::|\s[–—-]\s)\s*(?P<def>.{8,})$")
+# A Hebrew phrase followed by its English name in brackets, anywhere in a sentence.
+_PAIR = re.compile(r"(?P<he>(?:[\u05d0-\u05ea\"'׳״]+(?:[\-־][\u05d0-\u05ea]+)? ){0,3}"
+                   r"[\u05d0-\u05ea\"'׳״]+(?:[\-־][\u05d0-\u05ea]+)?) ?"
+                   r"\((?P<en>[A-Za-z][A-Za-z\-’' ]{1,48}[A-Za-z])\)")
+_HEADING = re.compile(r"^(#{1,3})\s+(.+?)\s*#*\s*$")
+_MARKUP = re.compile(r"^\s*(?:#{1,3}|-)\s+|\s\|\s", re.MULTILINE)
 
 
 def is_hebrew(text: str) -> bool:
@@ -144,17 +156,33 @@ _BULLET = re.compile(r"^\s*(?:[-•*·▪●◦]|\d{1,3}[.)]|[א-ת][.)])\s+")
 _LINE_END = re.compile(r"[.!?:;\u05c3]['\"”’)\]]*$")
 
 
+def heading(line: str) -> tuple[int, str] | None:
+    """(level, text) of a `# `/`## `/`### ` heading line, else None."""
+    if not line.lstrip().startswith("#"):
+        return None
+    match = _HEADING.match(line.strip())
+    return (len(match.group(1)), match.group(2).strip()) if match else None
+
+
+def strip_markup(text: str) -> str:
+    """Text without the structure markers (heading hashes, list dashes, table bars)."""
+    return _MARKUP.sub(lambda m: " " if "|" in m.group(0) else "", text)
+
+
 def _lines_to_paragraphs(text: str) -> list[str]:
     """Undo hard line wrapping (PDF text): a line joins the next one unless it ends a sentence,
-    is short (a heading), is blank, or the next line starts a list item."""
+    is short (a heading), is blank, or the next line starts a list item. Headings and table
+    rows always stand alone (headings keep their `#` marker)."""
     paragraphs: list[str] = []
     current = ""
     for raw in text.splitlines():
         line = raw.strip()
-        if not line:
+        if not line or heading(line) or " | " in line:
             if current:
                 paragraphs.append(current)
             current = ""
+            if line:
+                paragraphs.append(line)
             continue
         if current and _BULLET.match(line):
             paragraphs.append(current)
@@ -169,15 +197,53 @@ def _lines_to_paragraphs(text: str) -> list[str]:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of a text. Wrapped lines are joined first; headings and list items stand alone."""
-    out: list[str] = []
+    """Sentences of a text. Wrapped lines are joined first; headings and list items stand alone;
+    a heading comes back without its `#` marker (use `split_structured` to know which are)."""
+    return [sentence for _, sentence in split_structured(text)]
+
+
+def split_structured(text: str) -> list[tuple[int, str]]:
+    """(heading level, text) for headings and (0, sentence) for every other sentence, in order."""
+    out: list[tuple[int, str]] = []
     for paragraph in _lines_to_paragraphs(text):
-        paragraph = _BULLET.sub("", paragraph).strip()
+        found = heading(paragraph)
+        if found:
+            out.append(found)
+            continue
+        paragraph = _BULLET.sub("", paragraph).strip().replace(" | ", "; ")
         for part in _SENTENCE_END.split(paragraph):
             part = part.strip()
             if part:
-                out.append(part)
+                out.append((0, part))
     return out
+
+
+def bilingual_pairs(text: str) -> list[tuple[str, str]]:
+    """(Hebrew term, English term) pairs written as "עודף הצרכן (Consumer surplus)"."""
+    out: list[tuple[str, str]] = []
+    for match in _PAIR.finditer(text):
+        hebrew_words = match.group("he").split()
+        english = match.group("en").strip()
+        # keep the words before the bracket that name the term: drop leading stop words and
+        # words a definition sentence starts with ("ה", "של", "נקרא" ...)
+        while hebrew_words and (_function_word(normalize(hebrew_words[0]))
+                                or normalize(hebrew_words[0]) in _PAIR_CUT):
+            hebrew_words.pop(0)
+        cut = max((i for i, w in enumerate(hebrew_words) if normalize(w) in _PAIR_CUT), default=-1)
+        hebrew_words = hebrew_words[cut + 1:]
+        if hebrew_words and len(english) >= 3:
+            out.append((" ".join(hebrew_words), english))
+    return out
+
+
+def _function_word(word: str) -> bool:
+    """A stop word, also behind one prefix letter ("ומה", "מהם")."""
+    return is_stopword(word) or (len(word) >= 3 and word[0] in HEBREW_PREFIXES and is_stopword(word[1:]))
+
+
+_PAIR_CUT = frozenset({"נקרא", "נקראת", "נקראים", "המכונה", "המכונים", "מכונה", "או", "גם", "כמו", "לכך", "זה",
+                       "זו", "הנקרא", "הנקראת", "מושג", "המושג", "את", "של", "על", "עם", "ואת", "בין", "לבין",
+                       "הוא", "היא", "הם", "כלומר"})
 
 
 def similarity(a: str, b: str) -> float:
@@ -190,6 +256,7 @@ class Definition:
     term: str
     definition: str
     sentence: str
+    alt: str = ""  # the term in the other language, when the material names it in brackets
 
 
 def _clean_term(term: str) -> str:
@@ -197,7 +264,7 @@ def _clean_term(term: str) -> str:
 
 
 def find_definition(sentence: str) -> Definition | None:
-    """Recognise "X is Y", "X הוא/היא/הם Y", "X: Y" and "X – Y" sentences."""
+    """Recognise "X is Y", "X (Y) הוא/היא/הם Z", "X: Y" and "X – Y" sentences."""
     text = sentence.strip()
     if len(text) > 400:
         return None
@@ -212,12 +279,22 @@ def find_definition(sentence: str) -> Definition | None:
             continue
         if term_words[0] in _PRONOUN_STARTS or is_stopword(term_words[0]) or is_stopword(term_words[-1]):
             continue  # "On windy days transpiration is faster": a clause, not a term
-        if " ".join(term_words) in _NOT_TERMS:
-            continue
+        if any(w in _CLAUSE_WORDS for w in term_words) or any(ch.isdigit() for ch in term):
+            continue  # "המחיר עולה כאשר": a clause; "Step 2": a label
+        if " ".join(term_words) in _NOT_TERMS or word_forms(term_words[0]) & _NOT_TERMS:
+            continue  # "הדוגמה המוכרת לביקוש קשיח היא …": an example, not a term
         if len(words(definition)) < 2:
             continue
-        return Definition(term=term, definition=definition, sentence=text)
+        alt = _clean_term(match.group("alt") or "")
+        return Definition(term=term, definition=definition, sentence=text, alt=alt)
     return None
+
+
+# Words that make a would-be term a clause (verbs and conjunctions a term does not hold).
+_CLAUSE_WORDS = frozenset(
+    {"כאשר", "אם", "כי", "אז", "לכן", "עולה", "יורד", "יורדת", "עולים", "גדל", "קטן", "היה", "היתה", "יש", "אין",
+     "when", "if", "then", "because", "was", "were", "has", "have", "had", "will", "can", "do", "does", "did"}
+)
 
 
 def term_weights(texts: Iterable[str]) -> dict[str, float]:
