@@ -13,6 +13,7 @@ import click
 
 from .cli_failures import DEBUG_KEY, CliFailure, FailureHandlingGroup, command_line
 from .config import DEFAULT_CONFIG_PATH, Config, ConfigError, credstore_dirs, load_config
+from .health import installed_version
 from .logging import setup_logging
 from .metrics import serve_metrics
 from .service_account import run_as_state_owner
@@ -148,7 +149,7 @@ def run(obj: Context, host: str | None, port: int | None) -> None:
     worker.start()
     app = create_app(cfg, services)
     # One process: the web's listener also carries the worker's figures.
-    serve_metrics(cfg, "web")
+    serve_metrics(cfg, "web", installed_version())
 
     def announce(bound_port: int) -> None:
         click.echo(f"StudyBuddy is running at http://{cfg.web.host}:{bound_port}/  (Ctrl-C stops it)")
@@ -172,7 +173,7 @@ def web(obj: Context) -> None:
 
     cfg = ensure_secret_key(obj.service_config())
     app = create_app(cfg)
-    serve_metrics(cfg, "web")
+    serve_metrics(cfg, "web", installed_version())
     serve_config(app, cfg)
 
 
@@ -195,7 +196,7 @@ def worker(obj: Context, queues: str | None, concurrency: int | None, no_reaper:
                                      param_hint="--queues")
     services = Services(cfg)
     w = Worker(services, names, concurrency, run_reaper=not no_reaper)
-    serve_metrics(cfg, "worker")
+    serve_metrics(cfg, "worker", installed_version())
     w.run_forever()
     services.close()
     log.info("worker stopped")

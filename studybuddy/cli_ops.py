@@ -15,6 +15,7 @@ from .health import (
     CheckResult,
     HealthContext,
     health_json,
+    installed_version,
     last_monitor_results,
     overall_status,
     run_check,
@@ -160,7 +161,7 @@ def monitor(obj: Any, once: bool) -> None:
         signal.signal(signal.SIGTERM, mon.stop)
         signal.signal(signal.SIGINT, mon.stop)
         register_cluster_metrics(services)
-        serve_metrics(services.config, "monitor")
+        serve_metrics(services.config, "monitor", installed_version())
         mon.run_forever()
     finally:
         services.close()

@@ -49,15 +49,13 @@ AI_DURATION = Histogram("studybuddy_ai_call_duration_seconds", "Time an AI provi
                         ["provider"], buckets=LATENCY_BUCKETS + (60.0, 120.0))
 
 
-def serve_metrics(config: Config, role: str) -> int:
+def serve_metrics(config: Config, role: str, version: str) -> int:
     """Serve this process's metrics on its loopback listener; returns the port (0: none).
 
     A port that is taken costs the metrics, never the service."""
-    from ..health import installed_version
-
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
-    BUILD.info({"version": installed_version(), "role": role})
+    BUILD.info({"version": version, "role": role})
     port = int(getattr(config.metrics, f"{role}_port"))
     if not port:
         return 0
