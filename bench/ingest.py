@@ -1,8 +1,9 @@
-"""Ingest speed: a generated 100-page Hebrew PDF through the full ingest (extract, normalise,
-chunk, store, index) next to raw pypdfium2 text extraction of the same file in the same run
-(medians; the ratio is the figure, aim: within 3x). Also OCR pages per minute, and retrieval
-p50/p95 over a 2,000-chunk course, with SQLite FTS5 over the same terms as the baseline that
-the BM25 library was chosen against.
+"""Ingest speed: a generated 100-page Hebrew PDF through the ingest job (extract in the bounded
+parser process, normalise, chunk, store) and the course index the next search builds, next to
+raw pypdfium2 text extraction of the same file in the same run (medians; the ratios are the
+figures, aim: within 3x). Also OCR pages per minute, and retrieval p50/p95 over a 2,000-chunk
+course, with SQLite FTS5 over the same terms as the baseline that the BM25 library was chosen
+against.
 
 Usage: python bench/ingest.py [--pages N] [--rounds N] [--ocr-pages N] [--chunks N]
 """
@@ -76,33 +77,44 @@ def bench_full_ingest(pages: int, rounds: int, state: Path) -> None:
     course = store.courses.add(Course(id=new_id(), owner_id=user.id, name="bench"))
     blob_id = store.blobs.put(data)
 
-    def full() -> None:
+    def full() -> tuple[float, float]:
+        """(seconds of the ingest job, seconds of the course index the next search builds)."""
         document = store.documents.add(Document(id=new_id(), course_id=course.id, owner_id=user.id,
                                                 display_name="bench.pdf", blob_id=blob_id, kind="pdf"))
+        started = time.perf_counter()
         ingest_document(store, cfg, document.id)
+        ingested = time.perf_counter()
         # Index: the next search builds the course index from the stored chunks.
         Retrieval(store).search(course.id, "פוטוסינתזה")
+        indexed = time.perf_counter()
         store.chunks.replace_for_document(document.id, [])
         store.pages.replace_for_document(document.id, [])
         store.documents.update(document.id, blob_id="")
         store.delete_document(document.id)
+        return ingested - started, indexed - ingested
 
     raw_extraction(data)
-    full()  # warm up imports and caches
+    full()  # warm up imports, caches and the parser process
     # Rounds alternate so that both sides see the same machine load; the ratio is per round.
-    raws, fulls = [], []
+    raws, jobs, indexes = [], [], []
     for _ in range(rounds):
         started = time.perf_counter()
         raw_extraction(data)
         raws.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        full()
-        fulls.append(time.perf_counter() - started)
-    ratio = statistics.median(f / r for f, r in zip(fulls, raws))
+        job, index = full()
+        jobs.append(job)
+        indexes.append(index)
+    median = statistics.median
+    job_ratio = median(j / r for j, r in zip(jobs, raws))
+    index_ratio = median(i / r for i, r in zip(indexes, raws))
+    full_ratio = median((j + i) / r for j, i, r in zip(jobs, indexes, raws))
     print(f"pdf: {pages} pages, {len(data) / 1024:.0f} KiB, {rounds} alternating rounds (medians)")
-    print(f"raw pypdfium2 extraction: {statistics.median(raws) * 1000:.0f} ms")
-    print(f"full ingest (extract, normalise, chunk, store, index): {statistics.median(fulls) * 1000:.0f} ms")
-    print(f"full ingest / raw extraction: {ratio:.2f}x (aim: within 3x)")
+    print(f"raw pypdfium2 extraction: {median(raws) * 1000:.0f} ms")
+    print(f"ingest job (extract in the bounded parser, normalise, chunk, store): {median(jobs) * 1000:.0f} ms; "
+          f"ingest job / raw extraction: {job_ratio:.2f}x (aim: within 3x)")
+    print(f"course index built by the next search (BM25, bilingual lexicon): {median(indexes) * 1000:.0f} ms; "
+          f"index / raw extraction: {index_ratio:.2f}x (retrieval's own figure, no aim here)")
+    print(f"full ingest (job + index) / raw extraction: {full_ratio:.2f}x (aim: within 3x)")
     store.close()
 
 

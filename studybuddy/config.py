@@ -90,6 +90,9 @@ class WorkerConfig:
     reaper_interval_seconds: float = 15.0
 
 
+MIN_PARSE_MEMORY_MB = 256
+
+
 @dataclass(frozen=True)
 class IngestConfig:
     max_pages: int = 500
@@ -103,6 +106,10 @@ class IngestConfig:
     max_files_per_upload: int = 20
     max_paste_chars: int = 500000
     starter_tools: str = choice("offer", "offer", "make", "off")
+    parse_timeout_seconds: int = 600
+    parse_cpu_seconds: int = 240
+    parse_memory_mb: int = 2048
+    max_image_pixels: int = 50_000_000
 
 
 @dataclass(frozen=True)
@@ -567,6 +574,11 @@ def _validate(cfg: Config, where: typing.Callable[[str], str]) -> list[str]:
         ("backup", "keep_daily"), ("backup", "max_age_hours"),
     ]:
         positive(section, key)
+    for key in ("parse_timeout_seconds", "parse_cpu_seconds", "max_image_pixels"):
+        positive("ingest", key)
+    if cfg.ingest.parse_memory_mb < MIN_PARSE_MEMORY_MB:
+        problems.append(f"{where('ingest.parse_memory_mb')}: ingest.parse_memory_mb must be at least "
+                        f"{MIN_PARSE_MEMORY_MB} (the parser needs room to start)")
     if not 0 <= cfg.web.port <= 65535:
         problems.append(f"{where('web.port')}: web.port must be between 0 and 65535")
     for q in cfg.worker.queues:

@@ -100,3 +100,15 @@ def test_replace_makes_a_changed_copy() -> None:
     cfg = Config()
     other = cfg.replace(web={"port": 1234})
     assert other.web.port == 1234 and cfg.web.port == 8080
+
+
+def test_parser_limits_are_checked() -> None:
+    problems = problems_of("ingest:\n  parse_timeout_seconds: 0\n  parse_cpu_seconds: -1\n"
+                           "  parse_memory_mb: 100\n  max_image_pixels: 0\n")
+    text = "\n".join(problems)
+    for fragment in ["ingest.parse_timeout_seconds must be above 0", "ingest.parse_cpu_seconds must be above 0",
+                     "ingest.max_image_pixels must be above 0", "ingest.parse_memory_mb must be at least 256"]:
+        assert fragment in text
+    assert len(problems) == 4
+    cfg = load_config(text="ingest:\n  parse_memory_mb: 512\n  parse_timeout_seconds: 60\n", env={})
+    assert (cfg.ingest.parse_memory_mb, cfg.ingest.parse_timeout_seconds) == (512, 60)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.cookiejar
+import json
 import os
 import re
 import signal
@@ -76,10 +77,28 @@ def test_waitress_refuses_an_oversized_body_by_its_length(app: object) -> None:
     threading.Thread(target=serve, args=(app, "127.0.0.1", 0), daemon=True,
                      kwargs={"threads": 2, "on_bound": on_bound, "max_body": 10_000}).start()
     assert ready.wait(10)
-    conn = http.client.HTTPConnection("127.0.0.1", bound[0], timeout=10)
-    conn.putrequest("POST", "/api/v1/courses/x/documents")
-    conn.putheader("Content-Length", "50000000")
-    conn.putheader("Content-Type", "application/octet-stream")
-    conn.endheaders()
-    response = conn.getresponse()
+
+    def oversized_post(path: str, **headers: str) -> http.client.HTTPResponse:
+        conn = http.client.HTTPConnection("127.0.0.1", bound[0], timeout=10)
+        conn.putrequest("POST", path)
+        conn.putheader("Content-Length", "50000000")
+        for name, value in headers.items():
+            conn.putheader(name.replace("_", "-"), value)
+        conn.endheaders()
+        return conn.getresponse()
+
+    response = oversized_post("/api/v1/courses/x/documents", Content_Type="application/octet-stream")
     assert response.status == 413
+    # Answered like our other errors: JSON for the API, in the default language (Hebrew).
+    assert response.getheader("Content-Type", "").startswith("application/json")
+    from studybuddy.ingest import messages
+
+    body = json.loads(response.read())
+    assert body["error"] != messages.REQUEST_TOO_LARGE.format(limit=1)  # translated
+    assert "MB" in body["error"] and any("\u05d0" <= ch <= "\u05ea" for ch in body["error"])
+    # A browser page gets the HTML error page.
+    response = oversized_post("/courses/x/documents", Accept="text/html")
+    assert response.status == 413
+    assert response.getheader("Content-Type", "").startswith("text/html")
+    page = response.read().decode()
+    assert "<html" in page and 'lang="he"' in page

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .base import SourceChunk, ToolRequest
@@ -146,149 +147,194 @@ def _int_param(request: ToolRequest, name: str, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
+def _summary_task(request: ToolRequest) -> tuple[str, list[str]]:
+    p = request.params
+    length = SUMMARY_LENGTHS.get(str(p.get("length", "medium")), SUMMARY_LENGTHS["medium"])
+    style = SUMMARY_STYLES.get(str(p.get("style", "bullets")), SUMMARY_STYLES["bullets"])
+    return (
+        (
+            f"Task: summarise the material. Length: {length}. Write it as {style} Give it a short "
+            "title. List in citations the numbers of the sources the summary draws on, and cite "
+            "inline as [n] after the statement that uses source n."
+        ),
+        [],
+    )
+
+
+def _flashcards_task(request: ToolRequest) -> tuple[str, list[str]]:
+    count = _int_param(request, "count", 10)
+    return (
+        (
+            f"Task: write exactly {count} flashcards from the material. The front is a question "
+            "or a term; the back is a short, complete answer that the cited source states. "
+            "source is the number of that source. Cover different topics; no duplicates."
+        ),
+        [],
+    )
+
+
+def _quiz_task(request: ToolRequest) -> tuple[str, list[str]]:
+    p = request.params
+    count = _int_param(request, "count", 5)
+    kind = p.get("kind", "mc")
+    if kind == "open":
+        shape = (
+            'open questions: type "open", options [], correct -1, answer is a model answer '
+            "a grader can compare with"
+        )
+    else:
+        shape = (
+            'multiple-choice questions: type "mc", 4 options (2 to 6 allowed) with exactly one '
+            "correct, correct is its 0-based index, answer repeats the correct option; wrong "
+            "options must be plausible and come from the same material"
+        )
+    return (
+        (
+            f"Task: write exactly {count} {shape}. explanation says why the answer is right, "
+            "citing the material. source is the number of the source that supports the answer."
+        ),
+        [],
+    )
+
+
+def _quiz_grade_task(request: ToolRequest) -> tuple[str, list[str]]:
+    p = request.params
+    return (
+        (
+            "Task: grade the student's answer to the question against the expected answer and "
+            "the material. score is between 0 (wrong) and 1 (fully correct); partial credit is "
+            "allowed. feedback is one to three encouraging sentences saying what was right and "
+            "what was missing. approximate is false."
+        ),
+        [
+            _block("question", p.get("question", "")),
+            _block("expected_answer", p.get("expected", "")),
+            _block("student_answer", p.get("answer", "")),
+        ],
+    )
+
+
+def _glossary_task(request: ToolRequest) -> tuple[str, list[str]]:
+    count = _int_param(request, "count", 20)
+    return (
+        (
+            f"Task: build a glossary of up to {count} important terms the material defines or "
+            "uses. Each definition is one or two sentences taken from the material; source is "
+            "the number of the source that defines it."
+        ),
+        [],
+    )
+
+
+def _homework_task(request: ToolRequest) -> tuple[str, list[str]]:
+    p = request.params
+    return (
+        (
+            "Task: help the student with the homework problem. Explain the solution step by "
+            "step so the student learns the method; steps lists every step (one or two "
+            "sentences each, with its arithmetic) and markdown is the full worked solution. "
+            "Use the material when it is relevant and cite it as [n]; list those numbers in "
+            "citations (an empty list when it is not relevant). " + ANSWER_LENGTH["homework"]
+        ),
+        [_block("problem", p.get("problem", ""))],
+    )
+
+
+def _chat_task(request: ToolRequest) -> tuple[str, list[str]]:
+    p = request.params
+    blocks: list[str] = []
+    history = p.get("history") or []
+    if isinstance(history, list) and history:
+        lines = []
+        for turn in history[-HISTORY_TURNS:]:
+            if not isinstance(turn, dict):
+                continue
+            role = "Student" if turn.get("role") == "user" else "Avner"
+            lines.append(f"{role}: {str(turn.get('text', ''))[:HISTORY_TURN_CHARS]}")
+        blocks.append(_block("history", "\n".join(lines)))
+    blocks.append(_block("question", p.get("question", "")))
+    task = (
+        "Task: answer the student's question (in <question>), taking the conversation so far "
+        "(in <history>) into account. Ground the answer in the material and cite it inline "
+        "as [n]; list the cited numbers in citations. If the material does not cover the "
+        "question but it is about studying, say so honestly and help in general terms. " + OFF_TOPIC_RULE
+        + " " + ANSWER_LENGTH["chat"]
+    )
+    if p.get("simple"):
+        task += " " + SIMPLE_MODE
+    return task, blocks
+
+
+def _study_guide_task(request: ToolRequest) -> tuple[str, list[str]]:
+    return (
+        (
+            "Task: write a study guide of the material: concepts (the key concepts, each "
+            "explained in one or two sentences), questions (8 to 10 short-answer questions "
+            "with their answers), essay_prompts (3 to 5 essay questions that connect topics) "
+            "and glossary (the terms the material defines). Give it a short title. Every "
+            "source is the number of the source the item comes from."
+        ),
+        [],
+    )
+
+
+def _faq_task(request: ToolRequest) -> tuple[str, list[str]]:
+    return (
+        (
+            "Task: write the questions a student would ask about the material, with answers "
+            "(8 to 15 items, covering every main topic); each answer is two or three "
+            "sentences the cited source supports. Give it a short title."
+        ),
+        [],
+    )
+
+
+def _mind_map_task(request: ToolRequest) -> tuple[str, list[str]]:
+    return (
+        (
+            "Task: outline the material as a mind map: title is the central topic; branches "
+            "are its 3 to 8 main topics in the material's order, each with up to 5 short "
+            "children (key terms or facts, a few words each) and the source it comes from."
+        ),
+        [],
+    )
+
+
+def _translate_task(request: ToolRequest) -> tuple[str, list[str]]:
+    p = request.params
+    target = LANGUAGE_NAMES.get(str(p.get("to", "en")), LANGUAGE_NAMES["en"])
+    return (
+        (
+            f"Task: translate the student's question (in <question>) into {target} so it can "
+            "be searched for in course notes written in that language. Keep technical terms "
+            "as a textbook in that language names them. text is the translation only."
+        ),
+        [_block("question", p.get("text", ""))],
+    )
+
+
+TASKS: dict[str, Callable[[ToolRequest], tuple[str, list[str]]]] = {
+    "summary": _summary_task,
+    "flashcards": _flashcards_task,
+    "quiz": _quiz_task,
+    "quiz_grade": _quiz_grade_task,
+    "glossary": _glossary_task,
+    "homework": _homework_task,
+    "chat": _chat_task,
+    "study_guide": _study_guide_task,
+    "faq": _faq_task,
+    "mind_map": _mind_map_task,
+    "translate": _translate_task,
+}
+
+
 def _task(request: ToolRequest) -> tuple[str, list[str]]:
     """(task instructions for the system prompt, extra data blocks for the user message)."""
-    p = request.params
-    tool = request.tool
-    if tool == "summary":
-        length = SUMMARY_LENGTHS.get(str(p.get("length", "medium")), SUMMARY_LENGTHS["medium"])
-        style = SUMMARY_STYLES.get(str(p.get("style", "bullets")), SUMMARY_STYLES["bullets"])
-        return (
-            (
-                f"Task: summarise the material. Length: {length}. Write it as {style} Give it a short "
-                "title. List in citations the numbers of the sources the summary draws on, and cite "
-                "inline as [n] after the statement that uses source n."
-            ),
-            [],
-        )
-    if tool == "flashcards":
-        count = _int_param(request, "count", 10)
-        return (
-            (
-                f"Task: write exactly {count} flashcards from the material. The front is a question "
-                "or a term; the back is a short, complete answer that the cited source states. "
-                "source is the number of that source. Cover different topics; no duplicates."
-            ),
-            [],
-        )
-    if tool == "quiz":
-        count = _int_param(request, "count", 5)
-        kind = p.get("kind", "mc")
-        if kind == "open":
-            shape = (
-                'open questions: type "open", options [], correct -1, answer is a model answer '
-                "a grader can compare with"
-            )
-        else:
-            shape = (
-                'multiple-choice questions: type "mc", 4 options (2 to 6 allowed) with exactly one '
-                "correct, correct is its 0-based index, answer repeats the correct option; wrong "
-                "options must be plausible and come from the same material"
-            )
-        return (
-            (
-                f"Task: write exactly {count} {shape}. explanation says why the answer is right, "
-                "citing the material. source is the number of the source that supports the answer."
-            ),
-            [],
-        )
-    if tool == "quiz_grade":
-        return (
-            (
-                "Task: grade the student's answer to the question against the expected answer and "
-                "the material. score is between 0 (wrong) and 1 (fully correct); partial credit is "
-                "allowed. feedback is one to three encouraging sentences saying what was right and "
-                "what was missing. approximate is false."
-            ),
-            [
-                _block("question", p.get("question", "")),
-                _block("expected_answer", p.get("expected", "")),
-                _block("student_answer", p.get("answer", "")),
-            ],
-        )
-    if tool == "glossary":
-        count = _int_param(request, "count", 20)
-        return (
-            (
-                f"Task: build a glossary of up to {count} important terms the material defines or "
-                "uses. Each definition is one or two sentences taken from the material; source is "
-                "the number of the source that defines it."
-            ),
-            [],
-        )
-    if tool == "homework":
-        return (
-            (
-                "Task: help the student with the homework problem. Explain the solution step by "
-                "step so the student learns the method; steps lists every step (one or two "
-                "sentences each, with its arithmetic) and markdown is the full worked solution. "
-                "Use the material when it is relevant and cite it as [n]; list those numbers in "
-                "citations (an empty list when it is not relevant). " + ANSWER_LENGTH["homework"]
-            ),
-            [_block("problem", p.get("problem", ""))],
-        )
-    if tool == "chat":
-        blocks: list[str] = []
-        history = p.get("history") or []
-        if isinstance(history, list) and history:
-            lines = []
-            for turn in history[-HISTORY_TURNS:]:
-                if not isinstance(turn, dict):
-                    continue
-                role = "Student" if turn.get("role") == "user" else "Avner"
-                lines.append(f"{role}: {str(turn.get('text', ''))[:HISTORY_TURN_CHARS]}")
-            blocks.append(_block("history", "\n".join(lines)))
-        blocks.append(_block("question", p.get("question", "")))
-        task = (
-            "Task: answer the student's question (in <question>), taking the conversation so far "
-            "(in <history>) into account. Ground the answer in the material and cite it inline "
-            "as [n]; list the cited numbers in citations. If the material does not cover the "
-            "question but it is about studying, say so honestly and help in general terms. " + OFF_TOPIC_RULE
-            + " " + ANSWER_LENGTH["chat"]
-        )
-        if p.get("simple"):
-            task += " " + SIMPLE_MODE
-        return task, blocks
-    if tool == "study_guide":
-        return (
-            (
-                "Task: write a study guide of the material: concepts (the key concepts, each "
-                "explained in one or two sentences), questions (8 to 10 short-answer questions "
-                "with their answers), essay_prompts (3 to 5 essay questions that connect topics) "
-                "and glossary (the terms the material defines). Give it a short title. Every "
-                "source is the number of the source the item comes from."
-            ),
-            [],
-        )
-    if tool == "faq":
-        return (
-            (
-                "Task: write the questions a student would ask about the material, with answers "
-                "(8 to 15 items, covering every main topic); each answer is two or three "
-                "sentences the cited source supports. Give it a short title."
-            ),
-            [],
-        )
-    if tool == "mind_map":
-        return (
-            (
-                "Task: outline the material as a mind map: title is the central topic; branches "
-                "are its 3 to 8 main topics in the material's order, each with up to 5 short "
-                "children (key terms or facts, a few words each) and the source it comes from."
-            ),
-            [],
-        )
-    if tool == "translate":
-        target = LANGUAGE_NAMES.get(str(p.get("to", "en")), LANGUAGE_NAMES["en"])
-        return (
-            (
-                f"Task: translate the student's question (in <question>) into {target} so it can "
-                "be searched for in course notes written in that language. Keep technical terms "
-                "as a textbook in that language names them. text is the translation only."
-            ),
-            [_block("question", p.get("text", ""))],
-        )
-    raise ValueError(f"unknown tool {tool!r}")
+    try:
+        make = TASKS[request.tool]
+    except KeyError:
+        raise ValueError(f"unknown tool {request.tool!r}") from None
+    return make(request)
 
 
 def build_prompt(request: ToolRequest) -> Prompt:

@@ -60,7 +60,10 @@ def has_hebrew(text: str) -> bool:
 
 _FINAL_STARTS = re.compile(f"(?<![{_HEB_LETTER}])[{FINALS}](?=[{_HEB_LETTER}])")
 _FINAL_ENDS = re.compile(f"(?<=[{_HEB_LETTER}])[{FINALS}](?![{_HEB_LETTER}])")
-_PLAIN_ENDS = re.compile(f"(?<=[{_HEB_LETTER}])[{NON_FINALS_WITH_FINAL}](?![{_HEB_LETTER}])")
+# An abbreviation mark (׳ ״) inside a word does not end it: "תשפ״ה" is one word.
+_PLAIN_ENDS = re.compile(
+    f"(?<=[{_HEB_LETTER}])[{NON_FINALS_WITH_FINAL}](?![{_HEB_LETTER}]|[\u05f3\u05f4\"'][{_HEB_LETTER}])"
+)
 _HEB_WORDS = re.compile(f"[{_HEB_LETTER}]{{2,}}")
 
 

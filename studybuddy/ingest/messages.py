@@ -8,6 +8,9 @@ from __future__ import annotations
 # Rejected at upload (nothing is stored).
 EMPTY_FILE = "The file is empty."
 TOO_LARGE = "The file is larger than the limit of {limit} MB."
+TOO_LARGE_NAMED = "The file '{name}' is larger than the limit of {limit} MB."
+REQUEST_TOO_LARGE = "The upload is larger than the server accepts ({limit} MB in all). Upload fewer or smaller files."
+DUPLICATE = "This file is already in the course, as '{name}'. It was not added again."
 UNSUPPORTED_TYPE = (
     "This type of file is not supported. Upload PDF, Word (DOCX), PowerPoint (PPTX), HTML, "
     "text or Markdown files, or photos (PNG, JPEG, WEBP)."
@@ -33,6 +36,13 @@ ZIP_BOMB = "The file unpacks to far more data than a document should; it was not
 TOO_MANY_PAGES = "The document has {pages} pages; the limit is {limit}."
 NO_TEXT = "No text was found in this file."
 IMAGE_UNREADABLE = "The image cannot be read."
+IMAGE_TOO_LARGE = (
+    "The image is too large to read (at most {megapixels} megapixels). Make it smaller and upload it again."
+)
+TOO_COMPLEX = (
+    "This file is too complex to read within the server's limits, so it was not processed. "
+    "Try saving it again in a simpler form or splitting it."
+)
 OCR_MISSING = "OCR is not installed on this server"
 TEXT_UNDECODABLE = "The text file's encoding could not be recognised."
 FILE_MISSING = "The uploaded file is missing on the server. Delete the document and upload it again."

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..store.models import Chunk, Document, Page, new_id
 from . import messages
-from .chunking import chunk_pages
-from .extract import ExtractionError, extract_pages
+from .chunking import ChunkSpan, chunk_page, chunk_pages
+from .extract import ExtractionError
 from .hebrew import normalize_display, search_form
 from .retrieval import mark_course_changed
+from .sandbox import extract_pages_isolated
+from .structure import outline
 from .vectors import embed_document_chunks
 
 if TYPE_CHECKING:
@@ -31,6 +34,11 @@ def _no_report(percent: int, stage: str) -> None:
 
 def build_chunks(document: Document, pages: list[Page], words: int, overlap: int) -> list[Chunk]:
     spans = chunk_pages(((p.number, p.text) for p in pages), words, overlap)
+    return _chunks(document, [(span, search_form(span.text)) for span in spans])
+
+
+def _chunks(document: Document, spans: list[tuple[ChunkSpan, str]]) -> list[Chunk]:
+    """Chunks of a document from its spans (in reading order) and their search forms."""
     return [
         Chunk(
             id=new_id(),
@@ -39,11 +47,11 @@ def build_chunks(document: Document, pages: list[Page], words: int, overlap: int
             ordinal=ordinal,
             page=span.page,
             text=span.text,
-            search_text=search_form(span.text),
+            search_text=search_text,
             start=span.start,
             end=span.end,
         )
-        for ordinal, span in enumerate(spans)
+        for ordinal, (span, search_text) in enumerate(spans)
     ]
 
 
@@ -60,15 +68,21 @@ def process_bytes(
             last[0] = percent
             report(percent, messages.STAGE_EXTRACTING)
 
-    raw_pages = extract_pages(document.kind, data, cfg.ingest, extraction_progress)
+    pages: list[Page] = []
+    spans: list[tuple[ChunkSpan, str]] = []
+    words, overlap = cfg.ingest.chunk_words, cfg.ingest.chunk_overlap_words
+
+    def tidy(number: int, raw: str) -> None:  # while the parser reads the next page
+        page = Page(document_id=document.id, number=number, text=normalize_display(raw))
+        pages.append(page)
+        spans.extend((span, search_form(span.text)) for span in chunk_page(number, page.text, words, overlap))
+
+    extract_pages_isolated(document.kind, data, cfg.ingest, extraction_progress, on_page=tidy)
     report(EXTRACT_TO, messages.STAGE_NORMALISING)
-    pages = [Page(document_id=document.id, number=n, text=normalize_display(text))
-             for n, text in enumerate(raw_pages, start=1)]
     if not any(page.text.strip() for page in pages):
         raise ExtractionError(messages.NO_TEXT)
     report(90, messages.STAGE_CHUNKING)
-    chunks = build_chunks(document, pages, cfg.ingest.chunk_words, cfg.ingest.chunk_overlap_words)
-    return pages, chunks
+    return pages, _chunks(document, spans)
 
 
 def discard_results(store: Store, document: Document) -> None:
@@ -111,7 +125,9 @@ def ingest_document(store: Store, cfg: Config, document_id: str, report: Report 
         discard_results(store, document)
         raise
     mark_course_changed(store, document.course_id)
-    updated = store.documents.update(document.id, status="ready", error="", page_count=len(pages))
+    headings = outline((page.number, page.text) for page in pages)
+    updated = store.documents.update(document.id, status="ready", error="", page_count=len(pages),
+                                      outline=json.dumps(headings, ensure_ascii=False) if headings else "")
     if updated is None:  # deleted between the write and now
         discard_results(store, document)
         return None

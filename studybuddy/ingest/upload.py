@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -19,8 +20,12 @@ MB = 1024 * 1024
 
 
 def _store_document(services: Services, course: Course, display_name: str, kind: FileKind,
-                    data: bytes) -> Document:
+                    data: bytes, refuse_duplicate: bool = True) -> Document:
     store = services.store
+    content_hash = hashlib.sha256(data).hexdigest()
+    existing = store.documents.find_by_hash(course.id, content_hash) if refuse_duplicate else None
+    if existing is not None:
+        raise Rejected(messages.DUPLICATE, status=409, name=existing.display_name)
     blob_id = store.blobs.put(data)
     document = Document(
         id=new_id(),
@@ -31,6 +36,7 @@ def _store_document(services: Services, course: Course, display_name: str, kind:
         mime=kind.mime,
         kind=kind.kind,
         size=len(data),
+        content_hash=content_hash,
     )
     try:
         store.documents.add(document)
@@ -53,7 +59,7 @@ def accept_file(services: Services, course: Course, filename: str | None, data: 
     display_name = clean_display_name(filename)
     limit = services.config.web.max_upload_mb
     if len(data) > limit * MB:
-        raise Rejected(messages.TOO_LARGE, status=413, limit=limit)
+        raise Rejected(messages.TOO_LARGE_NAMED, status=413, name=display_name, limit=limit)
     kind = detect_kind(data, display_name)
     return _store_document(services, course, display_name, kind, data)
 
@@ -74,7 +80,8 @@ def accept_text(services: Services, course: Course, title: str | None, text: str
     if len(data) > services.config.web.max_upload_mb * MB:
         raise Rejected(messages.TOO_LARGE, status=413, limit=services.config.web.max_upload_mb)
     kind = FileKind(kind="txt", mime="text/plain")
-    return _store_document(services, course, display_name, kind, data)
+    # A pasted text may come again on purpose (under another title); only files are refused.
+    return _store_document(services, course, display_name, kind, data, refuse_duplicate=False)
 
 
 def remove_document(services: Services, document: Document) -> None:

@@ -54,6 +54,8 @@ class Document:
     page_count: int = 0
     job_id: str = ""
     created_at: float = field(default_factory=now)
+    content_hash: str = ""  # sha256 of the bytes: the same file twice in a course is refused
+    outline: str = ""  # JSON [[level, heading, page], ...] of the headings found at ingest
 
 
 @dataclass(frozen=True)

@@ -155,6 +155,13 @@ class MongoDocuments(_Coll):
     def update(self, document_id: str, **values: Any) -> Document | None:
         return self._update(document_id, values)  # type: ignore[no-any-return]
 
+    def find_by_hash(self, course_id: str, content_hash: str) -> Document | None:
+        if not content_hash:
+            return None
+        query = {"course_id": course_id, "content_hash": content_hash, "status": {"$ne": "failed"}}
+        found = self._find(query, [("created_at", 1)], limit=1)
+        return found[0] if found else None
+
 
 class MongoPages(_Coll):
     model = Page
@@ -477,6 +484,7 @@ class MongoStore:
         d.users.create_index("email_lower", unique=True)
         d.courses.create_index([("owner_id", 1), ("created_at", -1)])
         d.documents.create_index([("course_id", 1), ("created_at", 1)])
+        d.documents.create_index([("course_id", 1), ("content_hash", 1)])
         d.pages.create_index([("document_id", 1), ("number", 1)], unique=True)
         d.chunks.create_index([("document_id", 1), ("ordinal", 1)])
         d.chunks.create_index("course_id")

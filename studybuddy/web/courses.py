@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..courses import CourseError, create_course, delete_course, rename_course
+from ..ingest.structure import stored_outline
 from . import get_services
 from .access import owned_course
 
@@ -35,10 +36,14 @@ def library() -> Any:
 def view(course_id: str) -> Any:
     course = owned_course(course_id)
     store = get_services().store
+    documents = store.documents.list_for_course(course.id)
+    outlines = {document.id: stored_outline(document.outline) for document in documents
+                if document.status == "ready"}
     return render_template(
         "courses/view.html",
         course=course,
-        documents=store.documents.list_for_course(course.id),
+        documents=documents,
+        outlines={key: value for key, value in outlines.items() if value},
         jobs=store.jobs.list_for_owner(current_user.id, course.id, limit=10),
     )
 

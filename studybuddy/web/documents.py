@@ -9,6 +9,7 @@ the same CSRF check themselves right after parsing.
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 from typing import IO, Any
 
@@ -33,6 +34,7 @@ from werkzeug.formparser import FormDataParser
 
 from ..ingest import messages
 from ..ingest.detect import IMAGE_KINDS, Rejected
+from ..ingest.structure import page_blocks
 from ..ingest.upload import MB, accept_file, accept_text, remove_document, retry_document
 from ..store.models import Course, Document
 from . import get_services
@@ -63,16 +65,17 @@ def init_app(app: Flask) -> None:
 class _LimitedSpool:
     """A temporary file for one uploaded file that refuses to grow past the per-file limit."""
 
-    def __init__(self, limit: int, limit_mb: int):
+    def __init__(self, limit: int, limit_mb: int, name: str = ""):
         self.limit = limit
         self.limit_mb = limit_mb
+        self.name = name
         self.size = 0
         self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
 
     def write(self, data: bytes) -> int:
         self.size += len(data)
         if self.size > self.limit:
-            raise _FileTooLarge(self.limit_mb)
+            raise _FileTooLarge(self.limit_mb, self.name)
         return self.file.write(data)
 
     def __getattr__(self, name: str) -> Any:
@@ -80,9 +83,10 @@ class _LimitedSpool:
 
 
 class _FileTooLarge(RequestEntityTooLarge):
-    def __init__(self, limit_mb: int):
+    def __init__(self, limit_mb: int, name: str = ""):
         super().__init__()
         self.limit_mb = limit_mb
+        self.file_name = name
 
 
 def _parse_body() -> tuple[MultiDict[str, str], MultiDict[str, FileStorage]]:
@@ -95,7 +99,7 @@ def _parse_body() -> tuple[MultiDict[str, str], MultiDict[str, FileStorage]]:
 
     def stream_factory(total_content_length: int | None, content_type: str | None, filename: str | None,
                        content_length: int | None = None) -> IO[bytes]:
-        return _LimitedSpool(per_file, cfg.web.max_upload_mb)  # type: ignore[return-value]
+        return _LimitedSpool(per_file, cfg.web.max_upload_mb, filename or "")  # type: ignore[return-value]
 
     parser = FormDataParser(
         stream_factory=stream_factory,  # type: ignore[arg-type]
@@ -119,6 +123,9 @@ def _translated(exc: Rejected) -> str:
 
 def _too_large_message(exc: RequestEntityTooLarge) -> str:
     limit = getattr(exc, "limit_mb", get_services().config.web.max_upload_mb)
+    name = getattr(exc, "file_name", "")
+    if name:  # one file of a batch: say which
+        return _(messages.TOO_LARGE_NAMED).format(name=name, limit=limit)
     return _(messages.TOO_LARGE).format(limit=limit)
 
 
@@ -186,12 +193,28 @@ def _accept_files(course: Course) -> tuple[list[Document], list[dict[str, str]]]
         upload.stream.seek(0)
         data = upload.stream.read()
         try:
-            accepted.append(accept_file(services, course, upload.filename, data))
+            accepted.append(accept_file(services, course, _sent_file_name(upload), data))
         except Rejected as exc:
             log.info("upload of %r to course %s refused: %s", upload.filename, course.id, exc.message)
             errors.append({"name": upload.filename or "", "error": _translated(exc),
                            "status": str(exc.status)})
     return accepted, errors
+
+
+_QUOTED_FILE_NAME = re.compile(r'filename="((?:[^"\\]|\\.)*)"')
+
+
+def _sent_file_name(upload: FileStorage) -> str | None:
+    """The file name as the browser sent it.
+
+    Browsers do not escape a backslash in a file name, but the form parser reads one as an
+    escape and drops it ("dir\\notes.txt" became "dirnotes.txt"). A name sent with a
+    backslash keeps it, so the upload is refused with a clear message, not renamed.
+    """
+    match = _QUOTED_FILE_NAME.search(upload.headers.get("Content-Disposition", ""))
+    if match and "\\" in match.group(1) and "filename*" not in upload.headers.get("Content-Disposition", ""):
+        return match.group(1)
+    return upload.filename
 
 
 def _size(upload: FileStorage) -> int:
@@ -388,6 +411,7 @@ def page(document_id: str, number: int) -> Any:
         document=document,
         course=course,
         page=found,
+        blocks=page_blocks(found.text),
         page_count=document.page_count,
         slides=document.kind == "pptx",
     )

@@ -12,6 +12,7 @@ from waitress.server import create_server
 
 from ..config import Config
 from ..systemd import Notifier, watchdog_interval
+from .toolarge import localise_refusals
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ def serve(app: Any, host: str, port: int, threads: int = 8, notifier: Notifier |
     notifier = notifier or Notifier()
     server = create_server(app, host=host, port=port, threads=threads, ident="StudyBuddy",
                            clear_untrusted_proxy_headers=True, max_request_body_size=max_body)
+    localise_refusals(server, app, max_body)  # its 413 in the student's language, JSON or HTML
     bound_port = server.effective_port  # type: ignore[union-attr]
     stop = threading.Event()
     where = f"{host}:{bound_port}"

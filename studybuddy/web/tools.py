@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 from typing import Any
@@ -13,9 +12,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..ai import quota
-from ..jobs.service import submit_job
 from ..store.models import Artifact, Course, Item
-from ..study import chat, glossary, quiz, starter
+from ..study import chat, glossary, quiz, requests, starter
 from ..study.citations import citation_links, resolve_citations
 from ..study.markdown import render_markdown
 from ..study.mindmap import render_mind_map
@@ -67,30 +65,19 @@ def _tools_context(course: Course) -> dict[str, Any]:
     }
 
 
-def _count_request() -> str:
-    """Count one AI request against today's quota; returns a refusal message, or ''."""
-    services = get_services()
-    try:
-        quota.check_and_count(services.store, services.config, current_user)
-    except quota.QuotaExceeded as exc:
-        return _("You have used all %(limit)s AI requests for today. The limit resets at %(time)s (%(zone)s) "
-                 "on %(date)s.", limit=exc.limit, time=f"{exc.reset_at:%H:%M}", zone=exc.reset_at.tzname() or "",
-                 date=f"{exc.reset_at:%Y-%m-%d}")
-    return ""
+def _refusal(exc: quota.QuotaExceeded) -> str:
+    """Today's AI requests are used up: the message, in the student's language."""
+    return _("You have used all %(limit)s AI requests for today. The limit resets at %(time)s (%(zone)s) "
+             "on %(date)s.", limit=exc.limit, time=f"{exc.reset_at:%H:%M}", zone=exc.reset_at.tzname() or "",
+             date=f"{exc.reset_at:%Y-%m-%d}")
 
 
 def _submit(tool: str, course: Course, params: dict[str, Any]) -> Any:
-    """Quota check, then the job; the caller turns the job into a response."""
-    services = get_services()
-    refusal = _count_request()
-    if refusal:
-        return None, refusal
+    """The charged job, or the refusal; the caller turns either into a response."""
     try:
-        job = submit_job(services, tool, current_user.id, course_id=course.id, params=params)
-    except Exception:
-        quota.refund(services.store, services.config, current_user)
-        raise
-    return job, ""
+        return requests.submit_tool(get_services(), current_user, tool, course.id, params), ""
+    except quota.QuotaExceeded as exc:
+        return None, _refusal(exc)
 
 
 def _quota_response(message: str, course: Course | None, tool: str = "", page: str | None = None) -> Any:
@@ -211,21 +198,10 @@ def submit_quiz(artifact_id: str) -> Any:
                                questions=quiz.questions(artifact), attempts=quiz.attempts(services.store, artifact),
                                max_chars=services.config.quota.max_question_chars, error=_input_message(exc),
                                form=request.form), 400
-    needs_grading = any(q.get("type") == "open" and a for q, a in zip(quiz.questions(artifact), answers))
-    if needs_grading:
-        refusal = _count_request()
-        if refusal:
-            return _quota_response(refusal, None)
-    attempt = quiz.start_attempt(services.store, artifact, answers)
-    if attempt.data["pending"]:
-        try:
-            job = submit_job(services, "quiz_grade", current_user.id, course_id=course.id,
-                             params={"attempt_id": attempt.id})
-        except Exception:
-            quota.refund(services.store, services.config, current_user)
-            services.store.items.delete(attempt.id)
-            raise
-        quiz.set_attempt_job(services.store, attempt, job.id)
+    try:
+        attempt = requests.submit_attempt(services, current_user, course, artifact, answers)
+    except quota.QuotaExceeded as exc:
+        return _quota_response(_refusal(exc), None)
     return redirect(url_for("tools.quiz_attempt", attempt_id=attempt.id))
 
 
@@ -311,19 +287,11 @@ def ask(course_id: str, conversation_id: str = "") -> Any:
     except ToolInputError as exc:
         return _chat_page(course, current, 400, _input_message(exc))
     params["language"] = question_language(params["question"], params["language"])
-    refusal = _count_request()
-    if refusal:
-        return _quota_response(refusal, None, page=_chat_page(course, current, 429, refusal)[0])
-    current = current or chat.start_conversation(services.store, current_user.id, course.id, params["question"])
-    message = chat.add_message(services.store, current, "user", params["question"], simple=params["simple"])
-    params.update(conversation_id=current.id, message_id=message.id)
     try:
-        job = submit_job(services, "chat", current_user.id, course_id=course.id, params=params)
-    except Exception:
-        quota.refund(services.store, services.config, current_user)
-        services.store.items.delete(message.id)
-        raise
-    services.store.items.put(dataclasses.replace(message, data={**message.data, "job_id": job.id}))
+        current, job = requests.ask(services, current_user, course, current, params)
+    except quota.QuotaExceeded as exc:
+        refusal = _refusal(exc)
+        return _quota_response(refusal, None, page=_chat_page(course, current, 429, refusal)[0])
     if _wants_json():
         return jsonify({"job_id": job.id, "conversation_id": current.id}), 202
     return redirect(url_for("tools.conversation", course_id=course.id, conversation_id=current.id))
@@ -368,15 +336,10 @@ def make_starter(course_id: str) -> Any:
     language = request.form.get("language", "")
     if language not in ("he", "en"):
         language = services.config.app.default_language
-    counted = 0
-    for _tool in starter.OFFER_KINDS:
-        refusal = _count_request()
-        if refusal:
-            for _done in range(counted):
-                quota.refund(services.store, services.config, current_user)
-            return _quota_response(refusal, course)
-        counted += 1
-    starter.make_starter(services, course, language)
+    try:
+        requests.make_starter(services, current_user, course, language)
+    except quota.QuotaExceeded as exc:
+        return _quota_response(_refusal(exc), course)
     return redirect(url_for("courses.view", course_id=course.id))
 
 

@@ -76,6 +76,31 @@ def test_migration_4_from_schema_3_keeps_every_row_and_records_itself(tmp_path: 
     assert sqlite_rows(tmp_path / "studybuddy.db") == after
 
 
+def test_migration_5_from_schema_4_adds_document_hash_and_outline_and_keeps_every_row(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _store_at(4, tmp_path, monkeypatch)
+    before = sqlite_rows(tmp_path / "studybuddy.db")
+    assert before["documents"]
+    with monkeypatch.context() as m:
+        m.setattr(sqlite_module, "MIGRATIONS", MIGRATIONS[:5])
+        store = SqliteStore(tmp_path / "studybuddy.db", tmp_path / "blobs")
+    try:
+        # Documents from before have no hash: they hold no bytes back from a new upload.
+        document = store.documents.get(before["documents"][0][0])
+        assert document is not None and (document.content_hash, document.outline) == ("", "")
+        assert store.documents.find_by_hash(document.course_id, "") is None
+    finally:
+        store.close()
+    after = sqlite_rows(tmp_path / "studybuddy.db")
+    unchanged = ("documents", "schema_migrations")
+    assert {t: r for t, r in after.items() if t not in unchanged} == {
+        t: r for t, r in before.items() if t not in unchanged}
+    # Every document keeps its columns and gains an empty hash and outline.
+    assert sorted(row[:-2] for row in after["documents"]) == sorted(before["documents"])
+    assert {row[-2:] for row in after["documents"]} == {("", "")}
+    assert [row[0] for row in after["schema_migrations"]] == [row[0] for row in before["schema_migrations"]] + [5]
+
+
 def test_a_new_database_records_every_migration(tmp_path: Path) -> None:
     SqliteStore(tmp_path / "studybuddy.db", tmp_path / "blobs").close()
     rows = sqlite_rows(tmp_path / "studybuddy.db")["schema_migrations"]

@@ -25,13 +25,14 @@ def hebrew_font() -> str:
     raise RuntimeError("no Hebrew-capable TTF font: apt-get install fonts-dejavu-core")
 
 
-def painting_order(logical: str) -> str:
+def painting_order(logical: str, rtl: bool = True) -> str:
     """The line as a right-to-left renderer paints it, left to right (brackets mirrored).
 
     This is how many real PDFs store Hebrew ("visual order"); it uses fpdf2's own
     implementation of the Unicode bidi algorithm, independent of the code under test.
     """
-    chars = BidiParagraph(logical, base_direction=TextDirection.RTL).get_reordered_characters()
+    direction = TextDirection.RTL if rtl else TextDirection.LTR
+    chars = BidiParagraph(logical, base_direction=direction).get_reordered_characters()
     return "".join(c.character.translate(_MIRROR) if c.embedding_level % 2 else c.character for c in chars)
 
 

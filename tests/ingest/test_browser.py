@@ -31,16 +31,22 @@ DROP = """
 """
 
 
-def test_drop_files_on_the_panel_and_watch_them_become_ready(page: Any, live: Any) -> None:  # noqa: F811
+def open_new_course(page: Any, live: Any, email: str, name: str, course_name: str) -> Any:  # noqa: F811
+    """A new student with a new course, logged in, on the course page."""
     store = live.services.store
-    user = create_user(store, "dana@example.com", PASSWORD, "דנה")
-    course = create_course(store, user.id, "כימיה")
+    user = create_user(store, email, PASSWORD, name)
+    course = create_course(store, user.id, course_name)
     page.goto("/login")
-    page.fill("#email", "dana@example.com")
+    page.fill("#email", email)
     page.fill("#password", PASSWORD)
     page.click("form.card button[type=submit]")
     page.wait_for_url("**/library")
     page.goto(f"/courses/{course.id}")
+    return course
+
+
+def test_drop_files_on_the_panel_and_watch_them_become_ready(page: Any, live: Any) -> None:  # noqa: F811
+    open_new_course(page, live, "dana@example.com", "דנה", "כימיה")
     assert page.locator(".documents-panel [data-role=no-documents]").count() == 1
 
     files = [
@@ -70,3 +76,43 @@ def test_drop_files_on_the_panel_and_watch_them_become_ready(page: Any, live: An
     link.click()
     page.wait_for_url("**/pages/1")
     assert "מולקולה היא צירוף של אטומים" in page.text_content("article.page-text")
+
+
+def test_docx_headings_show_as_headings_on_the_document_and_course_pages(page: Any, live: Any) -> None:  # noqa: F811
+    import io
+
+    import docx
+
+    from tests.browser.conftest import screenshot
+
+    document = docx.Document()
+    document.add_heading("פרק 2: ביקוש והיצע", level=1)
+    document.add_paragraph("חוק הביקוש (Law of Demand) קובע כי המחיר משפיע.")
+    document.add_heading("מושגי יסוד", level=2)
+    document.add_paragraph("ביקוש: הכמות שהצרכנים רוצים לקנות.", style="List Bullet")
+    document.add_paragraph("היצע: הכמות שהיצרנים מוכנים למכור.", style="List Bullet")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    course = open_new_course(page, live, "noa@example.com", "נועה", "כלכלה")
+    files = [{"name": "סיכום.docx", "type": "application/octet-stream",
+              "data": base64.b64encode(buffer.getvalue()).decode()}]
+    page.evaluate(DROP, ["[data-role=drop-zone]", files])
+    ready = page.locator("[data-document-id][data-status=ready]")
+    ready.wait_for(timeout=90_000)
+
+    ready.locator("a[data-role=name]").click()
+    page.wait_for_url("**/pages/1")
+    article = page.locator("article.page-text")
+    assert article.locator("h2").text_content() == "פרק 2: ביקוש והיצע"
+    assert article.locator("h3").text_content() == "מושגי יסוד"
+    assert article.locator("li").all_text_contents() == [
+        "ביקוש: הכמות שהצרכנים רוצים לקנות.", "היצע: הכמות שהיצרנים מוכנים למכור."]
+    assert "#" not in article.text_content()
+    screenshot(page, "document-headings")
+
+    page.goto(f"/courses/{course.id}")
+    outline = page.locator("ul.outline li")
+    assert outline.all_text_contents() == ["פרק 2: ביקוש והיצע", "מושגי יסוד"]
+    screenshot(page, "course-outline")
+    outline.first.locator("a").click()
+    page.wait_for_url("**/pages/1")

@@ -132,8 +132,8 @@ def test_pptx_slides_tables_and_speaker_notes(cfg: Config) -> None:
         table=[["שלב", "תיאור"]],
     )
     assert ingest(cfg, "slides.pptx", data) == [
-        "מבוא לביולוגיה\nהתא הוא יחידת החיים\nלהזכיר את המעבדה",
-        "שקף שני\nמיטוזה\nשלב | תיאור",
+        "# מבוא לביולוגיה\n- התא הוא יחידת החיים\nלהזכיר את המעבדה",
+        "# שקף שני\n- מיטוזה\nשלב | תיאור",
     ]
 
 
@@ -143,7 +143,7 @@ def test_html_drops_scripts_and_styles(cfg: Config) -> None:
         "<body><script>alert('x')</script><h1>כותרת</h1><p>פסקה <b>מודגשת</b> כאן</p>"
         "<noscript>אין</noscript></body></html>"
     )
-    assert ingest(cfg, "page.html", html.encode()) == ["סיכום\n\nכותרת\n\nפסקה מודגשת כאן"]
+    assert ingest(cfg, "page.html", html.encode()) == ["סיכום\n\n# כותרת\n\nפסקה מודגשת כאן"]
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "cp1255"])
@@ -309,4 +309,35 @@ def test_docx_page_numbers_follow_the_page_breaks_word_rendered(cfg: Config) -> 
     document.save(buffer)
     assert ingest(cfg, "word.docx", buffer.getvalue()) == [
         "עמוד ראשון\nסוף העמוד הראשון", "תחילת העמוד השני\nעוד בעמוד השני",
+    ]
+
+
+def test_html_headings_list_items_and_table_rows_are_kept(cfg: Config) -> None:
+    html = (
+        "<html><body><h2>מושגים</h2><ul><li>ביקוש</li><li>היצע <b>וגמישות</b></li></ul>"
+        "<table><tr><th>מונח</th><th>הגדרה</th></tr><tr><td>תא</td><td>יחידת\nהחיים</td></tr></table>"
+        "<p>שורה\nאחת בקוד המקור</p><h4>סעיף</h4></body></html>"
+    )
+    assert ingest(cfg, "page.html", html.encode()) == [
+        "## מושגים\n\n- ביקוש\n- היצע וגמישות\n\nמונח | הגדרה\nתא | יחידת החיים\n\nשורה אחת בקוד המקור\n\n### סעיף"
+    ]
+
+
+def test_docx_title_headings_and_list_items_are_marked(cfg: Config) -> None:
+    import io
+
+    import docx
+
+    document = docx.Document()
+    document.add_heading("סיכום הקורס", level=0)  # the Title style
+    document.add_heading("פרק 1", level=1)
+    document.add_heading("סעיף 1.1", level=2)
+    document.add_heading("תת סעיף", level=4)
+    document.add_paragraph("פריט ראשון", style="List Bullet")
+    document.add_paragraph("פריט ממוספר", style="List Number")
+    document.add_paragraph("פסקה רגילה")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    assert ingest(cfg, "notes.docx", buffer.getvalue()) == [
+        "# סיכום הקורס\n# פרק 1\n## סעיף 1.1\n### תת סעיף\n- פריט ראשון\n- פריט ממוספר\nפסקה רגילה"
     ]

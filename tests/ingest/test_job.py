@@ -200,3 +200,28 @@ def test_ingest_on_the_mongodb_store(cfg: Any, users: dict[str, User]) -> None:
         assert services.retrieval.search(course.id, "פוטוסינתזה") == []
     finally:
         services.close()
+
+
+def test_a_parser_killed_for_a_limit_fails_the_document_once_and_the_worker_goes_on(
+    services: Services, course: Course
+) -> None:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8000, 8000), "white").save(buffer, format="PNG")
+    good_config = services.config
+    services.config = good_config.replace(ingest={"parse_memory_mb": 100, "max_image_pixels": 400_000_000})
+    photo = accept_file(services, course, "huge.png", buffer.getvalue())
+    assert run(services, photo) == "failed"
+    failed = services.store.documents.get(photo.id)
+    assert failed is not None and (failed.status, failed.error) == ("failed", messages.TOO_COMPLEX)
+    job = services.store.jobs.get(photo.job_id)
+    assert job is not None and (job.state, job.attempts, job.error_user) == ("failed", 1, messages.TOO_COMPLEX)
+    assert leftovers(services, photo) == (0, 0)
+    # A second delivery of the same message does not run it again.
+    assert run(services, photo) == "skipped"
+    services.config = good_config
+    text = accept_file(services, course, "notes.txt", "הערות לשיעור".encode())
+    assert run(services, text) == "succeeded"

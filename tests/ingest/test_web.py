@@ -166,7 +166,8 @@ def test_too_large_file_is_refused_with_413_before_the_body_is_read(
     r = alice.post(f"/api/v1/courses/{course.id}/documents", input_stream=stream,
                    content_type=content_type, content_length=len(body))
     assert r.status_code == 413
-    assert r.get_json()["error"] == messages.TOO_LARGE.format(limit=1)
+    # The batch names the file that was too large.
+    assert r.get_json()["error"] == messages.TOO_LARGE_NAMED.format(name="big.txt", limit=1)
     assert stream.consumed < 2 * 1024 * 1024, stream.consumed  # stopped soon after the limit
     assert services.store.documents.list_for_course(course.id) == []
     assert services.store.blobs.list_ids() == []
@@ -337,3 +338,55 @@ def test_retry_a_failed_document_once_ocr_is_there(alice: Any, services: Any, co
     if shutil.which("tesseract"):
         # Now OCR runs: the blank photo fails for its real reason.
         assert (status["status"], status["error"]) == ("failed", messages.NO_TEXT)
+
+
+def test_the_same_file_twice_in_a_course_is_refused_and_named(
+    alice: Any, services: Any, course: Course, users: Any
+) -> None:
+    data = "סיכום שיעור ראשון על תאים".encode()
+    r = upload(alice, course.id, [(data, "first.txt")])
+    assert r.status_code == 201
+    r = upload(alice, course.id, [(data, "copy.txt"), (b"other text entirely", "other.txt")])
+    body = r.get_json()
+    assert [e["name"] for e in body["errors"]] == ["copy.txt"]
+    assert body["errors"][0]["error"] == messages.DUPLICATE.format(name="first.txt")
+    assert sorted(d.display_name for d in services.store.documents.list_for_course(course.id)) == [
+        "first.txt", "other.txt"]
+    assert len(services.store.blobs.list_ids()) == 2
+    # Another course of hers takes the same bytes.
+    other = create_course(services.store, users["alice"].id, "קורס שני")
+    assert upload(alice, other.id, [(data, "first.txt")]).status_code == 201
+
+
+def test_document_page_shows_docx_headings_as_headings(alice: Any, services: Any, course: Course) -> None:
+    import docx
+
+    document = docx.Document()
+    document.add_heading("פרק ראשון: התא", level=1)
+    document.add_paragraph("התא הוא יחידת החיים.")
+    document.add_heading("המבנה", level=2)
+    document.add_paragraph("גרעין", style="List Bullet")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    assert upload(alice, course.id, [(buffer.getvalue(), "notes.docx")]).status_code == 201
+    run_all(services)
+    (doc,) = services.store.documents.list_for_course(course.id)
+    assert services.store.pages.get(doc.id, 1).text.split("\n") == [
+        "# פרק ראשון: התא", "התא הוא יחידת החיים.", "## המבנה", "- גרעין"]
+    page = alice.get(f"/documents/{doc.id}/pages/1").get_data(as_text=True)
+    assert '<h2 dir="auto">פרק ראשון: התא</h2>' in page
+    assert '<h3 dir="auto">המבנה</h3>' in page
+    assert '<li dir="auto">גרעין</li>' in page
+    assert "# פרק" not in page
+    course_page = alice.get(f"/courses/{course.id}").get_data(as_text=True)
+    assert '<li class="outline-1" dir="auto">' in course_page and "פרק ראשון: התא" in course_page
+
+
+def test_a_backslash_in_a_file_name_is_refused_not_dropped(alice: Any, services: Any, course: Course) -> None:
+    """Browsers send backslashes as they are; the form parser alone would drop them."""
+    body, content_type = _multipart([("csrf_token", None, csrf_token(alice).encode()),
+                                     ("files", "dir\\notes.txt", "טקסט".encode())])
+    r = alice.post(f"/api/v1/courses/{course.id}/documents", data=body, content_type=content_type)
+    assert r.status_code == 400
+    assert r.get_json()["errors"][0]["error"] == messages.BAD_FILE_NAME
+    assert services.store.documents.list_for_course(course.id) == []

@@ -83,6 +83,23 @@ def test_courses_documents_pages_chunks_roundtrip(store: Any) -> None:
     assert store.chunks.count_for_course(course.id) == 1
 
 
+def test_documents_found_by_content_hash_within_their_course(store: Any) -> None:
+    alice = _user(store)
+    course, other = _course(store, alice), _course(store, alice)
+    first = store.documents.add(Document(id=new_id(), course_id=course.id, owner_id=alice.id,
+                                         display_name="a.pdf", content_hash="h1", created_at=1.0))
+    store.documents.add(Document(id=new_id(), course_id=course.id, owner_id=alice.id,
+                                 display_name="b.pdf", content_hash="h1", created_at=2.0))
+    assert store.documents.get(first.id).content_hash == "h1"
+    assert store.documents.find_by_hash(course.id, "h1").id == first.id
+    assert store.documents.find_by_hash(other.id, "h1") is None
+    assert store.documents.find_by_hash(course.id, "h2") is None
+    assert store.documents.find_by_hash(course.id, "") is None
+    # A document that failed does not hold its bytes: the file may come again.
+    store.documents.update(first.id, status="failed")
+    assert store.documents.find_by_hash(course.id, "h1").display_name == "b.pdf"
+
+
 def test_delete_course_cascades_to_everything_blobs_included(store: Any) -> None:
     alice = _user(store)
     course = _course(store, alice)
