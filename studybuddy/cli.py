@@ -11,8 +11,12 @@ from typing import Any
 
 import click
 
-from .config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
+from .cli_failures import DEBUG_KEY, CliFailure, FailureHandlingGroup, command_line
+from .config import DEFAULT_CONFIG_PATH, Config, ConfigError, credstore_dirs, load_config
+from .health import installed_version
 from .logging import setup_logging
+from .metrics import serve_metrics
+from .service_account import run_as_state_owner
 
 log = logging.getLogger("studybuddy")
 
@@ -23,7 +27,15 @@ def _config_path(explicit: str | None) -> str | None:
     env = os.environ.get("STUDYBUDDY_CONFIG")
     if env:
         return env
-    return DEFAULT_CONFIG_PATH if Path(DEFAULT_CONFIG_PATH).is_file() else None
+    try:
+        Path(DEFAULT_CONFIG_PATH).stat()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        # There but hidden from us (/etc/studybuddy is 0750): loading it says so, rather than
+        # running on the built-in defaults (and creating ./studybuddy-data).
+        pass
+    return DEFAULT_CONFIG_PATH
 
 
 def ensure_secret_key(cfg: Config) -> Config:
@@ -39,33 +51,83 @@ def ensure_secret_key(cfg: Config) -> Config:
     return cfg.replace(web={"secret_key": path.read_text().strip()})
 
 
+def _unreadable(path: str) -> bool:
+    """There (or hidden from us by its directory), but not readable by this account."""
+    try:
+        os.stat(path)
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return not os.access(path, os.R_OK)
+
+
+def load_cli_config(path: str | None) -> Config:
+    """The configuration as the services see it: outside a unit, secrets from the credential store."""
+    if path and _unreadable(path):
+        raise CliFailure(f"{path} is not readable by this account; run it as root or as a member of "
+                         f"the file's group, e.g. sudo {command_line(click.get_current_context())}")
+    outside_unit = not os.environ.get("CREDENTIALS_DIRECTORY")
+    return load_config(path, credstore=credstore_dirs() if outside_unit else ())
+
+
 class Context:
     def __init__(self, config_path: str | None):
         self.config_path = config_path
         self._cfg: Config | None = None
 
     def config(self) -> Config:
+        """The validated configuration (nothing is created on disk)."""
         if self._cfg is None:
             try:
-                cfg = load_config(self.config_path)
+                cfg = load_cli_config(self.config_path)
             except ConfigError as exc:
-                click.echo("StudyBuddy cannot start, the configuration has problems:", err=True)
-                for problem in exc.problems:
-                    click.echo(f"  {problem}", err=True)
+                if len(exc.problems) == 1:
+                    click.echo(f"error: {exc.problems[0]}", err=True)
+                else:
+                    click.echo("StudyBuddy cannot start, the configuration has problems:", err=True)
+                    for problem in exc.problems:
+                        click.echo(f"  {problem}", err=True)
                 raise SystemExit(2) from None
             setup_logging(cfg.logging.level)
-            self._cfg = ensure_secret_key(cfg)
+            self._cfg = cfg
         return self._cfg
 
+    def service_config(self, *, read_only: bool = False, prefer_account: str = "") -> Config:
+        """The configuration, with this process now running as the account that owns the state.
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+        Commands that touch the store call this (root becomes the service account; another
+        account that may not write there is refused with the command to run). With `read_only`
+        nothing may be created: a store that does not exist yet is a failure, not a new one."""
+        cfg = self.config()
+        database = _sqlite_path(cfg)
+        command = command_line(click.get_current_context())
+        run_as_state_owner(cfg.state_path, command, (database,) if database else (), prefer=prefer_account)
+        if read_only and database is not None and not database.exists():
+            raise CliFailure(f"there is no StudyBuddy database at {database} yet: start the services first "
+                             "(systemctl start studybuddy.target), or check app.state_dir")
+        return cfg
+
+
+def _sqlite_path(cfg: Config) -> Path | None:
+    url = cfg.storage_url
+    return Path(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else None
+
+
+@click.group(cls=FailureHandlingGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-c", "--config", "config_path", metavar="FILE",
               help=f"Configuration file (default: $STUDYBUDDY_CONFIG, else {DEFAULT_CONFIG_PATH} if present, "
                    "else built-in defaults).")
+@click.option("--debug", is_flag=True, help="When a command fails, show the full traceback, not one line.")
 @click.version_option(package_name="studybuddy")
 @click.pass_context
-def main(ctx: click.Context, config_path: str | None) -> None:
-    """StudyBuddy: a self-hosted AI study companion."""
+def main(ctx: click.Context, config_path: str | None, debug: bool) -> None:
+    """StudyBuddy: a self-hosted AI study companion.
+
+    Run as root, a command that touches the data switches to the account that owns it
+    (studybuddy) by itself, after reading the secrets in /etc/credstore as the services would.
+    """
+    ctx.meta[DEBUG_KEY] = debug
     ctx.obj = Context(_config_path(config_path))
 
 
@@ -80,12 +142,14 @@ def run(obj: Context, host: str | None, port: int | None) -> None:
     from .web.serve import serve_config
     from .worker.consumer import Worker
 
-    cfg = obj.config()
+    cfg = ensure_secret_key(obj.service_config())
     cfg = cfg.replace(web={"host": host or cfg.web.host, "port": cfg.web.port if port is None else port})
     services = Services(cfg)
     worker = Worker(services)
     worker.start()
     app = create_app(cfg, services)
+    # One process: the web's listener also carries the worker's figures.
+    serve_metrics(cfg, "web", installed_version())
 
     def announce(bound_port: int) -> None:
         click.echo(f"StudyBuddy is running at http://{cfg.web.host}:{bound_port}/  (Ctrl-C stops it)")
@@ -107,8 +171,9 @@ def web(obj: Context) -> None:
     from .web import create_app
     from .web.serve import serve_config
 
-    cfg = obj.config()
+    cfg = ensure_secret_key(obj.service_config())
     app = create_app(cfg)
+    serve_metrics(cfg, "web", installed_version())
     serve_config(app, cfg)
 
 
@@ -123,7 +188,7 @@ def worker(obj: Context, queues: str | None, concurrency: int | None, no_reaper:
     from .services import Services
     from .worker.consumer import Worker
 
-    cfg = obj.config()
+    cfg = obj.service_config()
     names = [q.strip() for q in queues.split(",") if q.strip()] if queues else None
     for name in names or []:
         if name not in QUEUE_NAMES:
@@ -131,18 +196,19 @@ def worker(obj: Context, queues: str | None, concurrency: int | None, no_reaper:
                                      param_hint="--queues")
     services = Services(cfg)
     w = Worker(services, names, concurrency, run_reaper=not no_reaper)
+    serve_metrics(cfg, "worker", installed_version())
     w.run_forever()
     services.close()
     log.info("worker stopped")
 
 
 @main.command("check-config")
-@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.argument("file", required=False, type=click.Path(dir_okay=False, readable=False))
 def check_config(file: str | None) -> None:
     """Check a configuration file (and STUDYBUDDY_* overrides); list every problem, exit 2 if any."""
     path = file or _config_path(None)
     try:
-        load_config(path)
+        load_cli_config(path)
     except ConfigError as exc:
         for problem in exc.problems:
             click.echo(problem)
@@ -162,7 +228,7 @@ def create_admin(obj: Context, email: str, password: str, name: str) -> None:
     from .accounts import AccountError, create_user
     from .store import open_store
 
-    store = open_store(obj.config())
+    store = open_store(obj.service_config())
     try:
         existing = store.users.get_by_email(email.strip())
         if existing:

@@ -8,8 +8,7 @@ from typing import Any
 
 import click
 
-from .config import Config, ConfigError, load_config
-from .logging import setup_logging
+from .config import Config
 
 log = logging.getLogger(__name__)
 
@@ -17,29 +16,6 @@ log = logging.getLogger(__name__)
 # which stopping only the target (its PartOf= units stop after it returns) does not.
 STOP = "sudo systemctl stop 'studybuddy*'"
 START = "sudo systemctl start studybuddy.target studybuddy-backup.timer"
-
-
-def _as_service_account() -> None:
-    from .runas import RunAsError, become_service_account
-
-    try:
-        become_service_account()
-    except RunAsError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _config(obj: Any) -> Config:
-    """The configuration, without the generated-secret-key step of other commands: backups
-    neither need the key nor should leave a new one behind."""
-    try:
-        cfg = load_config(obj.config_path)
-    except ConfigError as exc:
-        click.echo("StudyBuddy cannot start, the configuration has problems:", err=True)
-        for problem in exc.problems:
-            click.echo(f"  {problem}", err=True)
-        raise SystemExit(2) from None
-    setup_logging(cfg.logging.level)
-    return cfg
 
 
 def _mb(n: int) -> str:
@@ -85,8 +61,9 @@ def backup(obj: Any, to_dir: Path | None, verify_path: Path | None, label: str, 
         click.echo(f"  {_summary(manifest)}")
         click.echo(f"  records: {_tables(manifest.get('store', {}).get('tables', {}))}")
         return
-    _as_service_account()
-    cfg = _config(obj)
+    # Root continues as the account that owns the state (Context.service_config): what this
+    # writes there (archives, the restored store) stays usable by the services.
+    cfg = obj.service_config()
     try:
         path, manifest = create_backup(cfg, to_dir, label=label, config_source=obj.config_path)
     except BackupError as exc:
@@ -118,8 +95,9 @@ def restore(obj: Any, archive: Path, force: bool) -> None:
         handle = archive.open("rb")  # opened before leaving root: the archive may be root's
     except OSError as exc:
         raise click.ClickException(f"{archive}: {exc.strerror}") from None
-    _as_service_account()
-    cfg = _config(obj)
+    # Root continues as the account that owns the state (Context.service_config): what this
+    # writes there (archives, the restored store) stays usable by the services.
+    cfg = obj.service_config()
     running = running_units(cfg)
     if running:
         raise click.ClickException(
@@ -149,8 +127,9 @@ def migrate(obj: Any) -> None:
     on upgrade, with the services stopped). A failure leaves the data as it was and exits 1."""
     from .store import StoreError, open_store
 
-    _as_service_account()
-    cfg = _config(obj)
+    # Root continues as the account that owns the state (Context.service_config): what this
+    # writes there (archives, the restored store) stays usable by the services.
+    cfg = obj.service_config()
     before = _schema_version(cfg)
     try:
         store = open_store(cfg)

@@ -15,18 +15,21 @@ from .health import (
     CheckResult,
     HealthContext,
     health_json,
+    installed_version,
     last_monitor_results,
     overall_status,
     run_check,
 )
+from .service_account import MONITOR_ACCOUNT
 
 log = logging.getLogger(__name__)
 
 
-def _services(obj: Any) -> Any:
+def _services(obj: Any, *, read_only: bool = False, prefer_account: str = "") -> Any:
+    """The services, opened as the account that owns the state (see Context.service_config)."""
     from .services import Services
 
-    return Services(obj.config())
+    return Services(obj.service_config(read_only=read_only, prefer_account=prefer_account))
 
 
 def _value(r: CheckResult) -> str:
@@ -73,18 +76,21 @@ def status(obj: Any, as_json: bool, live: bool) -> None:
 
     Exits 1 when any check fails.
     """
-    services = _services(obj)
+    from .monitor.startup import startup_note
+
+    services = _services(obj, read_only=True)
     try:
         ctx = HealthContext(services.config, services)
         results: list[CheckResult] = []
         source: dict[str, str] = {}
         now = time.time()
+        starting = startup_note(services.store)
         for name, check in CHECKS.items():
             if check.monitor_only and not live:
                 prefix_results = last_monitor_results(services.store, name)
                 if not prefix_results:
                     prefix_results = [CheckResult(f"{name}:probe", "warn",
-                                                  output="not probed yet: is the monitor running?")]
+                                                  output=starting or "not probed yet: is the monitor running?")]
                     source[f"{name}:probe"] = "never"
                 for r in prefix_results:
                     source.setdefault(r.key, f"{max(now - r.time, 0) / 60:.0f}m ago")
@@ -113,7 +119,7 @@ def status(obj: Any, as_json: bool, live: bool) -> None:
 @click.pass_obj
 def probe(obj: Any, name: str, as_json: bool) -> None:
     """Run one probe now and print its results (exit 1 if it fails)."""
-    services = _services(obj)
+    services = _services(obj, read_only=True)
     try:
         started = time.perf_counter()
         results = run_check(CHECKS[name], HealthContext(services.config, services))
@@ -134,9 +140,11 @@ def probe(obj: Any, name: str, as_json: bool) -> None:
 @click.pass_obj
 def monitor(obj: Any, once: bool) -> None:
     """Run the monitor: probes on a schedule, strikes, restarts through systemctl, mail."""
+    from .metrics import serve_metrics
+    from .metrics.cluster import register_cluster_metrics
     from .monitor.service import Monitor
 
-    services = _services(obj)
+    services = _services(obj, prefer_account=MONITOR_ACCOUNT)
     try:
         mon = Monitor(services)
         if once:
@@ -152,6 +160,8 @@ def monitor(obj: Any, once: bool) -> None:
             return
         signal.signal(signal.SIGTERM, mon.stop)
         signal.signal(signal.SIGINT, mon.stop)
+        register_cluster_metrics(services)
+        serve_metrics(services.config, "monitor", installed_version())
         mon.run_forever()
     finally:
         services.close()
@@ -165,7 +175,7 @@ def notify_failure(obj: Any, unit: str) -> None:
     from .monitor.restarter import Restarter, RestarterError
     from .monitor.service import Monitor
 
-    services = _services(obj)
+    services = _services(obj, prefer_account=MONITOR_ACCOUNT)
     try:
         mc = services.config.monitor
         detail = ""

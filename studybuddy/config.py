@@ -18,6 +18,8 @@ from typing import Any, Mapping
 
 import yaml
 
+from .config_checks import shaped_value_problems
+
 QUEUE_NAMES: tuple[str, ...] = (
     "file_processing",
     "summarize",
@@ -29,6 +31,10 @@ QUEUE_NAMES: tuple[str, ...] = (
 
 ENV_PREFIX = "STUDYBUDDY_"
 DEFAULT_CONFIG_PATH = "/etc/studybuddy/config.yaml"
+# systemd's credential store, searched in this order by LoadCredential=ID:studybuddy.ID.
+CREDSTORE_DIRS: tuple[str, ...] = ("/etc/credstore", "/run/credstore", "/usr/lib/credstore")
+CREDSTORE_PREFIX = "studybuddy."
+CREDSTORE_ENV = "STUDYBUDDY_CREDSTORE_PATH"
 
 
 def secret(credential: str, default: str = "") -> Any:
@@ -217,6 +223,14 @@ class BackupConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    host: str = "127.0.0.1"
+    web_port: int = 9480
+    worker_port: int = 9481
+    monitor_port: int = 9482
+
+
+@dataclass(frozen=True)
 class Config:
     app: AppConfig = field(default_factory=AppConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
@@ -231,6 +245,7 @@ class Config:
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     backup: BackupConfig = field(default_factory=BackupConfig)
     accounts: AccountsConfig = field(default_factory=AccountsConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
     @property
     def state_path(self) -> Path:
@@ -290,8 +305,11 @@ def _load_yaml_with_lines(text: str, source: str) -> tuple[Any, dict[str, int]]:
             section = str(key_node.value)
             lines[section] = key_node.start_mark.line + 1
             if isinstance(value_node, yaml.MappingNode):
-                for k2, _v2 in value_node.value:
+                for k2, v2 in value_node.value:
                     lines[f"{section}.{k2.value}"] = k2.start_mark.line + 1
+                    if isinstance(v2, yaml.SequenceNode):
+                        for i, item in enumerate(v2.value):
+                            lines[f"{section}.{k2.value}[{i}]"] = item.start_mark.line + 1
     return yaml.load(text, Loader=_LineLoader), lines  # noqa: S506 - SafeLoader subclass
 
 
@@ -372,8 +390,13 @@ def load_config(
     env: Mapping[str, str] | None = None,
     *,
     text: str | None = None,
+    credstore: typing.Sequence[str | os.PathLike[str]] = (),
 ) -> Config:
-    """Load, override and validate. Raises ConfigError listing every problem."""
+    """Load, override and validate. Raises ConfigError listing every problem.
+
+    Secrets come from $CREDENTIALS_DIRECTORY (inside a unit); outside one, from the first of
+    the `credstore` directories holding `studybuddy.<credential>` that we may read, as the
+    units' LoadCredential= would."""
     env = os.environ if env is None else env
     problems: list[str] = []
     source = str(path) if path else ("<config>" if text is not None else "<defaults>")
@@ -398,7 +421,7 @@ def load_config(
         raise ConfigError([f"{source}: the top level must be a mapping of sections"])
 
     def where(key: str) -> str:
-        line = lines.get(key)
+        line = lines.get(key) or lines.get(key.split("[", 1)[0])
         return f"{source}:{line}" if line else source
 
     section_types = _section_types()
@@ -482,10 +505,9 @@ def load_config(
     cred_dir = env.get("CREDENTIALS_DIRECTORY")
     for section, section_type in section_types.items():
         for key, credential in _secret_fields(section_type).items():
-            if cred_dir:
-                cred_path = Path(cred_dir) / credential
-                if cred_path.is_file():
-                    values[section][key] = cred_path.read_text(encoding="utf-8").strip()
+            found = _read_credential(credential, cred_dir, credstore)
+            if found is not None:
+                values[section][key] = found
             ref = file_refs.get((section, key))
             if ref:
                 try:
@@ -510,6 +532,33 @@ def load_config(
         if not problems:
             return cfg
     raise ConfigError(problems)
+
+
+def credstore_dirs(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The credential store directories: $STUDYBUDDY_CREDSTORE_PATH (colon-separated) or systemd's."""
+    env = os.environ if env is None else env
+    given = env.get(CREDSTORE_ENV)
+    if given is not None:
+        return tuple(d for d in given.split(":") if d)
+    return CREDSTORE_DIRS
+
+
+def _read_credential(credential: str, cred_dir: str | None,
+                     credstore: typing.Sequence[str | os.PathLike[str]]) -> str | None:
+    """A credential's value, or None when it is not there or not ours to read."""
+    if cred_dir:
+        candidates = [Path(cred_dir) / credential]
+    else:
+        candidates = [Path(d) / f"{CREDSTORE_PREFIX}{credential}" for d in credstore]
+    for path in candidates:
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except PermissionError:
+            # The store is root's (0700): another account simply does without it.
+            return None
+    return None
 
 
 def _validate(cfg: Config, where: typing.Callable[[str], str]) -> list[str]:
@@ -586,10 +635,12 @@ def _validate(cfg: Config, where: typing.Callable[[str], str]) -> list[str]:
     hh, _, mm = cfg.monitor.daily_report_time.partition(":")
     if not (hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60 and len(mm) == 2):
         problems.append(
-            f"{where('monitor.daily_report_time')}: monitor.daily_report_time must be HH:MM"
+            f"{where('monitor.daily_report_time')}: monitor.daily_report_time must be HH:MM "
+            f"(24-hour clock, e.g. 08:00), got {cfg.monitor.daily_report_time!r}"
         )
     if cfg.backup.keep_weekly < 0:
         problems.append(f"{where('backup.keep_weekly')}: backup.keep_weekly must be 0 or more")
+    problems.extend(shaped_value_problems(cfg, where))
     if cfg.mail.enabled and not cfg.mail.admin_to:
         problems.append(f"{where('mail.admin_to')}: mail.admin_to is empty but mail is enabled")
     return problems

@@ -30,8 +30,9 @@ class Services:
         with self._lock:
             if self._ai is None:
                 from .ai.router import build_router
+                from .metrics.ai import measure_router
 
-                self._ai = build_router(self.config)
+                self._ai = measure_router(build_router(self.config))
             return self._ai
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .create import free_bytes, list_archives
@@ -33,6 +34,15 @@ def backup_status(cfg: Config, now: float | None = None) -> dict[str, Any]:
     return status
 
 
+def _empty_for_hours(directory: Path, now: float) -> float | None:
+    """How long the (archive-less) backup directory has been as it is: since it was made, or since
+    its last archive went. None when it is not there."""
+    try:
+        return max(now - directory.stat().st_mtime, 0) / 3600
+    except OSError:
+        return None
+
+
 def check_backup(ctx: HealthContext) -> list[CheckResult]:
     from ..checks import CheckResult
 
@@ -40,7 +50,13 @@ def check_backup(ctx: HealthContext) -> list[CheckResult]:
     s = backup_status(cfg, ctx.clock())
     results = []
     limit = cfg.backup.max_age_hours
-    if s["age_hours"] is None:
+    waiting = _empty_for_hours(cfg.backup_path, now=ctx.clock()) if s["age_hours"] is None else None
+    if waiting is not None and waiting <= limit:
+        # A fresh installation: the directory came with the package and the nightly timer has not
+        # run yet. Nothing is late until max_age_hours have passed without a first archive.
+        results.append(CheckResult("backup:age", "pass", None, "h",
+                                   f"no backup yet; the first is due within {limit} h of the installation"))
+    elif s["age_hours"] is None:
         results.append(CheckResult("backup:age", "warn", None, "h", f"no backup yet in {s['dir']}"))
     elif s["age_hours"] > limit:
         results.append(CheckResult("backup:age", "fail", s["age_hours"], "h",

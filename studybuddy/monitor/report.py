@@ -1,15 +1,24 @@
-"""The daily report: availability per check, incidents, restarts, queues and jobs, AI usage."""
+"""The daily report: the version and updates, availability per check, incidents, restarts,
+queues and jobs (per day and type), disk use over time, AI usage."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..config import Config
+from ..health import installed_version
+from ..jobs.types import JOB_TYPES
+from ..metrics.jobs import daily_key
 from ..store import Store
 from .mailer import Mail, render
+from .updates import UpdateStatus, check_for_update
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +39,74 @@ def report_due(config: Config, store: Store, now: float) -> str:
 
 
 def mark_sent(store: Store, date: str) -> None:
-    store.monitor.set_state(STATE_KEY, {"last_date": date})
+    state = store.monitor.get_state(STATE_KEY) or {}
+    state["last_date"] = date
+    store.monitor.set_state(STATE_KEY, state)
+
+
+JOB_DAYS = 7
+DISK_SAMPLES_KEPT = 30
+MIB = 1024 * 1024
+
+
+def jobs_per_day(config: Config, store: Store, today: dt.date, days: int = JOB_DAYS) -> list[dict[str, Any]]:
+    """Per local day (newest first) and job type: jobs finished and how many of them failed.
+
+    From the worker's day counters; the monitor's canary pings are not students' jobs."""
+    out = []
+    for back in range(days):
+        day = (today - dt.timedelta(days=back)).isoformat()
+        types = {}
+        for job_type in JOB_TYPES:
+            done = {o: store.counters.get(daily_key(day, job_type, o)) for o in ("succeeded", "failed", "dead")}
+            retries = store.counters.get(daily_key(day, job_type, "retry"))
+            total = sum(done.values())
+            if total or retries:
+                types[job_type] = {"done": total, "failed": done["failed"] + done["dead"], "retries": retries}
+        out.append({"day": day, "types": types, "done": sum(t["done"] for t in types.values()),
+                    "failed": sum(t["failed"] for t in types.values())})
+    return out
+
+
+def _tree_size(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                continue
+    return total
+
+
+def disk_trend(config: Config, store: Store, today: dt.date) -> dict[str, Any]:
+    """Today's free space and size of the state directory, kept daily, against earlier days."""
+    path = config.state_path
+    try:
+        usage = shutil.disk_usage(path)
+    except OSError as exc:
+        return {"error": f"cannot read the disk of {path}: {exc.strerror or exc}"}
+    sample = {"free_mb": usage.free // MIB, "used_mb": _tree_size(path) // MIB, "total_mb": usage.total // MIB}
+    state = store.monitor.get_state(STATE_KEY) or {}
+    history: dict[str, dict[str, int]] = dict(state.get("disk") or {})
+    history[today.isoformat()] = sample
+    kept = dict(sorted(history.items())[-DISK_SAMPLES_KEPT:])
+    state["disk"] = kept
+    store.monitor.set_state(STATE_KEY, state)
+    out: dict[str, Any] = {**sample, "error": "", "days": 0, "free_per_day_mb": None, "used_per_day_mb": None,
+                           "full_in_days": None}
+    earlier = sorted((dt.date.fromisoformat(d), s) for d, s in kept.items() if d < today.isoformat())
+    if earlier:
+        # Against a week ago when we have it, else the oldest sample of the week, else the newest.
+        week = [e for e in earlier if e[0] >= today - dt.timedelta(days=JOB_DAYS)]
+        since, first = week[0] if week else earlier[-1]
+        days = (today - since).days
+        free_per_day = (sample["free_mb"] - first["free_mb"]) / days
+        out.update(days=days, free_per_day_mb=round(free_per_day), since=since.isoformat(),
+                   used_per_day_mb=round((sample["used_mb"] - first["used_mb"]) / days))
+        if free_per_day < 0:
+            out["full_in_days"] = int(sample["free_mb"] / -free_per_day)
+    return out
 
 
 def _ai_usage(store: Store, day: dt.date) -> tuple[int, int]:
@@ -45,8 +121,9 @@ def _ai_usage(store: Store, day: dt.date) -> tuple[int, int]:
 
 
 def build_report(config: Config, store: Store, now: float, host: str,
-                 latest: dict[str, dict[str, Any]] | None = None) -> Mail:
-    """Render the report of the 24 hours before `now`."""
+                 latest: dict[str, dict[str, Any]] | None = None, *, updates: UpdateStatus | None = None,
+                 apt_options: Mapping[str, str] | None = None) -> Mail:
+    """Render the report of the 24 hours before `now` (asking apt about updates unless told)."""
     zone = ZoneInfo(config.app.timezone)
     since = now - DAY
 
@@ -95,7 +172,14 @@ def build_report(config: Config, store: Store, now: float, host: str,
     yesterday = (dt.datetime.fromtimestamp(now, zone) - dt.timedelta(days=1)).date()
     ai_requests, ai_users = _ai_usage(store, yesterday)
     jobs = dict(sorted(store.jobs.count_by_state().items()))
+    today = dt.datetime.fromtimestamp(now, zone).date()
+    updates = updates or check_for_update(options=apt_options, installed_hint=installed_version())
+    per_day = jobs_per_day(config, store, today)
+    job_types = sorted({t for day in per_day for t in day["types"]})
+    disk = disk_trend(config, store, today)
     subject = f"[StudyBuddy] Daily report {dt.datetime.fromtimestamp(now, zone).date().isoformat()}"
+    if updates.newer:
+        subject += f" (update {updates.candidate} available)"
     worst = min((float(str(a["percent"])) for a in availability if a["percent"] != "-"), default=100.0)
     return render(
         "report", subject, host=host, period=f"{fmt(since)} – {fmt(now)} ({config.app.timezone})",
@@ -103,6 +187,8 @@ def build_report(config: Config, store: Store, now: float, host: str,
         restarts=restarts, escalations=escalations, queues=queues, jobs=jobs, ai=ai,
         ai_requests=ai_requests, ai_users=ai_users, ai_day=yesterday.isoformat(),
         backup=_backup(config, now),
+        version_line=updates.line(), update_available=updates.newer, per_day=per_day, job_types=job_types,
+        disk=disk,
     )
 
 

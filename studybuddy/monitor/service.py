@@ -22,6 +22,7 @@ from .policy import Policy
 from .probes import under_systemd
 from .report import build_report, mark_sent, report_due
 from .restarter import Restarter, stopped_on_purpose
+from .startup import mark_running, wait_until_started
 
 log = logging.getLogger(__name__)
 
@@ -192,18 +193,41 @@ class Monitor:
             return "failed"
         return "sent"
 
+    def wait_for_units(self) -> None:
+        """Before the first round: the units we watch finish starting (a fresh install is not red)."""
+        if not under_systemd():
+            return
+        watched = [u for u in self.config.monitor.units if u != MONITOR_UNIT]
+
+        def status(text: str) -> None:
+            self._tick()
+            self.notifier.status(text)
+
+        wait_until_started(self.restarter, watched, self.store, clock=time.monotonic, sleep=self._sleep,
+                           status=status)
+
     # -- the loop -----------------------------------------------------------------------------
     def run_forever(self) -> None:
         interval = self.config.monitor.interval_seconds
         ping_every = self._watchdog_every or 30.0
-        next_round = time.monotonic()
-        self.notifier.ready(f"monitoring every {interval}s; first round now")
+        self.notifier.ready("starting: waiting for the units to finish starting")
+        first = True
         try:
+            try:
+                self.wait_for_units()
+            except MonitorStopping:
+                raise
+            except Exception:
+                log.exception("could not wait for the units to finish starting; probing now")
+            next_round = time.monotonic()
             while not self.stop_event.is_set():
                 if time.monotonic() >= next_round:
                     next_round = time.monotonic() + interval
                     try:
                         self.run_round()
+                        if first:
+                            mark_running(self.store, self.clock())
+                            first = False
                     except MonitorStopping:
                         raise
                     except Exception as exc:

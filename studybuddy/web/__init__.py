@@ -99,6 +99,9 @@ def create_app(config: Config, services: Services | None = None) -> Flask:
         app.register_blueprint(blueprint)
     for module in (errors, i18n, labels, urls, documents, tools, pwa, guards, icons, dates, bidi, main, work):
         module.init_app(app)
+    from . import metrics
+
+    metrics.init_app(app)
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> Any:

@@ -14,6 +14,7 @@ from kombu import Connection
 from kombu.mixins import ConsumerMixin
 
 from ..jobs.reaper import Reaper
+from ..metrics.jobs import record_job
 from ..systemd import Notifier, watchdog_interval
 from .handlers import default_handlers
 from .runner import Handler, RunningJob, process_job
@@ -79,7 +80,7 @@ class QueueConsumer(ConsumerMixin):
             message.ack()
             return
         try:
-            process_job(self.services, job_id, self.worker_id, self.handlers, self.running)
+            outcome = process_job(self.services, job_id, self.worker_id, self.handlers, self.running)
         except Exception:
             # The store failed under us: leave the message for another delivery.
             log.exception("job %s could not be processed; message requeued", job_id)
@@ -90,6 +91,7 @@ class QueueConsumer(ConsumerMixin):
             self.last_tick = time.monotonic()
         self.jobs_done += 1
         message.ack()
+        record_job(self.services, job_id, outcome)
 
 
 class Worker:

@@ -3,6 +3,7 @@ it, and the playbook applied to it. Everything is session-scoped: one container 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import mailbox
 import os
@@ -68,12 +69,16 @@ def deb_path() -> Path:
     return debs[-1]
 
 
-@pytest.fixture(scope="session")
-def container(deb_path: Path) -> Iterator[Container]:
+@contextlib.contextmanager
+def booted_container(workdir: Path) -> Iterator[Container]:
+    """A fresh copy of the cached Debian tree under workdir/root, booted in our network namespace.
+
+    Only one container can run at a time (one namespace name): a scenario that needs a host of
+    its own boots it in a module-scoped fixture, which ends before the next one starts."""
     run(["sh", str(HERE / "build-rootfs.sh")], timeout=1800,
         env={**os.environ, "STUDYBUDDY_E2E_CACHE": str(CACHE)})
     network = Network()
-    box = Container(WORK / "root", WORK, network)
+    box = Container(workdir / "root", workdir, network)
     box.prepare(CACHE / "root")
     network.up()
     try:
@@ -81,11 +86,17 @@ def container(deb_path: Path) -> Iterator[Container]:
         yield box
     finally:
         try:
-            (WORK / "journal.txt").write_text(box.journal("-b -o short-precise") if box.init_pid else "")
+            (workdir / "journal.txt").write_text(box.journal("-b -o short-precise") if box.init_pid else "")
         except Exception as exc:  # noqa: BLE001 - diagnostics only
             print(f"could not save the container's journal: {exc}", file=sys.stderr)
         box.shutdown()
         network.down()
+
+
+@pytest.fixture(scope="session")
+def container(deb_path: Path) -> Iterator[Container]:
+    with booted_container(WORK) as box:
+        yield box
 
 
 @dataclass

@@ -129,7 +129,7 @@ def test_help(command: str) -> None:
     assert "Usage:" in result.output
 
 
-def test_status_shows_every_check(cfg: Config) -> None:
+def test_status_shows_every_check(cfg: Config, services: Services) -> None:
     result = CliRunner().invoke(main, ["status"], env=cli_env(cfg))
     assert result.exit_code == 0, result.output
     for key in ("store:responseTime", "broker:connection", "broker:queueDepth/summarize", "disk:free",
@@ -154,7 +154,7 @@ def test_status_json_after_a_monitor_round(cfg: Config, tmp_path: Path) -> None:
     assert body["monitor"]["web:responseTime"]["strikes"] == 1
 
 
-def test_probe_one_check(cfg: Config) -> None:
+def test_probe_one_check(cfg: Config, services: Services) -> None:
     result = CliRunner().invoke(main, ["probe", "store"], env=cli_env(cfg))
     assert result.exit_code == 0, result.output
     assert "store:responseTime" in result.output and "pass" in result.output
