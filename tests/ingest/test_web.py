@@ -195,6 +195,30 @@ def test_upload_needs_the_csrf_token(alice: Any, services: Any, course: Course) 
     assert r.status_code == 201
 
 
+def test_pasted_text_needs_the_csrf_token_too(alice: Any, services: Any, course: Course) -> None:
+    url = f"/api/v1/courses/{course.id}/documents/text"
+    assert alice.post(url, json={"title": "a", "text": "טקסט"}).status_code == 400
+    assert alice.post(url, json={"title": "a", "text": "טקסט"}, headers={"X-CSRF-Token": "forged"}).status_code == 400
+    assert alice.post(url, data={"title": "a", "text": "טקסט"}).status_code == 400
+    assert services.store.documents.list_for_course(course.id) == []
+
+
+def test_the_self_checked_views_follow_the_csrf_setting_like_every_other_view(
+        alice: Any, app: Any, services: Any, course: Course) -> None:
+    """These views run the CSRF check themselves; turned off for the app, it is off for them too."""
+    app.config["WTF_CSRF_ENABLED"] = False
+    try:
+        assert upload(alice, course.id, [("טקסט".encode(), "a.txt")], token=None).status_code == 201
+        r = alice.post(f"/api/v1/courses/{course.id}/documents/text", json={"title": "b", "text": "טקסט אחר"})
+        assert r.status_code == 201
+        r = alice.post(f"/api/v1/courses/{course.id}/documents/text", data={"title": "c", "text": "עוד טקסט"})
+        assert r.status_code == 201
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = True
+    assert len(services.store.documents.list_for_course(course.id)) == 3
+    assert upload(alice, course.id, [("שוב".encode(), "d.txt")], token=None).status_code == 400
+
+
 def test_form_upload_and_paste_redirect_back_to_the_course(alice: Any, services: Any, course: Course) -> None:
     r = upload(alice, course.id, [("טקסט".encode(), "a.txt")], path="/courses/{}/documents")
     assert r.status_code == 302 and r.headers["Location"].endswith(f"/courses/{course.id}#documents")
