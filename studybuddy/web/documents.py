@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import OrderedDict
 import tempfile
 from typing import IO, Any
 
@@ -43,6 +42,7 @@ from ..store.models import Course, Document
 from . import get_services
 from .access import owned_course, owned_document
 from .bidi import isolate
+from .fragments import FragmentCache
 from .errors import json_error
 from .i18n import translate_stored
 
@@ -153,8 +153,7 @@ def _effective_state(document: Document) -> tuple[str, str, int, str]:
     return status, error, progress, stage
 
 
-_ROWS_CACHE: OrderedDict[Any, Markup] = OrderedDict()
-_ROWS_CACHE_SIZE = 512
+_ROWS = FragmentCache()
 
 
 def document_rows(documents: list[Document]) -> Markup:
@@ -163,15 +162,8 @@ def document_rows(documents: list[Document]) -> Markup:
     states = document_states(documents)
     key = (str(get_locale()), tuple((d.id, d.display_name, d.kind, d.status, d.error, d.page_count)
                                     for d in documents), tuple(sorted(states.items())))
-    found = _ROWS_CACHE.get(key)
-    if found is None:
-        found = Markup(render_template("documents/_rows.html", documents=documents, row_states=states))
-        _ROWS_CACHE[key] = found
-        while len(_ROWS_CACHE) > _ROWS_CACHE_SIZE:
-            _ROWS_CACHE.popitem(last=False)
-    else:
-        _ROWS_CACHE.move_to_end(key)
-    return found
+    return Markup(_ROWS.get(key, lambda: render_template("documents/_rows.html", documents=documents,
+                                                         row_states=states)))
 
 
 def document_states(documents: list[Document]) -> dict[str, tuple[str, str, int, str]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections import OrderedDict
 from typing import Any
 
 from flask import Blueprint, Flask, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -20,6 +19,7 @@ from ..study.titles import short_text
 from . import get_services
 from .access import owned_artifact, owned_job
 from .dates import relative_bucket
+from .fragments import FragmentCache
 from .i18n import translate_stored
 
 bp = Blueprint("work", __name__)
@@ -86,8 +86,8 @@ def recent_work(course: Course, documents: list[Document] | None = None, limit: 
     return entries[: limit + len(pins)]
 
 
-_ROWS: OrderedDict[Any, Markup] = OrderedDict()
-_ROWS_SIZE = 512
+_ROWS = FragmentCache()
+_GRIDS = FragmentCache()
 
 
 def _entry_key(entry: WorkEntry, now: float) -> tuple[Any, ...]:
@@ -104,17 +104,9 @@ def work_rows(work: list[WorkEntry]) -> Markup:
         return Markup(render_template("tools/_work_rows.html", work=work))
     now = time.time()
     key = (str(get_locale()), tuple(_entry_key(e, now) for e in work))
-    found = _ROWS.get(key)
-    if found is None:
-        found = _ROWS[key] = Markup(render_template("tools/_work_rows.html", work=work))
-        while len(_ROWS) > _ROWS_SIZE:
-            _ROWS.popitem(last=False)
-    else:
-        _ROWS.move_to_end(key)
-    return found
+    return Markup(_ROWS.get(key, lambda: render_template("tools/_work_rows.html", work=work)))
 
 
-_GRIDS: OrderedDict[Any, str] = OrderedDict()
 CSRF_PLACEHOLDER = "\x00csrf\x00"
 
 
@@ -128,14 +120,8 @@ def tools_grid(course: Course, documents: list[Document]) -> Markup:
     has_material = any(d.status == "ready" for d in documents)
     offer = has_material and starter_offer(course)
     key = (str(get_locale()), course.id, has_material, offer)
-    html = _GRIDS.get(key)
-    if html is None:
-        html = _GRIDS[key] = render_template("tools/_grid.html", course=course, has_material=has_material,
-                                             offer_starter=offer, csrf_placeholder=CSRF_PLACEHOLDER)
-        while len(_GRIDS) > _ROWS_SIZE:
-            _GRIDS.popitem(last=False)
-    else:
-        _GRIDS.move_to_end(key)
+    html = _GRIDS.get(key, lambda: render_template("tools/_grid.html", course=course, has_material=has_material,
+                                                   offer_starter=offer, csrf_placeholder=CSRF_PLACEHOLDER))
     return Markup(html.replace(CSRF_PLACEHOLDER, str(escape(generate_csrf()))))
 
 

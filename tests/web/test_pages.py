@@ -190,3 +190,36 @@ def test_a_document_without_its_name_in_storage(client: Any, services: Services,
     assert fresh.select_one('[data-role="kind"]').get_text() == "DOCX"
     assert fresh.select_one('a[data-role="name"]') and fresh.select_one('[data-role="pages"]')
     assert fresh.select_one("button[formaction$='/delete']")
+
+
+def test_fragment_cache_keeps_the_recent_and_renders_once() -> None:
+    from studybuddy.web.fragments import FragmentCache
+
+    cache = FragmentCache(size=2)
+    made: list[str] = []
+
+    def render(text: str) -> Any:
+        return lambda: made.append(text) or text
+
+    assert cache.get("a", render("A")) == "A" and cache.get("a", render("other")) == "A"
+    cache.get("b", render("B"))
+    cache.get("a", render("A2"))  # "a" is the most recent now
+    cache.get("c", render("C"))  # "b" goes
+    assert cache.get("a", render("A3")) == "A" and cache.get("b", render("B2")) == "B2"
+    assert made == ["A", "B", "C", "B2"]
+
+
+def test_a_cached_course_page_still_shows_each_change(client: Any, world: dict[str, Any], services: Services) -> None:
+    """The parts kept between requests change when what they show changes."""
+    login(client, world["alice"].email)
+    url = f"/courses/{world['course'].id}"
+    first = client.get(url).get_data(as_text=True)
+    assert client.get(url).get_data(as_text=True).count(FILE_STEM) == first.count(FILE_STEM)
+    services.store.documents.update(world["document"].id, display_name="שם חדש.pdf")
+    services.store.artifacts.rename(world["summary"].id, "כותרת חדשה")
+    page = client.get(url).get_data(as_text=True)
+    assert "שם חדש" in page and "כותרת חדשה" in page and FILE_STEM not in page.split("work-list")[0]
+    # The page's own token, in the kept tools' form too (the placeholder never shows).
+    tokens = set(re.findall(r'name="csrf_token" value="([^"]+)"', page))
+    meta = re.search(r'name="csrf-token" content="([^"]+)"', page)
+    assert meta and tokens == {meta.group(1)} and "\x00" not in page
