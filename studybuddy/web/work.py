@@ -107,6 +107,19 @@ def work_rows(work: list[WorkEntry]) -> Markup:
     return Markup(_ROWS.get(key, lambda: render_template("tools/_work_rows.html", work=work)))
 
 
+_OUTLINES = FragmentCache()
+
+
+def course_outline(documents: list[Document], outlines: dict[str, Any]) -> Markup:
+    """The contents of the course's material (headings per document), kept per language and outline."""
+    if not outlines:
+        return Markup("")
+    key = (str(get_locale()), tuple((d.id, d.display_name, repr(outlines[d.id])) for d in documents
+                                    if d.id in outlines))
+    return Markup(_OUTLINES.get(key, lambda: render_template("courses/_outline.html", documents=documents,
+                                                             outlines=outlines)))
+
+
 CSRF_PLACEHOLDER = "\x00csrf\x00"
 
 
@@ -230,6 +243,7 @@ def init_app(app: Flask) -> None:
         return get_services().store.items.get_by_key(PIN, current_user.id, artifact.id) is not None
 
     app.jinja_env.globals.update(recent_work=recent_work, work_rows=work_rows, tools_grid=tools_grid,
+                                 course_outline=course_outline,
                                  job_details=job_details,
                                  result_pinned=result_pinned,
                                  stored_text=translate_stored)
