@@ -398,15 +398,24 @@ def load_config(
     the `credstore` directories holding `studybuddy.<credential>` that we may read, as the
     units' LoadCredential= would."""
     env = os.environ if env is None else env
-    problems: list[str] = []
     source = str(path) if path else ("<config>" if text is not None else "<defaults>")
-    raw: Any = {}
-    lines: dict[str, int] = {}
     if text is None and path is not None:
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError([f"{source}: cannot read: {exc.strerror or exc}"]) from None
+    raw, lines = _parse_document(text, source)
+    loading = _Loading(source, lines)
+    loading.take_file(raw)
+    loading.take_environment(env)
+    loading.take_secrets(env.get("CREDENTIALS_DIRECTORY"), credstore)
+    return loading.build()
+
+
+def _parse_document(text: str | None, source: str) -> tuple[dict[str, Any], dict[str, int]]:
+    """The YAML mapping of sections and the line of each key (nothing given: empty)."""
+    raw: Any = {}
+    lines: dict[str, int] = {}
     if text is not None:
         try:
             raw, lines = _load_yaml_with_lines(text, source)
@@ -419,119 +428,119 @@ def load_config(
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError([f"{source}: the top level must be a mapping of sections"])
+    return raw, lines
 
-    def where(key: str) -> str:
-        line = lines.get(key) or lines.get(key.split("[", 1)[0])
-        return f"{source}:{line}" if line else source
 
-    section_types = _section_types()
-    values: dict[str, dict[str, Any]] = {name: {} for name in section_types}
-    file_refs: dict[tuple[str, str], str] = {}
+class _Loading:
+    """The settings gathered so far, layer by layer, and every problem found on the way."""
 
-    for section, body in raw.items():
-        section = str(section)
-        if section not in section_types:
-            problems.append(
-                f"{where(section)}: unknown section '{section}'"
-                + _did_you_mean(section, list(section_types))
-            )
-            continue
-        if body is None:
-            continue
-        if not isinstance(body, dict):
-            problems.append(f"{where(section)}: section '{section}' must be a mapping")
-            continue
-        types_ = _field_types(section_types[section])
-        secrets = _secret_fields(section_types[section])
-        for key, value in body.items():
-            key = str(key)
-            dotted = f"{section}.{key}"
-            if key.endswith("_file") and key[: -len("_file")] in secrets:
-                if not isinstance(value, str):
-                    problems.append(f"{where(dotted)}: {dotted} must be a string (a file path)")
-                else:
-                    file_refs[(section, key[: -len("_file")])] = value
-                continue
-            if key not in types_:
-                allowed = list(types_) + [f"{s}_file" for s in secrets]
-                problems.append(
-                    f"{where(dotted)}: unknown setting '{dotted}'" + _did_you_mean(key, allowed)
-                )
-                continue
-            ok, parsed = _check_value(types_[key], value)
-            if not ok:
-                shown = "<hidden>" if key in secrets else repr(value)
-                problems.append(
-                    f"{where(dotted)}: {dotted} must be {_type_name(types_[key])}, got {shown}"
-                )
-                continue
-            values[section][key] = parsed
+    def __init__(self, source: str, lines: dict[str, int]):
+        self.source = source
+        self.lines = lines
+        self.problems: list[str] = []
+        self.section_types = _section_types()
+        self.values: dict[str, dict[str, Any]] = {name: {} for name in self.section_types}
+        self.file_refs: dict[tuple[str, str], str] = {}
 
-    # Environment overrides: STUDYBUDDY_<SECTION>__<KEY>
-    for name, raw_value in env.items():
-        if not name.startswith(ENV_PREFIX) or "__" not in name:
-            continue
-        section, _, key = name[len(ENV_PREFIX):].lower().partition("__")
-        if section not in section_types:
-            # Variables such as STUDYBUDDY_TEST_* belong to the test suite, not to us.
-            if section.startswith("test"):
-                continue
-            problems.append(
-                f"environment {name}: unknown section '{section}'"
-                + _did_you_mean(section, list(section_types))
-            )
-            continue
-        types_ = _field_types(section_types[section])
-        secrets = _secret_fields(section_types[section])
+    def where(self, key: str) -> str:
+        line = self.lines.get(key) or self.lines.get(key.split("[", 1)[0])
+        return f"{self.source}:{line}" if line else self.source
+
+    def _unknown_section(self, at: str, section: str) -> None:
+        self.problems.append(f"{at}: unknown section '{section}'" + _did_you_mean(section, list(self.section_types)))
+
+    def take_file(self, raw: dict[str, Any]) -> None:
+        for section, body in raw.items():
+            section = str(section)
+            if section not in self.section_types:
+                self._unknown_section(self.where(section), section)
+            elif body is not None and not isinstance(body, dict):
+                self.problems.append(f"{self.where(section)}: section '{section}' must be a mapping")
+            elif body is not None:
+                for key, value in body.items():
+                    self._take_file_value(section, str(key), value)
+
+    def _take_file_value(self, section: str, key: str, value: Any) -> None:
+        types_ = _field_types(self.section_types[section])
+        secrets = _secret_fields(self.section_types[section])
+        dotted = f"{section}.{key}"
         if key.endswith("_file") and key[: -len("_file")] in secrets:
-            file_refs[(section, key[: -len("_file")])] = raw_value
-            continue
+            if not isinstance(value, str):
+                self.problems.append(f"{self.where(dotted)}: {dotted} must be a string (a file path)")
+            else:
+                self.file_refs[(section, key[: -len("_file")])] = value
+            return
         if key not in types_:
-            problems.append(
-                f"environment {name}: unknown setting '{section}.{key}'"
-                + _did_you_mean(key, list(types_))
-            )
-            continue
+            allowed = list(types_) + [f"{s}_file" for s in secrets]
+            self.problems.append(f"{self.where(dotted)}: unknown setting '{dotted}'" + _did_you_mean(key, allowed))
+            return
+        ok, parsed = _check_value(types_[key], value)
+        if not ok:
+            shown = "<hidden>" if key in secrets else repr(value)
+            self.problems.append(f"{self.where(dotted)}: {dotted} must be {_type_name(types_[key])}, got {shown}")
+            return
+        self.values[section][key] = parsed
+
+    def take_environment(self, env: Mapping[str, str]) -> None:
+        """Overrides: STUDYBUDDY_<SECTION>__<KEY>."""
+        for name, raw_value in env.items():
+            if not name.startswith(ENV_PREFIX) or "__" not in name:
+                continue
+            section, _, key = name[len(ENV_PREFIX):].lower().partition("__")
+            if section not in self.section_types:
+                # Variables such as STUDYBUDDY_TEST_* belong to the test suite, not to us.
+                if not section.startswith("test"):
+                    self._unknown_section(f"environment {name}", section)
+                continue
+            self._take_env_value(name, section, key, raw_value)
+
+    def _take_env_value(self, name: str, section: str, key: str, raw_value: str) -> None:
+        types_ = _field_types(self.section_types[section])
+        secrets = _secret_fields(self.section_types[section])
+        if key.endswith("_file") and key[: -len("_file")] in secrets:
+            self.file_refs[(section, key[: -len("_file")])] = raw_value
+            return
+        if key not in types_:
+            self.problems.append(f"environment {name}: unknown setting '{section}.{key}'"
+                                 + _did_you_mean(key, list(types_)))
+            return
         ok, parsed = _parse_env_value(types_[key], raw_value)
         if not ok:
             shown = "<hidden>" if key in secrets else repr(raw_value)
-            problems.append(
-                f"environment {name}: must be {_type_name(types_[key])}, got {shown}"
-            )
-            continue
-        values[section][key] = parsed
+            self.problems.append(f"environment {name}: must be {_type_name(types_[key])}, got {shown}")
+            return
+        self.values[section][key] = parsed
 
-    # Secrets: systemd credentials, then *_file settings.
-    cred_dir = env.get("CREDENTIALS_DIRECTORY")
-    for section, section_type in section_types.items():
-        for key, credential in _secret_fields(section_type).items():
-            found = _read_credential(credential, cred_dir, credstore)
-            if found is not None:
-                values[section][key] = found
-            ref = file_refs.get((section, key))
-            if ref:
-                try:
-                    values[section][key] = Path(ref).read_text(encoding="utf-8").strip()
-                except OSError as exc:
-                    problems.append(
-                        f"{where(f'{section}.{key}_file')}: {section}.{key}_file: cannot read "
-                        f"{ref}: {exc.strerror or exc}"
-                    )
+    def take_secrets(self, cred_dir: str | None, credstore: typing.Sequence[str | os.PathLike[str]]) -> None:
+        """Systemd credentials (or the credential store), then *_file settings."""
+        for section, section_type in self.section_types.items():
+            for key, credential in _secret_fields(section_type).items():
+                found = _read_credential(credential, cred_dir, credstore)
+                if found is not None:
+                    self.values[section][key] = found
+                ref = self.file_refs.get((section, key))
+                if ref:
+                    try:
+                        self.values[section][key] = Path(ref).read_text(encoding="utf-8").strip()
+                    except OSError as exc:
+                        self.problems.append(f"{self.where(f'{section}.{key}_file')}: {section}.{key}_file: "
+                                             f"cannot read {ref}: {exc.strerror or exc}")
 
-    built: dict[str, Any] = {}
-    for section, section_type in section_types.items():
-        try:
-            built[section] = section_type(**values[section])
-        except TypeError as exc:  # pragma: no cover - guarded by the checks above
-            problems.append(f"{source}: section {section}: {exc}")
-    if len(built) == len(section_types):
-        # Settings that failed their type check kept their defaults, so the cross-field
-        # checks can still run and every problem is listed at once.
-        cfg = Config(**built)
-        problems.extend(_validate(cfg, where))
-        if not problems:
-            return cfg
-    raise ConfigError(problems)
+    def build(self) -> Config:
+        built: dict[str, Any] = {}
+        for section, section_type in self.section_types.items():
+            try:
+                built[section] = section_type(**self.values[section])
+            except TypeError as exc:  # pragma: no cover - guarded by the checks above
+                self.problems.append(f"{self.source}: section {section}: {exc}")
+        if len(built) == len(self.section_types):
+            # Settings that failed their type check kept their defaults, so the cross-field
+            # checks can still run and every problem is listed at once.
+            cfg = Config(**built)
+            self.problems.extend(_validate(cfg, self.where))
+            if not self.problems:
+                return cfg
+        raise ConfigError(self.problems)
 
 
 def credstore_dirs(env: Mapping[str, str] | None = None) -> tuple[str, ...]:

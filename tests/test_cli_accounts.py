@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+import studybuddy.web.auth  # noqa: F401 - see in_child
 from studybuddy.cli import main
 from studybuddy.config import load_config
 from studybuddy.jobs.broker import BrokerUnavailable
@@ -94,7 +95,11 @@ def invoke(args: list[str], env: dict[str, str]) -> tuple[int, str]:
 
 
 def in_child(fn: Callable[[], Any]) -> Any:
-    """Run fn in a forked child, which may give up root for good; returns what it returned."""
+    """Run fn in a forked child, which may give up root for good; returns what it returned.
+
+    The modules the commands import late (the web app and what it needs, smtplib among them)
+    are imported above, before the fork: this machine's Python lives under /root, which the
+    child cannot read once it is another account (an installed Python is world-readable)."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child's coverage is not collected
