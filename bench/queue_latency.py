@@ -1,6 +1,9 @@
 """Submit-to-handler-start latency through our job layer on RabbitMQ, next to a bare kombu
 publish-to-consume round trip measured in the same run. Prints medians, p95 and the ratio.
 
+The embedded default (`studybuddy run`, the in-process `memory://` broker) is measured the same
+way, next to kombu's stock memory transport (which polls once a second when idle).
+
 Usage: python bench/queue_latency.py [--samples N] [--url amqp://...]
 """
 
@@ -31,7 +34,7 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
 
 
-def bare_kombu(url: str, samples: int) -> list[float]:
+def bare_kombu(url: str, samples: int, idle: float = 0.0, drain: float = 0.2) -> list[float]:
     """Publish one persistent JSON message, wait until a consumer on another connection has it."""
     name = f"bench-bare-{uuid.uuid4().hex[:8]}"
     exchange = Exchange(name, type="direct", durable=True)
@@ -51,7 +54,7 @@ def bare_kombu(url: str, samples: int) -> list[float]:
                 ready.set()
                 while not stop.is_set():
                     try:
-                        conn.drain_events(timeout=0.2)
+                        conn.drain_events(timeout=drain)
                     except TimeoutError:
                         pass
 
@@ -63,6 +66,7 @@ def bare_kombu(url: str, samples: int) -> list[float]:
     with Connection(url, transport_options={"confirm_publish": True}) as conn:
         producer = conn.Producer(serializer="json")
         for _ in range(samples):
+            time.sleep(idle)
             got.clear()
             t0 = time.perf_counter()
             producer.publish({"job_id": "x"}, exchange=exchange, routing_key=name, delivery_mode=2,
@@ -77,7 +81,7 @@ def bare_kombu(url: str, samples: int) -> list[float]:
     return out
 
 
-def ours(url: str, samples: int) -> list[float]:
+def ours(url: str, samples: int, idle: float = 0.0) -> list[float]:
     """submit_job (record + publish) until the handler starts, through a real Worker."""
     with tempfile.TemporaryDirectory() as tmp:
         prefix = f"bench-{uuid.uuid4().hex[:8]}."
@@ -99,6 +103,7 @@ def ours(url: str, samples: int) -> list[float]:
         worker.wait_ready(20)
         out: list[float] = []
         for _ in range(samples):
+            time.sleep(idle)
             seen.clear()
             t0 = time.perf_counter()
             job = submit_job(services, "ping", "bench", params={"queue": "summarize"})
@@ -117,11 +122,29 @@ def ours(url: str, samples: int) -> list[float]:
         return out
 
 
+def memory(samples: int) -> None:
+    """The embedded default: our memory:// next to kombu's stock memory transport, interleaved."""
+    ours("memory://", 5)
+    stock: list[float] = []
+    ours_: list[float] = []
+    for _ in range(2):
+        stock += bare_kombu("memory://", samples // 2, idle=0.05, drain=1.0)  # as ConsumerMixin drains
+        ours_ += ours("memory://", samples // 2, idle=0.05)
+    sm, om = statistics.median(stock) * 1000, statistics.median(ours_) * 1000
+    print(f"stock kombu memory:// publish->consume: median {sm:.2f} ms  p95 {p95(stock) * 1000:.2f} ms  "
+          f"(n={len(stock)})")
+    print(f"studybuddy memory:// submit->handler:   median {om:.2f} ms  p95 {p95(ours_) * 1000:.2f} ms  "
+          f"(n={len(ours_)})  ratio {om / sm:.3f}x stock   aim: median <= 20 ms -> "
+          f"{'met' if om <= 20 else 'NOT met'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--url", default="amqp://guest:guest@127.0.0.1:5672//")
+    parser.add_argument("--memory-samples", type=int, default=30)
     args = parser.parse_args()
+    memory(args.memory_samples)
     # Warm up both paths, then interleave rounds so machine noise hits both alike.
     bare_kombu(args.url, 10)
     ours(args.url, 10)

@@ -110,11 +110,13 @@ def client(app: Any) -> Any:
 
 
 def csrf_token(client: Any) -> str:
-    """The CSRF token of the client's session (as a page would embed it)."""
+    """The CSRF token of the client's session (as a page would embed it: the log-in form's field
+    for a visitor, the page's csrf-token meta for a student)."""
     import re
 
     page = client.get("/login" if not _logged_in(client) else "/library").get_data(as_text=True)
-    match = re.search(r'name="csrf-token" content="([^"]+)"', page)
+    match = re.search(r'name="csrf-token" content="([^"]+)"', page) or re.search(
+        r'name="csrf_token" value="([^"]+)"', page)
     assert match, "no CSRF token on the page"
     return match.group(1)
 

@@ -40,13 +40,13 @@ def test_run_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
         page = opener.open(url + "signup", timeout=10).read().decode()
-        token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
         form = urllib.parse.urlencode({"email": "student@example.com", "password": "a good password",
                                        "password2": "a good password", "csrf_token": token}).encode()
         login_page = opener.open(url + "signup", data=form, timeout=10)
         # Signing up answers alike for new and taken addresses: it leads to the log-in page.
         assert "/login" in login_page.geturl()
-        token = re.search(r'name="csrf-token" content="([^"]+)"', login_page.read().decode()).group(1)  # type: ignore[union-attr]
+        token = re.search(r'name="csrf_token" value="([^"]+)"', login_page.read().decode()).group(1)  # type: ignore[union-attr]
         form = urllib.parse.urlencode({"email": "student@example.com", "password": "a good password",
                                        "csrf_token": token}).encode()
         library = opener.open(url + "login", data=form, timeout=10)

@@ -31,22 +31,24 @@
     document.documentElement.setAttribute("data-sw-error", String(err && err.message || err));
   });
 
-  // "Install the app" in the menu, offered when Chromium says the app can be installed.
-  var installButton = document.getElementById("install-app");
+  // "Install the app" in the menu (the header's and the phone menu's), offered when Chromium says
+  // the app can be installed.
+  var installButtons = document.querySelectorAll("[data-install-app]");
   var installPrompt = null;
+  function showInstall(shown) { installButtons.forEach(function (b) { b.hidden = !shown; }); }
   window.addEventListener("beforeinstallprompt", function (ev) {
     ev.preventDefault();
     installPrompt = ev;
-    if (installButton) { installButton.hidden = false; }
+    showInstall(true);
   });
-  if (installButton) {
-    installButton.addEventListener("click", function () {
+  installButtons.forEach(function (button) {
+    button.addEventListener("click", function () {
       if (!installPrompt) { return; }
       installPrompt.prompt();
-      installPrompt.userChoice.then(function () { installPrompt = null; installButton.hidden = true; });
+      installPrompt.userChoice.then(function () { installPrompt = null; showInstall(false); });
     });
-  }
-  window.addEventListener("appinstalled", function () { if (installButton) { installButton.hidden = true; } });
+  });
+  window.addEventListener("appinstalled", function () { showInstall(false); });
 
   sw.addEventListener("controllerchange", function () {
     if (updateAsked) { updateAsked = false; window.location.reload(); }

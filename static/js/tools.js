@@ -25,20 +25,43 @@
       .catch(function () { window.location.reload(); });
   }
 
+  // The result in place of the waiting card: the result page's content, without leaving the page.
+  function showResult(url) {
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (r) { if (!r.ok) { throw new Error(r.statusText); } return r.text(); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var main = doc.querySelector("main");
+        var here = document.querySelector("main");
+        if (!main || !here) { throw new Error("no content"); }
+        here.replaceChildren.apply(here, Array.prototype.map.call(main.childNodes, function (n) {
+          return document.importNode(n, true);
+        }));
+        doc.querySelectorAll('link[rel="stylesheet"]').forEach(function (link) {
+          if (!document.querySelector('link[href="' + link.getAttribute("href") + '"]')) {
+            document.head.appendChild(document.importNode(link, true));
+          }
+        });
+        document.title = doc.title;
+        window.history.replaceState(null, "", url);
+        here.focus();
+      })
+      .catch(function () { window.location.assign(url); });
+  }
+
   document.querySelectorAll("[data-watch-job]").forEach(function (box) {
     var jobId = box.getAttribute("data-watch-job");
     var state = box.getAttribute("data-job-state");
     if (!jobId || (state !== "queued" && state !== "running")) { return; }
     SB.watchJob(jobId, function (job) {
-      var bar = box.querySelector('[data-role="progress"]');
-      if (bar) { bar.value = job.progress; }
+      if (SB.updateJob) { SB.updateJob(box, job); }
       if (job.stage) { fill(box, "stage", job.stage); }
       if (job.state === "succeeded") {
         if (box.getAttribute("data-on-done") === "reload") { window.location.reload(); return; }
         var fragment = box.getAttribute("data-fragment-url");
         if (fragment) { showFragment(box, fragment.replace("RESULT", encodeURIComponent(job.result))); return; }
         var target = box.getAttribute("data-result-url");
-        if (target) { window.location.assign(target.replace("RESULT", encodeURIComponent(job.result))); }
+        if (target) { showResult(target.replace("RESULT", encodeURIComponent(job.result))); }
       } else if (job.state === "failed" || job.state === "dead") {
         fill(box, "error", job.error || "");
         box.classList.add("failed");

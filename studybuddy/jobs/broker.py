@@ -10,6 +10,7 @@ from typing import Any
 from kombu import Connection, Exchange, Queue
 
 from ..config import QUEUE_NAMES, BrokerConfig
+from . import doorbell
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class Broker:
             options["confirm_publish"] = True
         return Connection(
             self.url,
+            transport=doorbell.Transport if self.is_memory else None,
             connect_timeout=self.config.connect_timeout,
             transport_options=options,
             heartbeat=0,

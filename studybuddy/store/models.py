@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-JOB_STATES = ("queued", "running", "succeeded", "failed", "dead")
+JOB_STATES = ("queued", "running", "succeeded", "failed", "dead", "cancelled")
 DOCUMENT_STATES = ("uploaded", "processing", "ready", "failed")
 
 
@@ -111,7 +111,7 @@ class Job:
 
     @property
     def finished(self) -> bool:
-        return self.state in ("succeeded", "failed", "dead")
+        return self.state in ("succeeded", "failed", "dead", "cancelled")
 
 
 @dataclass(frozen=True)

@@ -323,6 +323,21 @@ class MongoJobs(_Coll):
     def delete(self, job_id: str) -> None:
         self.c.delete_one({"_id": job_id})
 
+    def cancel(self, job_id: str, owner_id: str, now: float) -> Job | None:
+        """A student's cancel: a queued or running job of theirs becomes `cancelled`. A worker still
+        running it loses the job (its progress and result are no longer accepted)."""
+        return self._cas({"_id": job_id, "owner_id": owner_id, "state": {"$in": ["queued", "running"]}},
+                         {"$set": {"state": "cancelled", "finished_at": now, "updated_at": now, "lease_owner": "",
+                                   "lease_expires_at": None}})
+
+    def count_ahead(self, job: Job) -> int:
+        """Jobs of the same queue that came earlier and are still waiting or running."""
+        try:
+            return int(self.c.count_documents({"queue": job.queue, "state": {"$in": ["queued", "running"]},
+                                               "created_at": {"$lt": job.created_at}, "_id": {"$ne": job.id}}))
+        except PyMongoError as exc:
+            raise StoreError(str(exc)) from exc
+
 
 class MongoArtifacts(_Coll):
     model = Artifact
@@ -341,6 +356,18 @@ class MongoArtifacts(_Coll):
 
     def delete(self, artifact_id: str) -> None:
         self.c.delete_one({"_id": artifact_id})
+
+    def list_recent(self, course_id: str, owner_id: str, kinds: Iterable[str], limit: int = 50) -> list[Artifact]:
+        """Newest first, without their content (lists show titles; content is read when opened)."""
+        try:
+            cursor = self.c.find({"course_id": course_id, "owner_id": owner_id, "kind": {"$in": list(kinds)}},
+                                 {"content": 0}).sort([("created_at", -1)]).limit(int(limit))
+            return [_from_doc(Artifact, {**d, "content": {}}) for d in cursor]  # type: ignore[misc]
+        except PyMongoError as exc:
+            raise StoreError(str(exc)) from exc
+
+    def rename(self, artifact_id: str, title: str) -> Artifact | None:
+        return self._update(artifact_id, {"title": title})  # type: ignore[no-any-return]
 
 
 class MongoItems(_Coll):

@@ -240,20 +240,30 @@ _JSON_FIELDS = {"params", "content", "data", "detail"}
 _BOOL_FIELDS = {"is_admin", "disabled", "email_verified", "remember"}
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    return names
+
+
 def _row_to(cls: type[T], row: sqlite3.Row | None) -> T | None:
     if row is None:
         return None
     values: dict[str, Any] = {}
-    columns = row.keys()
-    for f in fields(cls):  # type: ignore[arg-type]
-        if f.name not in columns:  # a column a later migration adds: the field's default
+    columns = set(row.keys())
+    for name in _field_names(cls):
+        if name not in columns:  # a column a later migration adds: the field's default
             continue
-        value = row[f.name]
-        if f.name in _JSON_FIELDS:
-            value = json.loads(value)
-        elif f.name in _BOOL_FIELDS:
+        value = row[name]
+        if name in _JSON_FIELDS:
+            value = json.loads(value) if value != "{}" else {}
+        elif name in _BOOL_FIELDS:
             value = bool(value)
-        values[f.name] = value
+        values[name] = value
     return cls(**values)
 
 
@@ -617,6 +627,22 @@ class SqliteJobs(_Table):
     def delete(self, job_id: str) -> None:
         self.db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
 
+    def cancel(self, job_id: str, owner_id: str, now: float) -> Job | None:
+        """A student's cancel: a queued or running job of theirs becomes `cancelled`. A worker still
+        running it loses the job (its progress and result are no longer accepted)."""
+        row = self.db.execute(
+            "UPDATE jobs SET state = 'cancelled', finished_at = ?, updated_at = ?, lease_owner = '', "
+            "lease_expires_at = NULL WHERE id = ? AND owner_id = ? AND state IN ('queued', 'running') "
+            "RETURNING *", (now, now, job_id, owner_id)).fetchone()
+        return _row_to(Job, row)
+
+    def count_ahead(self, job: Job) -> int:
+        """Jobs of the same queue that came earlier and are still waiting or running."""
+        row = self.db.execute(
+            "SELECT COUNT(*) FROM jobs WHERE queue = ? AND state IN ('queued', 'running') AND created_at < ? "
+            "AND id != ?", (job.queue, job.created_at, job.id)).fetchone()
+        return int(row[0])
+
 
 class SqliteArtifacts(_Table):
     table, model = "artifacts", Artifact
@@ -634,6 +660,19 @@ class SqliteArtifacts(_Table):
 
     def delete(self, artifact_id: str) -> None:
         self.db.execute("DELETE FROM artifacts WHERE id = ?", (artifact_id,))
+
+    def list_recent(self, course_id: str, owner_id: str, kinds: Iterable[str], limit: int = 50) -> list[Artifact]:
+        """Newest first, without their content (lists show titles; content is read when opened)."""
+        kinds = list(kinds)
+        marks = ", ".join("?" for _ in kinds)
+        columns = ", ".join(_q(f.name) if f.name != "content" else "'{}' AS content" for f in fields(Artifact))
+        rows = self.db.execute(
+            f"SELECT {columns} FROM artifacts WHERE course_id = ? AND owner_id = ? AND kind IN ({marks}) "
+            f"ORDER BY created_at DESC LIMIT {int(limit)}", (course_id, owner_id, *kinds))
+        return [_row_to(Artifact, r) for r in rows.fetchall()]  # type: ignore[misc]
+
+    def rename(self, artifact_id: str, title: str) -> Artifact | None:
+        return self._update(artifact_id, {"title": title})  # type: ignore[no-any-return]
 
 
 class SqliteItems(_Table):

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..ai.base import SourceChunk
 from ..store.base import Store
 from ..store.models import Document
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogs; the web layer translates it where it is shown."""
+    return message
+
+
+# "file, p. 3": the web layer passes this template translated ("file, עמ' 3"). The file name is
+# wrapped in Unicode isolates (FSI ... PDI), so a Hebrew name with ".docx" or an English name in
+# a Hebrew sentence keeps its own order, in tooltips too.
+PAGE_LABEL = N_("%(name)s, p. %(page)s")
+FSI, PDI, LRM = "\u2068", "\u2069", "\u200e"
+_EXTENSION = re.compile(r"(\.[A-Za-z0-9]{1,5})$")
 
 
 @dataclass(frozen=True)
@@ -20,7 +34,13 @@ class Citation:
 
     @property
     def label(self) -> str:
-        return f"{self.document_name}, p. {self.page}" if self.page else self.document_name
+        return self.label_with(PAGE_LABEL)
+
+    def label_with(self, template: str) -> str:
+        """The label from a (translated) template with %(name)s and %(page)s."""
+        # A left-to-right mark before a file extension keeps "2.docx" together (not "docx.2").
+        name = FSI + _EXTENSION.sub(LRM + r"\1", self.document_name) + PDI
+        return template % {"name": name, "page": self.page} if self.page else name
 
 
 def is_pdf(document: Document) -> bool:
@@ -57,6 +77,6 @@ def resolve_citations(store: Store, sources: list[dict[str, Any]], owner_id: str
     return out
 
 
-def citation_links(citations: dict[int, Citation]) -> dict[int, tuple[str, str]]:
+def citation_links(citations: dict[int, Citation], template: str = PAGE_LABEL) -> dict[int, tuple[str, str]]:
     """The (url, title) pairs render_markdown turns "[n]" into."""
-    return {n: (c.url, c.label) for n, c in citations.items()}
+    return {n: (c.url, c.label_with(template)) for n, c in citations.items()}

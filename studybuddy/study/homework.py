@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..ai.base import SourceChunk, ToolRequest
+from .titles import short_text
 from .tools import RETRIEVAL_K, check_course, job_params, retrieved_sources, run_ai, save_artifact
 
 if TYPE_CHECKING:
@@ -25,5 +26,5 @@ def help_job(ctx: JobContext) -> str:
     ctx.progress(30, "Working it out")
     result = run_ai(ctx.services, request)
     ctx.progress(90, "Saving")
-    title = " ".join(params["problem"].split())[:80]
+    title = short_text(params["problem"], 80)
     return save_artifact(ctx, "homework", title, request, result).id

@@ -12,9 +12,10 @@ from markupsafe import Markup, escape
 
 _ALLOWED_TAGS = {
     "p", "br", "strong", "em", "b", "i", "code", "pre", "blockquote", "ul", "ol", "li", "h1", "h2", "h3",
-    "h4", "h5", "h6", "hr", "table", "thead", "tbody", "tr", "th", "td", "a", "del", "sup", "sub", "span",
+    "h4", "h5", "h6", "hr", "table", "thead", "tbody", "tr", "th", "td", "a", "del", "sup", "sub", "span", "bdi",
 }
-_ALLOWED_ATTRIBUTES = {"a": {"href", "title", "class"}, "span": {"class"}, "th": {"align"}, "td": {"align"}}
+_ALLOWED_ATTRIBUTES = {"a": {"href", "title", "class"}, "span": {"class"}, "bdi": {"class", "title"},
+                       "th": {"align"}, "td": {"align"}}
 _CITATION = re.compile(r"\[(\d{1,3})\]")
 
 
@@ -30,9 +31,10 @@ def _link_citations(html: str, links: Mapping[int, tuple[str, str]]) -> str:
         if number not in links:
             return match.group(0)
         url, title = links[number]
+        # An isolate: "[1]" after "ה-mRNA" stays where it was written, whatever the languages around it.
         if not url:
-            return f'<span class="cite" title="{escape(title)}">[{number}]</span>'
-        return f'<a class="cite" href="{escape(url)}" title="{escape(title)}">[{number}]</a>'
+            return f'<bdi class="cite" title="{escape(title)}">[{number}]</bdi>'
+        return f'<bdi><a class="cite" href="{escape(url)}" title="{escape(title)}">[{number}]</a></bdi>'
 
     # Only outside tags: split on tags and rewrite the text pieces.
     parts = re.split(r"(<[^>]+>)", html)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..ai.base import SourceChunk, ToolRequest
 from ..jobs.errors import PermanentError
 from ..store.base import Store
-from ..store.models import Artifact, Item, new_id
+from ..store.models import Artifact, Item, Job, new_id
 from .tools import N_, ToolInputError, run_ai
 
 if TYPE_CHECKING:
@@ -76,8 +76,21 @@ def start_attempt(store: Store, quiz: Artifact, answers: list[Any]) -> Item:
 
 
 def set_attempt_job(store: Store, attempt: Item, job_id: str) -> Item:
-    return store.items.put(dataclasses.replace(attempt, data={**attempt.data, "job_id": job_id},
-                                               updated_at=time.time()))
+    """The attempt with its grading job, as the caller shows it. Not written back: the worker may
+    have graded it already (it takes a job at once), and only the worker writes the attempt (with
+    the job's id) once graded; a write from here could put the ungraded copy back over it."""
+    return dataclasses.replace(attempt, data={**attempt.data, "job_id": job_id})
+
+
+def grading_job(store: Store, attempt: Item) -> Job | None:
+    """The job grading an attempt's open answers (None if there is none)."""
+    job_id = str(attempt.data.get("job_id") or "")
+    if job_id:
+        return store.jobs.get(job_id)
+    for job in store.jobs.list_for_owner(attempt.owner_id, attempt.course_id or None, limit=200):
+        if job.type == "quiz_grade" and job.params.get("attempt_id") == attempt.id:
+            return job
+    return None
 
 
 def attempts(store: Store, quiz: Artifact) -> list[Item]:
@@ -125,6 +138,6 @@ def grade_job(ctx: JobContext) -> str:
         results[i] = {"score": round(score, 2), "correct": score >= 0.6, "feedback": result.data["feedback"],
                       "approximate": bool(result.data.get("approximate")) or result.provider == "local"}
     data = {**attempt.data, "results": results, "pending": False, "score": _total(results),
-            "graded_by": sorted(graded_by)}
+            "graded_by": sorted(graded_by), "job_id": ctx.job.id}
     store.items.put(dataclasses.replace(attempt, data=data, updated_at=time.time()))
     return attempt.id

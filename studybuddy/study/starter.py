@@ -17,16 +17,18 @@ log = logging.getLogger(__name__)
 
 STARTER_JOBS = (("summary", {"length": "medium", "style": "bullets"}), ("flashcards", {"count": 10}))
 OFFER_KINDS = ("summary", "flashcards")
+# Any result of the course means it is not fresh (titles only: their content is not read).
+RESULT_KINDS = ("summary", "flashcards", "quiz", "glossary", "homework", "chat", "study_guide", "faq", "mind_map")
 
 
 def is_fresh(services: Services, course_id: str) -> bool:
     """The course has ready material, no study results and no study job under way."""
     store = services.store
+    course = store.courses.get(course_id)
+    if course is None or store.artifacts.list_recent(course_id, course.owner_id, RESULT_KINDS, 1):
+        return False
     if not any(d.status == "ready" for d in store.documents.list_for_course(course_id)):
         return False
-    if store.artifacts.list_for_course(course_id):
-        return False
-    course = store.courses.get(course_id)
     jobs = store.jobs.list_for_owner(course.owner_id, course_id, limit=50) if course else []
     return not any(j.type in OFFER_KINDS and not j.finished for j in jobs)
 

@@ -12,6 +12,7 @@ from ..ai.offline import THIN_MATERIAL
 from ..jobs.errors import PermanentError
 from ..store.models import Artifact, Chunk, Document, new_id
 from .citations import sources_record
+from .titles import result_title
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -33,13 +34,6 @@ TOO_THIN = "There is too little text in this material for this tool. Add more ma
 MATERIAL_LIMIT = {"summary": 60, "flashcards": 40, "quiz": 40, "glossary": 60, "study_guide": 60, "faq": 60,
                   "mind_map": 60}
 RETRIEVAL_K = {"chat": 6, "homework": 6}
-
-TITLES = {
-    "he": {"flashcards": "כרטיסיות — {scope}", "quiz": "בוחן — {scope}", "glossary": "מילון מונחים — {scope}",
-           "mind_map": "מפת חשיבה — {scope}"},
-    "en": {"flashcards": "Flashcards — {scope}", "quiz": "Quiz — {scope}", "glossary": "Glossary — {scope}",
-           "mind_map": "Mind map — {scope}"},
-}
 
 
 def N_(message: str) -> str:
@@ -289,8 +283,7 @@ def run_material_tool(ctx: JobContext, tool: str) -> str:
         scope = course.name if course else ""
     if tool == "mind_map" and result.data.get("title"):
         scope = str(result.data["title"])
-    title = str((tool != "mind_map" and result.data.get("title")) or TITLES[language].get(tool, "{scope}").format(
-        scope=scope))
+    title = result_title(tool, language, scope, params)
     artifact = save_artifact(ctx, tool, title, request, result)
     log.info("%s %s made by %s/%s in %d ms", tool, artifact.id, result.provider, result.model, result.latency_ms)
     return artifact.id

@@ -14,6 +14,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from ..config import Config
 from ..services import Services
+from . import templating
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ def create_app(config: Config, services: Services | None = None) -> Flask:
         static_folder=str(PACKAGE_DIR / "static"),
         static_url_path="/static",
     )
+    app.jinja_environment = templating.LocalizedEnvironment  # before anything builds app.jinja_env
     if not config.web.secret_key:
         raise ValueError("web.secret_key is empty: the CLI creates one in the state directory")
     app.config.update(
@@ -86,16 +88,16 @@ def create_app(config: Config, services: Services | None = None) -> Flask:
             return errors.json_error(401, errors.MESSAGES[401])
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
-    from . import admin, api, auth, courses, documents, errors, guards, health, i18n, main, openapi, pwa, review
-    from . import settings, tools
+    from . import admin, api, auth, bidi, courses, dates, documents, errors, guards, health, i18n, icons, labels
+    from . import main, openapi, pwa, review, settings, tools, urls, work
 
-    for area in (main, auth, courses, api, health, documents, tools, review, settings, pwa, admin, openapi):
+    for area in (main, auth, courses, api, health, documents, tools, review, settings, pwa, admin, openapi, work):
         app.register_blueprint(area.bp)
     from . import decks, review_stats
 
     for blueprint in (decks.bp, review_stats.stats_bp, review_stats.settings_bp):
         app.register_blueprint(blueprint)
-    for module in (errors, i18n, documents, tools, pwa, guards):
+    for module in (errors, i18n, labels, urls, documents, tools, pwa, guards, icons, dates, bidi, main, work):
         module.init_app(app)
     from . import metrics
 

@@ -13,6 +13,7 @@ from . import get_services
 from .access import owned_course, owned_job
 from .errors import json_error
 from .i18n import translate_stored
+from .work import job_details
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -31,6 +32,7 @@ def job_json(job: Job) -> dict[str, Any]:
         "document_id": job.document_id,
         "created_at": job.created_at,
         "finished_at": job.finished_at,
+        **job_details(job),
     }
 
 

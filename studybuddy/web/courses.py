@@ -44,7 +44,6 @@ def view(course_id: str) -> Any:
         course=course,
         documents=documents,
         outlines={key: value for key, value in outlines.items() if value},
-        jobs=store.jobs.list_for_owner(current_user.id, course.id, limit=10),
     )
 
 

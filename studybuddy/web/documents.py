@@ -26,7 +26,9 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from markupsafe import Markup
 from flask_login import login_required
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -39,6 +41,8 @@ from ..ingest.upload import MB, accept_file, accept_text, remove_document, retry
 from ..store.models import Course, Document
 from . import get_services
 from .access import owned_course, owned_document
+from .bidi import isolate
+from .fragments import FragmentCache
 from .errors import json_error
 from .i18n import translate_stored
 
@@ -55,6 +59,8 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def upload_limits() -> dict[str, Any]:
         return {"upload_limit_mb": get_services().config.web.max_upload_mb}
+
+    app.jinja_env.globals.update(document_rows=document_rows, status_text=STATUS_TEXT)
 
     csrf = app.extensions.get("csrf")
     if csrf is not None:
@@ -122,14 +128,16 @@ def _check_csrf() -> None:
 
 
 def _translated(exc: Rejected) -> str:
-    return _(exc.template).format(**exc.params) if exc.params else _(exc.template)
+    if not exc.params:
+        return _(exc.template)
+    return _(exc.template).format(**{k: isolate(v) for k, v in exc.params.items()})
 
 
 def _too_large_message(exc: RequestEntityTooLarge) -> str:
     limit = getattr(exc, "limit_mb", get_services().config.web.max_upload_mb)
     name = getattr(exc, "file_name", "")
     if name:  # one file of a batch: say which
-        return _(messages.TOO_LARGE_NAMED).format(name=name, limit=limit)
+        return _(messages.TOO_LARGE_NAMED).format(name=isolate(name), limit=limit)
     return _(messages.TOO_LARGE).format(limit=limit)
 
 
@@ -143,6 +151,24 @@ def _effective_state(document: Document) -> tuple[str, str, int, str]:
         if job.state in ("failed", "dead"):
             status, error = "failed", error or job.error_user or messages.INTERNAL
     return status, error, progress, stage
+
+
+_ROWS = FragmentCache()
+
+
+def document_rows(documents: list[Document]) -> Markup:
+    """The list's rows as HTML. They hold nothing but what the key holds (no token, no time), so the
+    rows of an unchanged list are rendered once per language."""
+    states = document_states(documents)
+    key = (str(get_locale()), tuple((d.id, d.display_name, d.kind, d.status, d.error, d.page_count)
+                                    for d in documents), tuple(sorted(states.items())))
+    return Markup(_ROWS.get(key, lambda: render_template("documents/_rows.html", documents=documents,
+                                                         row_states=states)))
+
+
+def document_states(documents: list[Document]) -> dict[str, tuple[str, str, int, str]]:
+    """(status, error, progress, stage) of the documents still being read (one job lookup each)."""
+    return {d.id: _effective_state(d) for d in documents if d.status in ("uploaded", "processing")}
 
 
 def document_json(document: Document) -> dict[str, Any]:
@@ -257,6 +283,14 @@ def list_api(course_id: str) -> Any:
     return jsonify({"documents": [document_json(d) for d in documents]})
 
 
+@bp.route("/courses/<course_id>/documents/rows")
+@login_required
+def rows(course_id: str) -> Any:
+    """The list's rows as HTML, for the live list on the course page (the same rows as a reload)."""
+    course = owned_course(course_id)
+    return document_rows(get_services().store.documents.list_for_course(course.id))
+
+
 @bp.route("/api/v1/courses/<course_id>/documents/text", methods=["POST"])
 @login_required
 def paste_api(course_id: str) -> Any:
@@ -321,7 +355,7 @@ def upload_form(course_id: str) -> Any:
         flash(_translated(exc), "error")
         return back, exc.status  # type: ignore[return-value]
     for error in errors:
-        flash(f"{error['name']}: {error['error']}", "error")
+        flash(Markup("<bdi>{}</bdi>: {}").format(error["name"], error["error"]), "error")
     if accepted:
         flash(_("%(count)d file(s) uploaded; they are being processed.", count=len(accepted)), "info")
     return back

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, current_app, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_login import current_user
 
 from . import LANGUAGES, get_services
@@ -17,11 +18,25 @@ bp = Blueprint("main", __name__)
 def index() -> Any:
     if current_user.is_authenticated:
         return redirect(url_for("courses.library"))
-    return render_template("index.html")
+    if "_flashes" in session or current_app.jinja_env.auto_reload:
+        return render_template("index.html")
+    # The landing page holds nothing personal: one copy per language, made once.
+    cache: dict[str, str] = current_app.extensions.setdefault("studybuddy.landing", {})
+    lang = str(get_locale())
+    page = cache.get(lang)
+    if page is None:
+        page = cache[lang] = render_template("index.html")
+    return page
 
 
 @bp.route("/language/<lang>", methods=["POST"])
 def set_language(lang: str) -> Any:
+    """Anonymous visitors switch without a CSRF token (so public pages need no session); a
+    logged-in student's choice is saved to the account, so theirs is checked."""
+    if current_user.is_authenticated:
+        csrf = current_app.extensions.get("csrf")
+        if csrf is not None and current_app.config.get("WTF_CSRF_ENABLED", True):
+            csrf.protect()
     if lang in LANGUAGES:
         session["lang"] = lang
         if current_user.is_authenticated:
@@ -34,3 +49,9 @@ def _path(url: str) -> str:
 
     parts = urlsplit(url)
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def init_app(app: Flask) -> None:
+    csrf = app.extensions.get("csrf")
+    if csrf is not None:
+        csrf.exempt(f"{__name__}.set_language")

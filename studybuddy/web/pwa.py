@@ -50,15 +50,35 @@ def shell_version() -> str:
     return version
 
 
-def manifest_data() -> dict[str, Any]:
+# The manifest's words in each language (the app's identity, icons and colours are shared).
+MANIFEST_TEXT = {
+    "he": {
+        "name": "StudyBuddy — לומדים עם אבנר",
+        "description": "סיכומים, כרטיסיות, בחנים ועזרה בשיעורי בית מחומרי הקורס שלך, עם אבנר הקפיברה.",
+        "dir": "rtl",
+        "shortcuts": (("הקורסים שלי", "קורסים"), ("צ'אט עם אבנר", "אבנר"), ("חזרה על כרטיסיות", "חזרה")),
+    },
+    "en": {
+        "name": "StudyBuddy — study with Avner",
+        "description": "Summaries, flashcards, quizzes and homework help from your own course material, "
+                       "with Avner the capybara.",
+        "dir": "ltr",
+        "shortcuts": (("My courses", "Courses"), ("Chat with Avner", "Avner"), ("Review flashcards", "Review")),
+    },
+}
+
+
+def manifest_data(lang: str = "he") -> dict[str, Any]:
+    text = MANIFEST_TEXT.get(lang, MANIFEST_TEXT["he"])
     icon = url_for("static", filename="icons/icon-192.png")
+    shortcut_urls = (url_for("courses.library"), url_for("pwa.chat_shortcut"), "/review")
     return {
         "id": "/",
-        "name": "StudyBuddy — לומדים עם אבנר",
+        "name": text["name"],
         "short_name": "StudyBuddy",
-        "description": "סיכומים, כרטיסיות, בחנים ועזרה בשיעורי בית מחומרי הקורס שלך, עם אבנר הקפיברה.",
-        "lang": "he",
-        "dir": "rtl",
+        "description": text["description"],
+        "lang": lang if lang in MANIFEST_TEXT else "he",
+        "dir": text["dir"],
         "start_url": "/",
         "scope": "/",
         "display": "standalone",
@@ -74,19 +94,20 @@ def manifest_data() -> dict[str, Any]:
              "type": "image/png", "purpose": "maskable"},
         ],
         "shortcuts": [
-            {"name": "הקורסים שלי", "short_name": "קורסים", "url": url_for("courses.library"),
-             "icons": [{"src": icon, "sizes": "192x192", "type": "image/png"}]},
-            {"name": "צ'אט עם אבנר", "short_name": "אבנר", "url": url_for("pwa.chat_shortcut"),
-             "icons": [{"src": icon, "sizes": "192x192", "type": "image/png"}]},
-            {"name": "חזרה על כרטיסיות", "short_name": "חזרה", "url": "/review",
-             "icons": [{"src": icon, "sizes": "192x192", "type": "image/png"}]},
+            {"name": name, "short_name": short, "url": url,
+             "icons": [{"src": icon, "sizes": "192x192", "type": "image/png"}]}
+            for (name, short), url in zip(text["shortcuts"], shortcut_urls)
         ],
     }
 
 
 @bp.route("/manifest.webmanifest")
 def manifest() -> Response:
-    response = Response(current_app.json.dumps(manifest_data()), mimetype="application/manifest+json")
+    """The manifest in the language asked for (?lang=en), else the default language."""
+    lang = request.args.get("lang", "")
+    if lang not in LANGUAGES:
+        lang = get_services().config.app.default_language
+    response = Response(current_app.json.dumps(manifest_data(lang)), mimetype="application/manifest+json")
     response.headers["Cache-Control"] = "no-cache"
     return response
 
@@ -145,6 +166,8 @@ def _no_store_for_accounts(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     app.after_request(_no_store_for_accounts)
 
+    default_language = app.extensions["studybuddy"].config.app.default_language
+
     @app.context_processor
     def pwa_context() -> dict[str, Any]:
-        return {"theme_color": THEME_COLOR}
+        return {"theme_color": THEME_COLOR, "default_language": default_language}

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, abort, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -14,7 +12,7 @@ from flask_login import current_user, login_required
 from ..ai import quota
 from ..store.models import Artifact, Course, Item
 from ..study import chat, glossary, quiz, requests, starter
-from ..study.citations import citation_links, resolve_citations
+from ..study.citations import PAGE_LABEL, citation_links, resolve_citations
 from ..study.markdown import render_markdown
 from ..study.mindmap import render_mind_map
 from ..study.tools import FORM_TOOLS, ToolInputError, clean_params, question_language, ready_documents
@@ -49,9 +47,7 @@ def _problem(status: int, message: str, course: Course | None = None, tool: str 
 
 
 def _history(course: Course, limit: int = 50) -> list[Artifact]:
-    found = [a for a in get_services().store.artifacts.list_for_course(course.id)
-             if a.owner_id == current_user.id and a.kind in HISTORY_KINDS]
-    return sorted(found, key=lambda a: a.created_at, reverse=True)[:limit]
+    return get_services().store.artifacts.list_recent(course.id, current_user.id, HISTORY_KINDS, limit)
 
 
 def _tools_context(course: Course) -> dict[str, Any]:
@@ -149,7 +145,7 @@ def result(artifact_id: str) -> Any:
     if artifact.kind not in HISTORY_KINDS:
         abort(404)
     citations = _citations(artifact)
-    links = citation_links(citations)
+    links = citation_links(citations, _(PAGE_LABEL))
     markdown = render_markdown(str(artifact.content.get("markdown", "")), links)
     extra: dict[str, Any] = {}
     if artifact.kind == "mind_map":
@@ -182,7 +178,21 @@ def take_quiz(artifact_id: str) -> Any:
     course = owned_course(artifact.course_id)
     return render_template("tools/quiz_take.html", course=course, artifact=artifact,
                            questions=quiz.questions(artifact), attempts=quiz.attempts(get_services().store, artifact),
-                           max_chars=get_services().config.quota.max_question_chars, error="")
+                           max_chars=get_services().config.quota.max_question_chars, error="",
+                           keep=_kept_answers(artifact, request.args.get("retry", "")))
+
+
+def _kept_answers(artifact: Artifact, attempt_id: str) -> dict[int, Any]:
+    """"Retry the ones I got wrong": the answers of an earlier attempt that were right (kept as they
+    were), by question number; the page asks the others again."""
+    if not attempt_id:
+        return {}
+    attempt = _owned_attempt(attempt_id)
+    if attempt.parent_id != artifact.id or attempt.data.get("pending"):
+        abort(404)
+    answers = attempt.data.get("answers", [])
+    return {i: answers[i] for i, res in enumerate(attempt.data.get("results", []))
+            if res.get("correct") and i < len(answers)}
 
 
 @bp.route("/quizzes/<artifact_id>/attempts", methods=["POST"])
@@ -218,9 +228,9 @@ def quiz_attempt(attempt_id: str) -> Any:
     attempt = _owned_attempt(attempt_id)
     artifact = _owned_quiz(attempt.parent_id)
     course = owned_course(artifact.course_id)
-    job = get_services().store.jobs.get(str(attempt.data.get("job_id", ""))) if attempt.data.get("job_id") else None
+    job = quiz.grading_job(get_services().store, attempt)
     citations = _citations(artifact)
-    links = citation_links(citations)
+    links = citation_links(citations, _(PAGE_LABEL))
     rows = list(zip(quiz.questions(artifact), attempt.data.get("answers", []), attempt.data.get("results", [])))
     return render_template("tools/quiz_attempt.html", course=course, artifact=artifact, attempt=attempt, rows=rows,
                            job=job, citations=citations, render=lambda text: render_markdown(text, links))
@@ -259,7 +269,7 @@ def _render_message(message: Item) -> dict[str, Any]:
     artifact = get_services().store.artifacts.get(str(message.data.get("artifact_id", "")))
     citations = _citations(artifact) if artifact and artifact.owner_id == current_user.id else {}
     cited = {n: c for n, c in citations.items() if artifact and n in artifact.content.get("citations", [])}
-    return {"html": render_markdown(text, citation_links(citations)), "citations": cited}
+    return {"html": render_markdown(text, citation_links(citations, _(PAGE_LABEL))), "citations": cited}
 
 
 @bp.route("/courses/<course_id>/chat")
@@ -343,21 +353,17 @@ def make_starter(course_id: str) -> Any:
     return redirect(url_for("courses.view", course_id=course.id))
 
 
+def starter_offer(course: Course) -> bool:
+    """Offer a fresh course's starter summary and flashcards (ingest.starter_tools: offer)."""
+    services = get_services()
+    return services.config.ingest.starter_tools == "offer" and starter.is_fresh(services, course.id)
+
+
 def init_app(app: Flask) -> None:
     """Let the course page's tool grid show the latest results and the starter offer."""
 
     def recent_tools(course: Course, limit: int = 5) -> list[Artifact]:
         return _history(course, limit)
 
-    def starter_offer(course: Course) -> bool:
-        services = get_services()
-        return services.config.ingest.starter_tools == "offer" and starter.is_fresh(services, course.id)
-
     app.jinja_env.globals["starter_offer"] = starter_offer
 
-    def tools_time(timestamp: float) -> str:
-        zone = ZoneInfo(get_services().config.app.timezone)
-        return dt.datetime.fromtimestamp(float(timestamp), zone).strftime("%Y-%m-%d %H:%M")
-
-    app.jinja_env.globals["recent_tools"] = recent_tools
-    app.jinja_env.filters["tools_time"] = tools_time

@@ -45,9 +45,20 @@ class JobContext:
         """Record progress (percent + stage text); also renews the lease."""
         now = time.time()
         jobs = self.store.jobs
-        jobs.set_progress(self.job.id, self.worker_id, percent, stage, now)
+        if not jobs.set_progress(self.job.id, self.worker_id, percent, stage, now):
+            stop_if_cancelled(self)
         jobs.heartbeat(self.job.id, self.worker_id, self.config.worker.lease_seconds, now)
         self.on_heartbeat()
+
+
+class JobCancelled(BaseException):
+    """The student cancelled the job: stop (a BaseException, so no handler carries on)."""
+
+
+def stop_if_cancelled(ctx: JobContext) -> None:
+    current = ctx.store.jobs.get(ctx.job.id)
+    if current is not None and current.state == "cancelled":
+        raise JobCancelled
 
 
 class RunningJob:
@@ -110,6 +121,9 @@ def process_job(
     try:
         log.info("job %s (%s) attempt %d started", job.id, job.type, job.attempts)
         result_ref = handler(ctx)
+    except JobCancelled:
+        log.info("job %s (%s) was cancelled; stopped", job.id, job.type)
+        return "cancelled"
     except PermanentError as exc:
         log.warning("job %s (%s) failed: %s", job.id, job.type, exc.internal)
         store.jobs.finish(job.id, worker_id, "failed", time.time(), error_user=exc.user_message,
@@ -134,6 +148,13 @@ def process_job(
         if running is not None:
             running.clear()
     if not store.jobs.finish(job.id, worker_id, "succeeded", time.time(), result_ref=result_ref or ""):
+        current = store.jobs.get(job.id)
+        if current is not None and current.state == "cancelled":
+            # Cancelled while its last step ran: the result nobody waits for any more is discarded.
+            if result_ref and store.artifacts.get(result_ref) is not None:
+                store.artifacts.delete(result_ref)
+            log.info("job %s (%s) was cancelled; its result was discarded", job.id, job.type)
+            return "cancelled"
         log.warning("job %s finished after losing its lease; result %s kept", job.id, result_ref)
     log.info("job %s (%s) succeeded in %.0f ms", job.id, job.type, (time.perf_counter() - started) * 1000)
     return "succeeded"

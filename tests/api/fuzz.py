@@ -37,7 +37,7 @@ def _log_in(base: str) -> tuple[str, str]:
     """The session cookie and CSRF token of a logged-in student."""
     jar = CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    token = re.search(r'name="csrf-token" content="([^"]+)"',
+    token = re.search(r'name="csrf_token" value="([^"]+)"',
                       opener.open(base + "/login").read().decode()).group(1)  # type: ignore[union-attr]
     form = urllib.parse.urlencode({"email": "fuzz@example.com", "password": PASSWORD, "csrf_token": token})
     page = opener.open(base + "/login", data=form.encode()).read().decode()

@@ -58,14 +58,19 @@ class LiveApp:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    yield from serve_live(tmp_path_factory.mktemp("live"))
+
+
+def serve_live(state: Path, handlers: Any = None, concurrency: int | None = None) -> Iterator[LiveApp]:
+    """The app on loopback with its worker (optionally with other job handlers), until closed."""
     from waitress.server import create_server
 
     from studybuddy.web import create_app
     from studybuddy.worker.consumer import Worker
 
-    cfg = make_config(tmp_path_factory.mktemp("live"))
+    cfg = make_config(state)
     services = Services(cfg)
-    worker = Worker(services)
+    worker = Worker(services, handlers=handlers, concurrency=concurrency)
     worker.start()
     app = create_app(cfg, services)
     server = create_server(app, host="127.0.0.1", port=0, threads=8, ident="StudyBuddy")

@@ -65,9 +65,9 @@ def test_student_journey_and_screenshots(page: Any, context: Any, live: LiveApp)
     assert page.text_content("h1") == "ביולוגיה של הצמח"
 
     # Upload a Hebrew PDF and watch it become ready without reloading.
+    # Choosing the file uploads it (no second step).
     page.set_input_files("#upload-files", files=[{"name": "פוטוסינתזה.pdf", "mimeType": "application/pdf",
                                                   "buffer": hebrew_pdf()}])
-    page.click("form.upload-form button[type=submit]")
     ready = page.locator("[data-document-id][data-status=ready]")
     ready.wait_for(timeout=JOB_TIMEOUT)
     assert "פוטוסינתזה.pdf" in ready.text_content()

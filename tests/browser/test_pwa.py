@@ -106,7 +106,7 @@ def test_service_worker_controls_and_app_is_installable(page: Any, context: Any,
     assert errors["installabilityErrors"] == [], errors
     # Chromium offers the install: the menu shows "Install the app".
     page.reload()
-    page.wait_for_selector("#install-app", state="visible", timeout=20000)
+    page.wait_for_selector(".main-nav [data-install-app]", state="visible", timeout=20000)
     manifest = cdp.send("Page.getAppManifest")
     assert not manifest.get("errors"), manifest["errors"]
     # The shell cache holds public files only.

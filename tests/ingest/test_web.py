@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import time
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from studybuddy.courses import create_course
 from studybuddy.ingest import messages
 from studybuddy.store.models import Artifact, Course, new_id
+from studybuddy.web.bidi import isolate
 from studybuddy.worker.handlers import default_handlers
 from studybuddy.worker.runner import process_job
 
@@ -86,8 +88,9 @@ def test_upload_several_files_and_follow_them_to_ready(alice: Any, services: Any
 
     # The course page shows the panel with both documents.
     html = alice.get(f"/courses/{course.id}").get_data(as_text=True)
-    assert 'class="card documents-panel"' in html and "סיכום.pdf" in html and "הערות.txt" in html
-    assert "js/documents.js" in html and "<script>" not in html
+    assert 'class="card documents-panel"' in html and "סיכום<span class=\"file-ext\">.pdf</span>" in html \
+        and "הערות<span class=\"file-ext\">.txt</span>" in html
+    assert re.search(r"js/documents\.[0-9a-f]{12}\.js", html) and "<script>" not in html
 
 
 def test_non_pdf_originals_download_with_their_hebrew_name(alice: Any, services: Any, course: Course) -> None:
@@ -108,7 +111,7 @@ def test_mixed_upload_reports_each_refused_file(alice: Any, services: Any, cours
     assert [d["name"] for d in body["documents"]] == ["a.txt"]
     assert [(e["name"], e["error"]) for e in body["errors"]] == [
         ("empty.txt", messages.EMPTY_FILE),
-        ("prog.pdf", messages.EXTENSION_MISMATCH.format(name="prog.pdf")),
+        ("prog.pdf", messages.EXTENSION_MISMATCH.format(name=isolate("prog.pdf"))),
     ]
     assert len(services.store.blobs.list_ids()) == 1
 
@@ -167,7 +170,7 @@ def test_too_large_file_is_refused_with_413_before_the_body_is_read(
                    content_type=content_type, content_length=len(body))
     assert r.status_code == 413
     # The batch names the file that was too large.
-    assert r.get_json()["error"] == messages.TOO_LARGE_NAMED.format(name="big.txt", limit=1)
+    assert r.get_json()["error"] == messages.TOO_LARGE_NAMED.format(name=isolate("big.txt"), limit=1)
     assert stream.consumed < 2 * 1024 * 1024, stream.consumed  # stopped soon after the limit
     assert services.store.documents.list_for_course(course.id) == []
     assert services.store.blobs.list_ids() == []
@@ -223,7 +226,7 @@ def test_form_upload_and_paste_redirect_back_to_the_course(alice: Any, services:
                    data={"csrf_token": csrf_token(alice), "title": "הדבקה", "text": "טקסט מודבק על תאים"})
     assert r.status_code == 302
     page = alice.get(f"/courses/{course.id}").get_data(as_text=True)
-    assert "הדבקה" in page and "a.txt" in page
+    assert "הדבקה" in page and "a<span class=\"file-ext\">.txt</span>" in page  # the extension kept with its name
     r = alice.post(f"/courses/{course.id}/documents/text",
                    data={"csrf_token": csrf_token(alice), "title": "ריק", "text": "   "})
     assert r.status_code == 400
@@ -373,7 +376,7 @@ def test_the_same_file_twice_in_a_course_is_refused_and_named(
     r = upload(alice, course.id, [(data, "copy.txt"), (b"other text entirely", "other.txt")])
     body = r.get_json()
     assert [e["name"] for e in body["errors"]] == ["copy.txt"]
-    assert body["errors"][0]["error"] == messages.DUPLICATE.format(name="first.txt")
+    assert body["errors"][0]["error"] == messages.DUPLICATE.format(name=isolate("first.txt"))
     assert sorted(d.display_name for d in services.store.documents.list_for_course(course.id)) == [
         "first.txt", "other.txt"]
     assert len(services.store.blobs.list_ids()) == 2

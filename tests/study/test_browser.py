@@ -36,10 +36,14 @@ def test_every_tool_from_form_to_cited_result(page: Any, live: Any, watch: Any) 
         page.goto(tools)
         if fill:
             fill()
-        page.locator(f"#{section} form button[type=submit]").click()
+        page.locator(f"#{section} form button[type=submit]").first.click()
         page.wait_for_url(re.compile(r".*/(results|quizzes)/[0-9a-f]+$"), timeout=30_000)
 
-    run("summary", lambda: page.select_option("#summary-style", "exam"))
+    def exam_style() -> None:  # the options are one tap away, in a disclosure
+        page.locator("#summary details.options > summary").click()
+        page.select_option("#summary-style", "exam")
+
+    run("summary", exam_style)
     assert page.locator("article.prose h3").count() >= 2
     cite = page.locator("article.prose a.cite").first
     assert re.fullmatch(rf"/documents/{document.id}/file#page=\d+", cite.get_attribute("href"))
@@ -102,10 +106,16 @@ def test_mind_map_study_guide_and_faq_from_the_course_page(page: Any, live: Any,
     course, _ = add_course(live.services, user, STRUCTURED, name="מיקרו")
     _login(page, "noa@example.com")
 
-    def make(link: str, section: str) -> None:
+    def make(tool: str, section: str) -> None:
+        """One tap on the course page; the result appears in its list of recent work."""
         page.goto(f"/courses/{course.id}")
-        page.locator(f".tool-links a[href$='#{link}']").click()
-        page.locator(f"#{section} form button[type=submit]").click()
+        before = page.locator("[data-role=work-list] > li[data-job-id]").count()
+        page.locator(f"form[data-start-tool] button[formaction$='/tools/{tool}']").click()
+        page.wait_for_function(f"() => document.querySelectorAll('[data-role=work-list] > li[data-job-id]')"
+                               f".length > {before}")
+        link = page.locator("[data-role=work-list] > li").first.locator("a.work-title")
+        link.wait_for(timeout=30_000)
+        link.click()
         page.wait_for_url(re.compile(r".*/results/[0-9a-f]+$"), timeout=30_000)
 
     # Hebrew: the map reads from the right; its centre is the lecture's title
@@ -127,18 +137,20 @@ def test_mind_map_study_guide_and_faq_from_the_course_page(page: Any, live: Any,
 
     # English: switch the interface, make the FAQ in English, and an English mind map reads from the left
     page.goto(f"/courses/{course.id}")
-    page.locator("button[data-switch-language=en]").click()
+    page.locator(".main-nav button[data-switch-language=en]").click()
     page.wait_for_load_state()
     page.goto(f"/courses/{course.id}/tools")
+    page.locator("#faq details.options > summary").click()
     page.select_option("#faq-language", "en")
-    page.locator("#faq form button[type=submit]").click()
+    page.locator("#faq form button[type=submit]").first.click()
     page.wait_for_url(re.compile(r".*/results/[0-9a-f]+$"), timeout=30_000)
     assert page.locator(".faq-item").count() >= 3
     assert "What should I know about" in page.locator(".faq-item summary").first.inner_text()
     screenshot(page, "tools-faq-en")
     page.goto(f"/courses/{course.id}/tools")
+    page.locator("#mind_map details.options > summary").click()
     page.select_option("#mind_map-language", "en")
-    page.locator("#mind_map form button[type=submit]").click()
+    page.locator("#mind_map form button[type=submit]").first.click()
     page.wait_for_url(re.compile(r".*/results/[0-9a-f]+$"), timeout=30_000)
     centre = page.locator("svg.mind-map g.node-0 rect").bounding_box()
     assert centre["x"] < page.locator("svg.mind-map g.node-1 rect").first.bounding_box()["x"]
@@ -160,5 +172,5 @@ def test_the_starter_pack_offer_on_a_fresh_course(page: Any, live: Any, watch: A
         assert time.monotonic() < deadline, "the starter summary and flashcards were not made"
         time.sleep(0.2)
     page.reload()
-    assert page.locator(".tools-grid .history-list li").count() == 2
+    assert page.locator("[data-role=work-list] a.work-title").count() == 2
     assert not watch.errors, watch.errors

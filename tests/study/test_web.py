@@ -164,8 +164,12 @@ def test_open_quiz_is_graded_by_a_job_and_labelled_approximate(login_as: Any, se
     attempt_id = done.headers["Location"].rsplit("/", 1)[-1]
     pending = client.get(done.headers["Location"]).get_data(as_text=True)
     attempt = services.store.items.get(attempt_id)
-    assert f'data-watch-job="{attempt.data["job_id"]}"' in pending
-    assert wait_job(services, attempt.data["job_id"]).state == "succeeded"
+    job = quiz.grading_job(services.store, attempt)
+    # The worker may have graded it already; otherwise the page follows the grading job.
+    assert job is not None and job.params["attempt_id"] == attempt_id
+    assert f'data-watch-job="{job.id}"' in pending or "approximate" in pending
+    assert wait_job(services, job.id).state == "succeeded"
+    assert services.store.items.get(attempt_id).data["job_id"] == job.id  # written by the worker, once
     page = client.get(done.headers["Location"]).get_data(as_text=True)
     assert "approximate" in page and "data-watch-job" not in page
 

@@ -23,7 +23,7 @@ from studybuddy.courses import create_course
 from studybuddy.jobs import submit_job
 from studybuddy.services import Services
 from studybuddy.store.cards import Card, Deck
-from studybuddy.store.models import Page, new_id
+from studybuddy.store.models import Artifact, Page, new_id
 from studybuddy.study import chat, quiz
 from studybuddy.worker.consumer import Worker
 from tests.study.conftest import add_course, wait_job
@@ -39,7 +39,7 @@ ADMIN_ONLY = "admin."
 # Routes that take an artifact id want a particular kind of artifact.
 ARTIFACT_KIND = {"tools.take_quiz": "quiz", "tools.submit_quiz": "quiz", "tools.message_fragment": "chat"}
 # Run last in the positive control, each on a spare course, because they remove things.
-DESTRUCTIVE = ("courses.delete", "api.remove_course", "documents.delete_form", "documents.delete_api",
+DESTRUCTIVE = ("courses.delete", "api.remove_course", "documents.delete_form", "documents.delete_api", "work.delete",
                "decks.delete", "decks.delete_card")
 
 
@@ -196,8 +196,12 @@ def test_bob_gets_404_on_every_route_for_alices_ids_and_alice_does_not(client: A
         if endpoint in DESTRUCTIVE:  # each removal gets its own course and document of alice's
             spare_course, spare_document = add_course(services, world["alice"], ENGLISH, name="spare")
             spare_deck, spare_card = _deck_with_card(store, world["alice"].id, spare_course.id)
+            spare_result = store.artifacts.add(Artifact(id=new_id(), owner_id=world["alice"].id,
+                                                        course_id=spare_course.id, kind="summary",
+                                                        content={"markdown": "spare"}, title="spare"))
             values.update({k: v for k, v in (("course_id", spare_course.id), ("document_id", spare_document.id),
-                                             ("deck_id", spare_deck.id), ("card_id", spare_card.id))
+                                             ("deck_id", spare_deck.id), ("card_id", spare_card.id),
+                                             ("artifact_id", spare_result.id))
                            if k in arguments})
         url = _url(app, endpoint, values)
         response = _request(client, method, url)
