@@ -47,7 +47,20 @@ def create_app(config: Config, services: Services | None = None) -> Flask:
     app.jinja_environment = templating.LocalizedEnvironment  # before anything builds app.jinja_env
     if not config.web.secret_key:
         raise ValueError("web.secret_key is empty: the CLI creates one in the state directory")
-    app.config.update(
+    app.config.update(_flask_settings(config))
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["studybuddy"] = services or Services(config)
+
+    CSRFProtect(app)
+    Babel(app, locale_selector=_select_locale)
+    _init_login(app)
+    _register_areas(app)
+    _init_responses(app, config)
+    return app
+
+
+def _flask_settings(config: Config) -> dict[str, Any]:
+    return dict(
         SECRET_KEY=config.web.secret_key,
         SESSION_COOKIE_NAME="studybuddy_session",
         SESSION_COOKIE_HTTPONLY=True,
@@ -67,17 +80,15 @@ def create_app(config: Config, services: Services | None = None) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES=str(PACKAGE_DIR / "translations"),
         JSON_AS_ASCII=False,
     )
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions["studybuddy"] = services or Services(config)
 
-    CSRFProtect(app)
-    Babel(app, locale_selector=_select_locale)
+
+def _init_login(app: Flask) -> None:
+    from . import errors
+    from .auth import load_user
+
     login = LoginManager(app)
     login.login_view = "auth.login"
     login.login_message = ""
-
-    from .auth import load_user
-
     login.user_loader(load_user)
 
     @login.unauthorized_handler
@@ -88,20 +99,32 @@ def create_app(config: Config, services: Services | None = None) -> Flask:
             return errors.json_error(401, errors.MESSAGES[401])
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
-    from . import admin, api, auth, bidi, courses, dates, documents, errors, guards, health, i18n, icons, labels
-    from . import main, openapi, pwa, review, settings, tools, urls, work
+
+def _register_areas(app: Flask) -> None:
+    """Every blueprint, then every module's init_app (template helpers, hooks, error pages)."""
+    from . import admin, api, auth, bidi, courses, dates, decks, documents, errors, guards, health, i18n, icons
+    from . import labels, main, metrics, openapi, pwa, review, review_stats, settings, tools, urls, work
 
     for area in (main, auth, courses, api, health, documents, tools, review, settings, pwa, admin, openapi, work):
         app.register_blueprint(area.bp)
-    from . import decks, review_stats
-
     for blueprint in (decks.bp, review_stats.stats_bp, review_stats.settings_bp):
         app.register_blueprint(blueprint)
-    for module in (errors, i18n, labels, urls, documents, tools, pwa, guards, icons, dates, bidi, main, work):
+    for module in (errors, i18n, labels, urls, documents, tools, pwa, guards, icons, dates, bidi, main, work,
+                   metrics):
         module.init_app(app)
-    from . import metrics
 
-    metrics.init_app(app)
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; frame-src 'self'; worker-src 'self'; "
+    "manifest-src 'self'"
+)
+
+
+def _init_responses(app: Flask, config: Config) -> None:
+    """The CSRF refusal, the page language, and the security headers of every response."""
+    from . import errors
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> Any:
@@ -122,15 +145,7 @@ def create_app(config: Config, services: Services | None = None) -> Flask:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-            "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
-            "form-action 'self'; frame-ancestors 'none'; frame-src 'self'; worker-src 'self'; "
-            "manifest-src 'self'",
-        )
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
-
-    return app
