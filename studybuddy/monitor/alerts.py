@@ -102,16 +102,17 @@ class Alerter:
         self._save(state)
         return outcome
 
-    def notify(self, alert: Alert, *, reminder: bool = False, owed_before: bool = False) -> str:
+    def notify(self, alert: Alert, *, reminder: bool = False) -> str:
         """An incident mail, sent when the policy says so (no de-duplication here).
 
-        Counts against the hourly cap; a resolve ("recovered") is sent even over the cap. A mail
-        the policy tries again (`owed_before`) is counted as held back only once."""
+        Counts against the hourly cap; a resolve ("recovered") is sent even over the cap. An open
+        or escalation mail held back by the cap stays owed (the policy sends it later); a reminder
+        held back is dropped, and counted in the next mail."""
         if alert.kind not in KINDS:
             raise ValueError(f"unknown alert kind {alert.kind!r}")
         state = self._load()
         outcome = self._send(state, alert, repeat=reminder, capped=alert.kind != "recovered",
-                             count_held=not owed_before)
+                             count_held=reminder)
         self._save(state)
         return outcome
 

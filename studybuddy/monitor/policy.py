@@ -178,12 +178,10 @@ class Policy:
     def _mail(self, inc: dict[str, Any], now: float) -> None:
         """The owed open (or escalation) mail; else a reminder every mail.repeat_minutes."""
         if inc["owed"]:
-            outcome = self.alerter.notify(self._alert(inc, inc["owed"], now), owed_before=inc.get("held", False))
+            outcome = self.alerter.notify(self._alert(inc, inc["owed"], now))
             if outcome in DELIVERED:
-                inc.update(owed="", held=False, last_mail_at=now)
-            else:
-                inc["held"] = True  # over the hourly cap: tried again next round
-            return
+                inc.update(owed="", last_mail_at=now)
+            return  # else over the hourly cap: still owed, tried again next round
         if inc["inhibited_by"]:
             return  # a dependency's incident speaks for it
         if now - (inc["last_mail_at"] or now) >= self.config.mail.repeat_minutes * 60:
@@ -195,7 +193,6 @@ class Policy:
         inc["state"] = "escalated"
         inc["action"] = f"not restarting again: {why}"
         inc["owed"] = "escalated"
-        inc["held"] = False
         self._event("escalation", inc["root"], unit=inc["unit"], reason=why, incident=inc["id"],
                     cause=inc["cause"])
         log.error("escalating %s (%s): %s", inc["cause"], inc["unit"], why)

@@ -358,3 +358,87 @@ def test_not_under_systemd_no_systemctl_and_one_log_line(rig: Rig, caplog: pytes
     rig.smtp.inbox.wait_for(2)
     text, _ = decode_parts(rig.smtp.inbox.messages[0])
     assert "not running under systemd" in text and "Action: restarted" not in text
+
+
+# -- incident mail: open, reminders, resolve; the hourly cap counts mails --------------------
+
+def with_mail(rig: Rig, **mail: int) -> None:
+    rig.cfg = rig.cfg.replace(mail=mail)
+    rig.policy = rig.new_policy()
+
+
+def broker_outage(rig: Rig, rounds: int) -> list[str]:
+    actions: list[str] = []
+    for _ in range(rounds):
+        actions += rig.round([BROKER, READY, UPLOAD, *CANARIES])
+        rig.clock.advance(60)
+    actions += rig.round([], [BROKER, READY, UPLOAD, *CANARIES])
+    rig.clock.advance(60)
+    return actions
+
+
+def test_two_incidents_in_one_hour_are_both_mailed_and_resolved(rig: Rig) -> None:
+    """Issue 13, defect 5: one outage spent the hourly cap on per-check mails, the next was silent
+    and its recovery mails were dropped as duplicates."""
+    with_mail(rig, max_per_hour=3, repeat_minutes=60)
+    first = broker_outage(rig, 8)
+    rig.clock.advance(600)
+    second = broker_outage(rig, 8)
+    assert first == second == ["opened broker", "resolved broker"]
+    title = f"{BROKER} (+8 more)"
+    # The fourth mail is over the cap of 3 and still goes out: a resolve is never held back.
+    assert rig.mails(4) == [f"[StudyBuddy FAILING] {title}", f"[StudyBuddy RECOVERED] {title}"] * 2
+    assert rig.systemctl.calls() == []
+    closes = rig.services.store.monitor.events(kind="incident_close")
+    opens = rig.services.store.monitor.events(kind="incident_open")
+    assert len(opens) == len(closes) == 2 and opens[0].data["incident"] != opens[1].data["incident"]
+    assert closes[1].created_at - opens[0].created_at < 3600
+    assert rig.services.store.monitor.events(kind="mail_suppressed") == []
+
+
+def test_reminders_come_at_the_interval_while_an_incident_is_open(rig: Rig) -> None:
+    with_mail(rig, repeat_minutes=30)
+    for _ in range(22):  # 110 minutes of a full disk, a round every 5 minutes
+        rig.check("disk:free", "fail")
+        rig.clock.advance(300)
+    rig.check("disk:free", "pass")
+    # Opened at the third round (10 min), reminders 30, 60 and 90 minutes later, then the resolve.
+    assert rig.mails(5) == ["[StudyBuddy FAILING] disk:free"] + ["[StudyBuddy FAILING] disk:free (still)"] * 3 + [
+        "[StudyBuddy RECOVERED] disk:free"]
+    text, _ = decode_parts(rig.smtp.inbox.messages[1])
+    assert "It is still going on." in text
+
+
+def test_the_hourly_cap_counts_mails_and_never_holds_a_resolve_back(rig: Rig) -> None:
+    with_mail(rig, max_per_hour=2, repeat_minutes=20)
+    for _ in range(3):  # nine failing checks, one cause: one mail
+        rig.round([BROKER, READY, UPLOAD, *CANARIES])
+        rig.clock.advance(60)
+    assert rig.mails(1) == [f"[StudyBuddy FAILING] {BROKER} (+8 more)"]
+    for _ in range(3):  # a second cause: the second mail of the hour
+        rig.round([BROKER, READY, UPLOAD, *CANARIES, "disk:free"])
+        rig.clock.advance(60)
+    for _ in range(3):  # a third: held back by the cap, and owed
+        rig.round([BROKER, READY, UPLOAD, *CANARIES, "disk:free", "ai:responseTime/openai"])
+        rig.clock.advance(60)
+    assert rig.mails(2)[1] == "[StudyBuddy FAILING] disk:free"
+    assert rig.policy.incident("ai:openai")["owed"] == "failing"
+    # 34 minutes in, the reminders of both are due but over the cap: dropped, and counted.
+    rig.clock.advance(1500)
+    rig.round([BROKER, READY, UPLOAD, *CANARIES, "disk:free", "ai:responseTime/openai"])
+    assert len(rig.subjects()) == 2
+    # The broker comes back: its resolve is mailed though the cap is spent, and tells of the two
+    # reminders that were not.
+    assert rig.round(["disk:free", "ai:responseTime/openai"], [BROKER, READY, UPLOAD, *CANARIES]) == [
+        "resolved broker"]
+    assert rig.mails(3)[2] == f"[StudyBuddy RECOVERED] {BROKER} (+8 more)"
+    text, _ = decode_parts(rig.smtp.inbox.messages[2])
+    assert "2 further alert(s) were not mailed" in text
+    # An hour later the cap has room: the disk's reminder, and the ai incident's open mail, owed
+    # all along.
+    rig.clock.advance(3600)
+    rig.round(["disk:free", "ai:responseTime/openai"])
+    assert rig.mails(5)[3:] == ["[StudyBuddy FAILING] disk:free (still)",
+                                "[StudyBuddy FAILING] ai:responseTime/openai"]
+    text, _ = decode_parts(rig.smtp.inbox.messages[4])
+    assert "further alert" not in text and "the AI provider openai" in text
