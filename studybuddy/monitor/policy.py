@@ -129,8 +129,10 @@ class Policy:
         for key, st in self.state["checks"].items():
             cause = blamed_for.get(key, st.get("cause", ""))
             inc = self.state["incidents"].get(cause)
-            st["state"] = inc["state"] if inc and st.get("last_status") == "fail" else "ok"
-            st["incident"] = inc["id"] if inc and st["state"] != "ok" else ""
+            if inc and st.get("last_status") == "fail":
+                st.update(state=inc["state"], incident=inc["id"], since=inc["since"], output=st["last_output"])
+            else:
+                st.update(state="ok", incident="", since=None, output="")
         self.save()
         return actions
 

@@ -5,7 +5,7 @@ escalation and recovery."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -57,7 +57,7 @@ class Rig:
         return Policy(self.services.store, self.cfg, restarter, alerter, self.clock,
                       stopped_on_purpose=stopped_on_purpose, systemd=lambda: self.systemd)
 
-    def round(self, failing: list[str], passing: list[str] = ()) -> list[str]:  # type: ignore[assignment]
+    def round(self, failing: Sequence[str], passing: Sequence[str] = ()) -> list[str]:
         """One round in which the checks `failing` fail and `passing` pass."""
         results = [result(k, "fail") for k in failing] + [result(k, "pass") for k in passing]
         blames = assign([(CHECK_OF[r.name.split(":")[0]], r) for r in results], self.cfg.monitor.units)
@@ -198,7 +198,7 @@ def test_a_failed_restart_is_not_counted_as_a_restart(rig: Rig) -> None:
     assert rig.mails(1) == [f"[StudyBuddy CRITICAL, ESCALATED] {CANARY} ({WORKER})"]
     text, _ = decode_parts(rig.smtp.inbox.messages[0])
     assert "Interactive authentication required" in text
-    assert f"systemctl could not restart {WORKER}" in text and f"Action: restarted" not in text
+    assert f"systemctl could not restart {WORKER}" in text and "Action: restarted" not in text
     # Later rounds do not claim a cooldown: nothing was restarted.
     assert f"cooldown {WORKER}" not in rig.check(CANARY, "fail")
     rig.check(CANARY, "pass")
