@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.2
 AI_PROBE_LIMIT_SECONDS = 90.0
+# Ping jobs the store would not delete yet (it may be what fails); the next round tries again.
+LEFTOVER_CANARIES = "leftover_canaries"
 
 
 def _url(ctx: HealthContext, path: str) -> str:
@@ -61,6 +63,7 @@ def probe_canary(ctx: HealthContext) -> list[CheckResult]:
     from ..jobs import submit_job
 
     owner = monitor_owner_id(ctx)
+    # "stale_canaries": ping jobs an earlier version of this probe left queued on purpose.
     _discard_canaries(ctx, owner, list(ctx.state.pop("stale_canaries", [])) +
                       list(ctx.state.pop(LEFTOVER_CANARIES, [])))
     submitted: dict[str, tuple[str, float]] = {}
@@ -77,9 +80,6 @@ def probe_canary(ctx: HealthContext) -> list[CheckResult]:
     finally:
         _discard_canaries(ctx, owner, [job_id for job_id, _ in submitted.values()])
     return sorted(results, key=lambda r: r.component_id)
-
-
-LEFTOVER_CANARIES = "leftover_canaries"
 
 
 def _await_canaries(ctx: HealthContext, submitted: dict[str, tuple[str, float]]) -> list[CheckResult]:
@@ -163,6 +163,7 @@ def probe_upload(ctx: HealthContext) -> list[CheckResult]:
     course_id = document_id = ""
     try:
         client.login(_url(ctx, "/login"), mc.account_email, mc.account_password)
+        _remove_leftover_courses(ctx, client)
         status, body = client.request("POST", _url(ctx, "/api/v1/courses"), json_body={"name": PROBE_COURSE})
         if status != 201:
             return [CheckResult("upload:roundTrip", "fail", output=f"creating the probe course: HTTP {status}")]
@@ -204,6 +205,24 @@ def probe_upload(ctx: HealthContext) -> list[CheckResult]:
                 client.request("DELETE", _url(ctx, f"/api/v1/courses/{course_id}"))
             except HttpError as exc:
                 log.warning("could not delete the probe course: %s", exc)
+
+
+def _remove_leftover_courses(ctx: HealthContext, client: HttpClient) -> None:
+    """Probe courses an earlier probe could not delete (the web failed under it) go now."""
+    store = ctx.services.store
+    user = store.users.get_by_email(ctx.config.monitor.account_email)
+    if user is None:
+        return
+    for course in store.courses.list_for_owner(user.id):
+        if course.name != PROBE_COURSE:
+            continue
+        try:
+            status, _ = client.request("DELETE", _url(ctx, f"/api/v1/courses/{course.id}"))
+        except HttpError as exc:
+            status = 0
+            log.warning("could not delete a probe course left behind: %s", exc)
+        if status == 200:
+            log.info("deleted probe course %s left behind by an earlier probe", course.id)
 
 
 # -- AI providers ---------------------------------------------------------------------------

@@ -211,6 +211,21 @@ def test_upload_probe_round_trip(cfg: Config, services: Services, web: WebServer
     assert probes.probe_upload(ctx)[0].status == "pass"
 
 
+def test_upload_probe_removes_a_probe_course_left_behind(cfg: Config, services: Services, web: WebServer,
+                                                         worker: Worker) -> None:
+    """A probe whose web died under it could not delete its course; the next probe does."""
+    from studybuddy.accounts import create_user
+    from studybuddy.store.models import Course, new_id
+
+    account = create_user(services.store, cfg.monitor.account_email, "monitor password 123", is_admin=False)
+    services.store.courses.add(Course(new_id(), account.id, probes.PROBE_COURSE))
+    services.store.courses.add(Course(new_id(), account.id, "a course of its own"))
+    ctx = ctx_for(cfg, services, web_url=web.url, account_password="monitor password 123",
+                  upload_timeout_seconds=30.0)
+    assert probes.probe_upload(ctx)[0].status == "pass"
+    assert [c.name for c in services.store.courses.list_for_owner(account.id)] == ["a course of its own"]
+
+
 def test_upload_probe_fails_when_nothing_processes(cfg: Config, services: Services, web: WebServer) -> None:
     ctx = ctx_for(cfg, services, web_url=web.url, account_password="monitor password 123",
                   upload_timeout_seconds=1.0)
