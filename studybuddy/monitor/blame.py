@@ -58,6 +58,8 @@ def own_cause(check_name: str, result: CheckResult, units: Iterable[str]) -> Cau
     """What a result measures, whatever else is down."""
     ours = [u for u in units if u != MONITOR_UNIT]
     name = result.name
+    if name == f"{check_name}:check":
+        return Cause(f"probe:{check_name}")  # the probe itself crashed: no unit to blame
     if name.startswith(("store:", "jobs:")):
         key = "store"
     elif name == "broker:consumers":
@@ -76,8 +78,6 @@ def own_cause(check_name: str, result: CheckResult, units: Iterable[str]) -> Cau
         key = f"ai:{result.component_id}"
     elif name.startswith(("disk:", "backup:")):
         key = name.split(":", 1)[0]
-    elif name == f"{check_name}:check":
-        return Cause(f"probe:{check_name}")  # the probe itself crashed: a bug, no unit to blame
     else:
         check = CHECKS.get(check_name)
         unit = check.unit if check is not None else ""
@@ -95,8 +95,10 @@ def assign(results: Iterable[tuple[str, CheckResult]], units: Iterable[str]) -> 
     out: dict[str, Blame] = {}
     for key, (result, cause) in own.items():
         blamed = cause
-        # A unit's own state (failed, inactive) is its own, not a victim's symptom.
-        if down and cause.key in DEPENDENTS and not result.name.startswith(("unit:", "process:")):
+        # A unit's own state (failed, inactive) is its own, not a victim's symptom; a probe that
+        # crashed while the store or broker is down most likely crashed on it.
+        victim = cause.key in DEPENDENTS or cause.key.startswith("probe:")
+        if down and victim and not result.name.startswith(("unit:", "process:")):
             blamed = Cause(down[0])
         out[key] = Blame(cause, blamed)
     return out
