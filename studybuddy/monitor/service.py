@@ -1,4 +1,4 @@
-"""The monitor: a schedule loop of probe rounds, the strike policy, alerts and the daily report."""
+"""The monitor: a schedule loop of probe rounds, the incident policy, alerts and the daily report."""
 
 from __future__ import annotations
 
