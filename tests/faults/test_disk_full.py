@@ -36,6 +36,7 @@ pytestmark = pytest.mark.slow
 
 FULL_EN = MESSAGES[507]
 FULL_HE = "האחסון בשרת מלא"
+PASTE = {"title": "הערות", "text": "תא הוא יחידת החיים."}
 
 
 @pytest.fixture
@@ -136,8 +137,8 @@ def test_a_full_disk_answers_507_in_the_students_language_and_recovers(drill: tu
         r = _upload(alice, courses["alice"].id, "/courses/{}/documents")
         assert r.status_code == 507 and FULL_EN in r.get_data(as_text=True)
         # Pasted text.
-        r = alice.post(f"/api/v1/courses/{courses['alice'].id}/documents/text",
-                       json={"title": "הערות", "text": "תא הוא יחידת החיים."}, headers={"X-CSRF-Token": tokens["alice"]})
+        r = alice.post(f"/api/v1/courses/{courses['alice'].id}/documents/text", json=PASTE,
+                       headers={"X-CSRF-Token": tokens["alice"]})
         assert r.status_code == 507 and r.get_json() == {"error": FULL_EN}
         r = bob.post(f"/courses/{courses['bob'].id}/documents/text",
                      data={"title": "הערות", "text": "תא הוא יחידת החיים.", "csrf_token": tokens["bob"]})
@@ -167,8 +168,8 @@ def test_a_full_disk_answers_507_in_the_students_language_and_recovers(drill: tu
     assert alice.get("/health/ready").status_code == 200
     r = _upload(bob, courses["bob"].id)
     assert r.status_code == 201
-    r = alice.post(f"/api/v1/courses/{courses['alice'].id}/documents/text",
-                   json={"title": "הערות", "text": "תא הוא יחידת החיים."}, headers={"X-CSRF-Token": tokens["alice"]})
+    r = alice.post(f"/api/v1/courses/{courses['alice'].id}/documents/text", json=PASTE,
+                   headers={"X-CSRF-Token": tokens["alice"]})
     assert r.status_code == 201
     r = visitor.post("/signup", data={"email": "carol@example.com", "password": "a good password",
                                       "password2": "a good password", "csrf_token": signup_token})
