@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import tempfile
+import time
 from typing import IO, Any
 
 from flask import (
@@ -45,6 +46,7 @@ from .bidi import isolate
 from .fragments import FragmentCache
 from .errors import json_error
 from .i18n import translate_stored
+from .work import WAITING_FOR_SERVER, waiting_for_server
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +155,8 @@ def _effective_state(document: Document) -> tuple[str, str, int, str]:
         # shown as stopped, with the way to process it again.
         return "failed", error or messages.STOPPED, 0, ""
     progress, stage = job.progress, job.stage
+    if waiting_for_server(job, time.time()):
+        stage = WAITING_FOR_SERVER  # its ingest could not be published yet: the broker is away
     if job.state in ("failed", "dead"):
         status, error = "failed", error or job.error_user or messages.INTERNAL
     elif job.state == "succeeded":

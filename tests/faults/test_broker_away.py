@@ -75,6 +75,14 @@ def test_a_job_waiting_for_the_broker_says_so_until_the_broker_returns(tmp_path:
             page = client.get(f"/courses/{course.id}/jobs/{job_id}").get_data(as_text=True)
             assert WAITING_FOR_SERVER in page
             assert WAITING_FOR_SERVER in client.get(f"/jobs/{job_id}/row").get_data(as_text=True)
+            # A file uploaded now waits the same way (its list row says so, next to its progress).
+            r = client.post(f"/api/v1/courses/{course.id}/documents", content_type="multipart/form-data", data={
+                "files": [(io.BytesIO("תא הוא יחידת החיים הבסיסית. ".encode() * 40), "cells.txt")],
+                "csrf_token": token})
+            assert r.status_code == 201
+            waiting_document = r.get_json()["documents"][0]
+            assert (waiting_document["status"], waiting_document["stage"]) == ("uploaded", WAITING_FOR_SERVER)
+            assert WAITING_FOR_SERVER in client.get(f"/courses/{course.id}/documents/rows").get_data(as_text=True)
             store.users.update(user.id, language="he")
             assert WAITING_HE in client.get(f"/courses/{course.id}/jobs/{job_id}").get_data(as_text=True)
             assert client.get(f"/api/v1/jobs/{job_id}").get_json()["state_text"] == WAITING_HE
@@ -99,6 +107,8 @@ def test_a_job_waiting_for_the_broker_says_so_until_the_broker_returns(tmp_path:
             status = client.get(f"/api/v1/jobs/{job_id}").get_json()
             assert (status["state"], status["state_text"]) == ("succeeded", "Done")
             assert WAITING_FOR_SERVER not in client.get(f"/jobs/{job_id}/row").get_data(as_text=True)
+            wait_for(lambda: client.get(f"/api/v1/documents/{waiting_document['id']}").get_json()["status"] == "ready",
+                     timeout=30, what="the document uploaded during the outage to be read")
         finally:
             worker.stop(10)
             worker_services.close()
