@@ -591,7 +591,13 @@ def _has_transactions(client: Any) -> bool:
         return False
     known = _TRANSACTIONS.get(id(client))
     if known is None:
-        hello = client.admin.command("hello")
+        hello: dict[str, Any] = {}
+        for command in ("hello", "isMaster"):  # "hello" from MongoDB 4.4.2 (and late 4.0/4.2 releases)
+            try:
+                hello = client.admin.command(command)
+                break
+            except PyMongoError:
+                continue
         known = _TRANSACTIONS[id(client)] = bool(hello.get("setName") or hello.get("msg") == "isdbgrid")
     return known
 
