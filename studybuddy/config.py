@@ -80,6 +80,7 @@ class WebConfig:
     remember_days: int = 30
     max_request_kb: int = 1024
     trusted_proxy: str = ""
+    min_free_mb: int = 100
 
 
 @dataclass(frozen=True)
