@@ -1,0 +1,162 @@
+"""Accepting a document (studybuddy.ingest.upload): the limits at their edges, pasted text as
+it is kept, a duplicate's answer, nothing left behind when the store fails half-way, and the
+journal lines an administrator reads."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from studybuddy.ingest import messages
+from studybuddy.ingest.detect import Rejected
+from studybuddy.ingest.upload import MB, accept_file, accept_text, remove_document, retry_document
+from studybuddy.services import Services
+from studybuddy.store.models import Course, User, new_id
+
+
+@pytest.fixture
+def course(services: Services, users: dict[str, User]) -> Course:
+    return services.store.courses.add(Course(id=new_id(), owner_id=users["alice"].id, name="ביולוגיה"))
+
+
+def nothing_stored(services: Services, course: Course) -> bool:
+    store = services.store
+    return store.documents.list_for_course(course.id) == [] and store.blobs.list_ids() == [] \
+        and store.jobs.list_for_owner(course.owner_id) == []
+
+
+@contextmanager
+def failing_insert(services: Services, table: str) -> Iterator[None]:
+    """The store refuses new rows of `table` (a full disk, say) — a real SQLite error, raised by a
+    trigger in the test's database."""
+    db = sqlite3.connect(services.store.path)
+    try:
+        db.execute(f"CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} "
+                   "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+        db.commit()
+        yield
+    finally:
+        db.execute(f"DROP TRIGGER IF EXISTS refuse_{table}")
+        db.commit()
+        db.close()
+
+
+def test_a_file_of_exactly_the_limit_is_taken_one_byte_more_is_not(services: Services, course: Course) -> None:
+    services.config = services.config.replace(web={"max_upload_mb": 1})
+    with pytest.raises(Rejected) as refused:
+        accept_file(services, course, "big.txt", b"a" * (MB + 1))
+    assert refused.value.status == 413
+    assert refused.value.message == messages.TOO_LARGE_NAMED.format(name="big.txt", limit=1)
+    assert nothing_stored(services, course)
+    document = accept_file(services, course, "just.txt", b"a" * MB)
+    assert document.size == MB and services.store.blobs.get(document.blob_id) == b"a" * MB
+
+
+def test_pasted_text_is_kept_with_unix_line_ends(services: Services, course: Course) -> None:
+    document = accept_text(services, course, "  הערות  ", "שורה אחת\r\nשורה שתיים\r\n")
+    assert document.display_name == "הערות"
+    assert services.store.blobs.get(document.blob_id) == "שורה אחת\nשורה שתיים\n".encode()
+    assert (document.kind, document.mime) == ("txt", "text/plain")
+
+
+@pytest.mark.parametrize("title,text,message", [
+    ("", "טקסט", messages.TITLE_REQUIRED),
+    ("   ", "טקסט", messages.TITLE_REQUIRED),
+    ("כותרת", None, messages.EMPTY_TEXT),
+    ("כותרת", " \r\n\t ", messages.EMPTY_TEXT),
+], ids=["no-title", "blank-title", "no-text", "blank-text"])
+def test_pasted_text_needs_a_title_and_some_text(services: Services, course: Course, title: str,
+                                                 text: str | None, message: str) -> None:
+    with pytest.raises(Rejected) as refused:
+        accept_text(services, course, title, text)
+    assert (refused.value.status, refused.value.message) == (400, message)
+    assert nothing_stored(services, course)
+
+
+def test_pasted_text_of_exactly_the_character_limit_is_taken(services: Services, course: Course) -> None:
+    services.config = services.config.replace(ingest={"max_paste_chars": 10})
+    with pytest.raises(Rejected) as refused:
+        accept_text(services, course, "ארוך", "א" * 11)
+    assert (refused.value.status, refused.value.message) == (400, messages.TEXT_TOO_LONG.format(limit=10))
+    assert nothing_stored(services, course)
+    # A Windows line end counts as one character, as it is kept.
+    assert accept_text(services, course, "בדיוק", "א" * 8 + "\r\n" + "ב").size == 8 * 2 + 1 + 2
+
+
+def test_pasted_text_over_the_size_limit_is_refused_in_bytes(services: Services, course: Course) -> None:
+    """Hebrew letters take two bytes each: a text under the character limit can pass the size limit."""
+    services.config = services.config.replace(web={"max_upload_mb": 1}, ingest={"max_paste_chars": MB})
+    with pytest.raises(Rejected) as refused:
+        accept_text(services, course, "גדול", "א" * (MB // 2) + "!")
+    assert (refused.value.status, refused.value.message) == (413, messages.TOO_LARGE.format(limit=1))
+    assert nothing_stored(services, course)
+    assert accept_text(services, course, "בדיוק", "א" * (MB // 2)).size == MB
+
+
+def test_the_same_text_pasted_twice_is_kept_twice(services: Services, course: Course) -> None:
+    first = accept_text(services, course, "שיעור 1", "אותו טקסט")
+    second = accept_text(services, course, "שיעור 1 שוב", "אותו טקסט")
+    assert first.id != second.id and first.content_hash == second.content_hash
+    assert len(services.store.documents.list_for_course(course.id)) == 2
+
+
+def test_a_file_already_in_the_course_is_a_conflict_named_after_the_first(services: Services,
+                                                                         course: Course) -> None:
+    accept_file(services, course, "first.txt", "סיכום".encode())
+    with pytest.raises(Rejected) as refused:
+        accept_file(services, course, "copy.txt", "סיכום".encode())
+    assert (refused.value.status, refused.value.message) == (409, messages.DUPLICATE.format(name="first.txt"))
+    assert len(services.store.blobs.list_ids()) == 1
+
+
+def test_the_ingest_job_belongs_to_the_course(services: Services, course: Course) -> None:
+    """The course page's recent work lists the job: it carries the course, document and owner."""
+    document = accept_file(services, course, "a.txt", "טקסט".encode())
+    job = services.store.jobs.get(document.job_id)
+    assert job is not None
+    assert (job.type, job.owner_id, job.course_id, job.document_id) == ("ingest", course.owner_id, course.id,
+                                                                         document.id)
+    assert services.store.documents.get(document.id).job_id == job.id
+
+
+@pytest.mark.parametrize("table", ["documents", "jobs"])
+def test_a_store_failure_half_way_leaves_nothing_behind(services: Services, course: Course, table: str) -> None:
+    """Whether the document's row or its job's row cannot be written, neither the file nor the
+    document stays: the student may simply try again."""
+    with failing_insert(services, table), pytest.raises(Exception, match="disk is full"):
+        accept_file(services, course, "a.txt", "טקסט".encode())
+    assert nothing_stored(services, course)
+    # And trying again works.
+    assert accept_file(services, course, "a.txt", "טקסט".encode()).status == "uploaded"
+
+
+def test_retry_needs_a_failed_document_with_its_file(services: Services, course: Course) -> None:
+    document = accept_file(services, course, "a.txt", "טקסט".encode())
+    with pytest.raises(Rejected) as refused:
+        retry_document(services, document, failed=False)
+    assert (refused.value.status, refused.value.message) == (409, messages.NOT_FAILED)
+    services.store.blobs.delete(document.blob_id)
+    with pytest.raises(Rejected) as refused:
+        retry_document(services, document, failed=True)
+    assert (refused.value.status, refused.value.message) == (409, messages.FILE_MISSING)
+    assert [j.id for j in services.store.jobs.list_for_owner(course.owner_id)] == [document.job_id]
+
+
+def test_the_journal_names_each_document_change(services: Services, course: Course,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="studybuddy.ingest.upload")
+    document = accept_file(services, course, "a.txt", b"notes")
+    services.store.documents.update(document.id, status="failed")
+    again = retry_document(services, document, failed=True)
+    remove_document(services, again)
+    lines = [r.getMessage() for r in caplog.records if r.name == "studybuddy.ingest.upload"]
+    assert lines == [
+        f"document {document.id} (txt, 5 bytes) added to course {course.id}; ingest job {document.job_id}",
+        f"document {document.id} queued again as job {again.job_id}",
+        f"document {document.id} deleted from course {course.id}",
+    ]
+    assert again.job_id != document.job_id and again.status == "uploaded"
