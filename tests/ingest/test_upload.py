@@ -121,6 +121,12 @@ def test_the_ingest_job_belongs_to_the_course(services: Services, course: Course
     assert (job.type, job.owner_id, job.course_id, job.document_id) == ("ingest", course.owner_id, course.id,
                                                                          document.id)
     assert services.store.documents.get(document.id).job_id == job.id
+    # So does the job of a retry.
+    again = retry_document(services, document, failed=True)
+    retried = services.store.jobs.get(again.job_id)
+    assert retried is not None and retried.id != job.id
+    assert (retried.type, retried.owner_id, retried.course_id, retried.document_id) == (
+        "ingest", course.owner_id, course.id, document.id)
 
 
 @pytest.mark.parametrize("table", ["documents", "jobs"])
@@ -144,6 +150,25 @@ def test_retry_needs_a_failed_document_with_its_file(services: Services, course:
         retry_document(services, document, failed=True)
     assert (refused.value.status, refused.value.message) == (409, messages.FILE_MISSING)
     assert [j.id for j in services.store.jobs.list_for_owner(course.owner_id)] == [document.job_id]
+
+
+def test_a_retry_clears_the_failure_and_queues_the_document_again(services: Services, course: Course) -> None:
+    document = accept_file(services, course, "photo.txt", "טקסט".encode())
+    services.store.documents.update(document.id, status="failed", error=messages.OCR_MISSING)
+    again = retry_document(services, document, failed=True)
+    stored = services.store.documents.get(document.id)
+    assert stored is not None and (stored.status, stored.error, stored.job_id) == ("uploaded", "", again.job_id)
+    assert services.store.jobs.get(again.job_id).state == "queued"
+
+
+def test_removing_a_document_takes_its_row_and_its_file(services: Services, course: Course) -> None:
+    kept = accept_file(services, course, "kept.txt", "נשאר".encode())
+    document = accept_file(services, course, "gone.txt", "נמחק".encode())
+    remove_document(services, document)
+    assert services.store.documents.get(document.id) is None
+    assert not services.store.blobs.exists(document.blob_id)
+    assert [d.id for d in services.store.documents.list_for_course(course.id)] == [kept.id]
+    assert services.store.blobs.exists(kept.blob_id)
 
 
 def test_the_journal_names_each_document_change(services: Services, course: Course,

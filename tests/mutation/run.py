@@ -56,7 +56,7 @@ TARGETS = (
     Target("csrf-admin", "studybuddy/web/admin.py", ("tests/web/test_admin.py",),
            functions=("_check_csrf_after_the_admin_check", "admins_only")),
     Target("upload", "studybuddy/ingest/upload.py",
-           ("tests/ingest/test_upload.py", "tests/ingest/test_web.py", "tests/ingest/test_job.py")),
+           ("tests/ingest/test_upload.py",)),
     Target("review", "studybuddy/study/review.py",
            ("tests/review/test_marks.py", "tests/review/test_scheduling.py", "tests/web/test_review.py"),
            functions=("parse_mark", "settle", "apply_mark", "undo_mark")),
