@@ -83,5 +83,6 @@ def test_an_older_device_names_the_card_by_result_and_index() -> None:
 def test_an_older_mark_with_a_bad_card_reference_is_refused(changes: dict[str, Any]) -> None:
     legacy = raw(card_id=..., artifact_id="artifact-1", card_index=2)
     legacy.update(changes)
-    with pytest.raises(ReviewError):
+    with pytest.raises(ReviewError) as refused:
         parse_mark({k: v for k, v in legacy.items() if v is not ...})
+    assert str(refused.value) == MALFORMED
