@@ -16,6 +16,7 @@ from kombu.mixins import ConsumerMixin
 from ..jobs.reaper import Reaper
 from ..metrics.jobs import record_job
 from ..systemd import Notifier, watchdog_interval
+from .diskfull import BACKOFF
 from .handlers import default_handlers
 from .runner import Handler, RunningJob, process_job
 
@@ -81,7 +82,10 @@ class QueueConsumer(ConsumerMixin):
             return
         try:
             outcome = process_job(self.services, job_id, self.worker_id, self.handlers, self.running)
-        except Exception:
+        except Exception as exc:
+            if BACKOFF.hold(exc):  # a full disk: waited, reported once a minute
+                message.requeue()
+                return
             # The store failed under us: leave the message for another delivery.
             log.exception("job %s could not be processed; message requeued", job_id)
             message.requeue()
@@ -90,6 +94,7 @@ class QueueConsumer(ConsumerMixin):
         finally:
             self.last_tick = time.monotonic()
         self.jobs_done += 1
+        BACKOFF.clear()
         message.ack()
         record_job(self.services, job_id, outcome)
 
