@@ -15,7 +15,7 @@ from studybuddy.ingest import messages
 from studybuddy.ingest.detect import Rejected
 from studybuddy.ingest.upload import MB, accept_file, accept_text, remove_document, retry_document
 from studybuddy.services import Services
-from studybuddy.store.models import Course, User, new_id
+from studybuddy.store.models import Course, Document, User, new_id
 
 
 @pytest.fixture
@@ -27,6 +27,13 @@ def nothing_stored(services: Services, course: Course) -> bool:
     store = services.store
     return store.documents.list_for_course(course.id) == [] and store.blobs.list_ids() == [] \
         and store.jobs.list_for_owner(course.owner_id) == []
+
+
+def failed_document(services: Services, document: Document, error: str = "") -> Document:
+    """The document as its failed ingest leaves it."""
+    failed = services.store.documents.update(document.id, status="failed", error=error)
+    assert failed is not None
+    return failed
 
 
 @contextmanager
@@ -122,7 +129,7 @@ def test_the_ingest_job_belongs_to_the_course(services: Services, course: Course
                                                                          document.id)
     assert services.store.documents.get(document.id).job_id == job.id
     # So does the job of a retry.
-    again = retry_document(services, document, failed=True)
+    again = retry_document(services, failed_document(services, document))
     retried = services.store.jobs.get(again.job_id)
     assert retried is not None and retried.id != job.id
     assert (retried.type, retried.owner_id, retried.course_id, retried.document_id) == (
@@ -142,20 +149,19 @@ def test_a_store_failure_half_way_leaves_nothing_behind(services: Services, cour
 
 def test_retry_needs_a_failed_document_with_its_file(services: Services, course: Course) -> None:
     document = accept_file(services, course, "a.txt", "טקסט".encode())
-    with pytest.raises(Rejected) as refused:
-        retry_document(services, document, failed=False)
+    with pytest.raises(Rejected) as refused:  # its job is still queued
+        retry_document(services, document)
     assert (refused.value.status, refused.value.message) == (409, messages.NOT_FAILED)
     services.store.blobs.delete(document.blob_id)
     with pytest.raises(Rejected) as refused:
-        retry_document(services, document, failed=True)
+        retry_document(services, failed_document(services, document))
     assert (refused.value.status, refused.value.message) == (409, messages.FILE_MISSING)
     assert [j.id for j in services.store.jobs.list_for_owner(course.owner_id)] == [document.job_id]
 
 
 def test_a_retry_clears_the_failure_and_queues_the_document_again(services: Services, course: Course) -> None:
     document = accept_file(services, course, "photo.txt", "טקסט".encode())
-    services.store.documents.update(document.id, status="failed", error=messages.OCR_MISSING)
-    again = retry_document(services, document, failed=True)
+    again = retry_document(services, failed_document(services, document, messages.OCR_MISSING))
     stored = services.store.documents.get(document.id)
     assert stored is not None and (stored.status, stored.error, stored.job_id) == ("uploaded", "", again.job_id)
     assert services.store.jobs.get(again.job_id).state == "queued"
@@ -175,8 +181,7 @@ def test_the_journal_names_each_document_change(services: Services, course: Cour
                                                 caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="studybuddy.ingest.upload")
     document = accept_file(services, course, "a.txt", b"notes")
-    services.store.documents.update(document.id, status="failed")
-    again = retry_document(services, document, failed=True)
+    again = retry_document(services, failed_document(services, document))
     remove_document(services, again)
     lines = [r.getMessage() for r in caplog.records if r.name == "studybuddy.ingest.upload"]
     assert lines == [
