@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -157,6 +158,42 @@ def test_retry_needs_a_failed_document_with_its_file(services: Services, course:
         retry_document(services, failed_document(services, document))
     assert (refused.value.status, refused.value.message) == (409, messages.FILE_MISSING)
     assert [j.id for j in services.store.jobs.list_for_owner(course.owner_id)] == [document.job_id]
+
+
+def test_the_ingest_job_follows_the_workers_attempt_limit(services: Services, course: Course) -> None:
+    services.config = services.config.replace(worker={"max_attempts": 2})
+    document = accept_file(services, course, "a.txt", "טקסט".encode())
+    assert services.store.jobs.get(document.job_id).max_attempts == 2
+    again = retry_document(services, failed_document(services, document))
+    assert services.store.jobs.get(again.job_id).max_attempts == 2
+
+
+def test_a_document_whose_ingest_stopped_without_an_outcome_can_go_again(services: Services,
+                                                                        course: Course) -> None:
+    """Not ready, and no job waiting or running for it (its job died, or its record is gone)."""
+    store = services.store
+    document = accept_file(services, course, "a.txt", "טקסט".encode())
+    assert store.jobs.claim(document.job_id, "w", 30, time.time()) is not None
+    store.jobs.finish(document.job_id, "w", "dead", time.time())
+    again = retry_document(services, store.documents.get(document.id))
+    assert again.job_id != document.job_id and again.status == "uploaded"
+    store.documents.update(document.id, job_id=new_id())  # a job record that no longer exists
+    third = retry_document(services, store.documents.get(document.id))
+    assert store.jobs.get(third.job_id).state == "queued"
+    # A job of another document does not hold this one back.
+    other = accept_file(services, course, "b.txt", "אחר".encode())
+    store.documents.update(document.id, job_id=other.job_id)
+    assert retry_document(services, store.documents.get(document.id)).job_id not in (other.job_id, third.job_id)
+
+
+def test_a_ready_document_is_not_processed_again(services: Services, course: Course) -> None:
+    document = accept_file(services, course, "a.txt", "טקסט".encode())
+    assert services.store.jobs.claim(document.job_id, "w", 30, time.time()) is not None
+    services.store.jobs.finish(document.job_id, "w", "succeeded", time.time())
+    ready = services.store.documents.update(document.id, status="ready")
+    with pytest.raises(Rejected) as refused:
+        retry_document(services, ready)
+    assert (refused.value.status, refused.value.message) == (409, messages.NOT_FAILED)
 
 
 def test_a_retry_clears_the_failure_and_queues_the_document_again(services: Services, course: Course) -> None:
