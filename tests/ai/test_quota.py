@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from studybuddy.ai.quota import QuotaExceeded, check_and_count, refund, seconds_until_reset, usage
+from studybuddy.ai.quota import QuotaExceeded, check_and_count, refund, reset_today, seconds_until_reset, usage
 from studybuddy.config import Config
 from studybuddy.store.models import User
 
@@ -180,8 +181,45 @@ def test_usage_says_when_the_day_resets(qcfg: Config, store: Any, users: dict[st
 
 
 def test_a_naive_time_is_refused(qcfg: Config, store: Any, users: dict[str, User]) -> None:
-    with pytest.raises(ValueError, match="now must be timezone-aware"):
+    with pytest.raises(ValueError) as refused:
         check_and_count(store, qcfg, users["alice"], dt.datetime(2026, 1, 15, 12, 0))
+    assert str(refused.value) == "now must be timezone-aware"
+    assert usage(store, qcfg, users["alice"], at(2026, 1, 15, 12, 0)).used == 0
+
+
+def test_the_administrators_reset_gives_back_todays_requests_only(qcfg: Config, store: Any,
+                                                                   users: dict[str, User]) -> None:
+    alice, bob = users["alice"], users["bob"]
+    yesterday, today = at(2026, 1, 14, 12, 0), at(2026, 1, 15, 12, 0)
+    for _ in range(2):
+        check_and_count(store, qcfg, alice, yesterday)
+    for _ in range(3):
+        check_and_count(store, qcfg, alice, today)
+    check_and_count(store, qcfg, bob, today)
+    assert reset_today(store, qcfg, alice, today) == 3
+    assert usage(store, qcfg, alice, today).used == 0
+    assert usage(store, qcfg, alice, yesterday).used == 2 and usage(store, qcfg, bob, today).used == 1
+    # Nothing used: nothing given back, and the count does not go below zero.
+    assert reset_today(store, qcfg, alice, today) == 0
+    assert usage(store, qcfg, alice, today).used == 0
+    # One used: that one comes back.
+    assert reset_today(store, qcfg, bob, today) == 1
+    assert usage(store, qcfg, bob, today).used == 0
+    for _ in range(3):
+        check_and_count(store, qcfg, alice, today)
+    with pytest.raises(QuotaExceeded):
+        check_and_count(store, qcfg, alice, today)
+
+
+def test_a_caller_that_is_not_known_to_be_an_admin_is_counted(qcfg: Config, store: Any) -> None:
+    """Exemption needs an explicit is_admin; anything else (a record without the flag) is limited."""
+    stranger = SimpleNamespace(id="no-flag")
+    now = at(2026, 1, 15, 12, 0)
+    for _ in range(3):
+        check_and_count(store, qcfg, stranger, now)
+    with pytest.raises(QuotaExceeded):
+        check_and_count(store, qcfg, stranger, now)
+    assert usage(store, qcfg, stranger, now).limit == 3
 
 
 def test_timestamps_mean_the_same_instant_whatever_the_process_zone(
@@ -201,7 +239,8 @@ def test_timestamps_mean_the_same_instant_whatever_the_process_zone(
 
 
 @pytest.mark.parametrize("seconds, wait", [(1, "1 min"), (59 * 60 + 30, "59 min"), (3600, "1 h 0 min"),
-                                           (2 * 3600 + 125, "2 h 2 min"), (2 * 3600 + 3599, "2 h 59 min")])
+                                           (2 * 3600 + 60, "2 h 1 min"), (2 * 3600 + 125, "2 h 2 min"),
+                                           (2 * 3600 + 3599, "2 h 59 min")])
 def test_the_refusal_says_how_long_to_wait(seconds: int, wait: str) -> None:
     reset = dt.datetime(2026, 1, 16, 0, 0, tzinfo=dt.timezone(dt.timedelta(hours=2), "IST"))
     exc = QuotaExceeded(5, reset, seconds)

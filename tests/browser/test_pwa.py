@@ -193,8 +193,11 @@ def test_offline_review_marks_reach_server_once_and_logout_leaves_nothing(
     page.goto("/library")
     page.wait_for_selector("h1[data-offline-page]")
     assert "ביולוגיה של הצמח" not in page.content()
-    page.wait_for_timeout(300)
+    # The page renders "0" itself; data-due is written only by the script once it has read the
+    # device's deck, so waiting for it proves the script looked and found nothing.
+    page.wait_for_selector("[data-review][data-due]", state="attached")
     assert page.text_content('[data-role="deck-size"]') == "0"
+    assert page.get_attribute("[data-review]", "data-due") == "0"
     context.set_offline(False)
 
 

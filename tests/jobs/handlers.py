@@ -19,6 +19,13 @@ def _log(ctx: Any, what: str) -> None:
 def record(ctx: Any) -> str:
     _log(ctx, "start")
     time.sleep(float(ctx.job.params.get("sleep", 0)))
+    gate = ctx.job.params.get("gate")
+    if gate:  # held until the test opens the gate (creates the file), so it decides what happens meanwhile
+        deadline = time.monotonic() + 60
+        while not Path(gate).exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the gate {gate} was never opened")
+            time.sleep(0.02)
     ctx.progress(90, "almost")
     _log(ctx, "done")
     return "recorded"

@@ -13,6 +13,7 @@ from typing import Any, Iterator
 import pytest
 import yaml
 from kombu import Connection
+from prometheus_client import REGISTRY
 
 from studybuddy.config import QUEUE_NAMES, Config
 from studybuddy.jobs import submit_job
@@ -102,7 +103,7 @@ def _write_config(cfg: Config, path: Path) -> Path:
         "app": {"state_dir": cfg.app.state_dir},
         "web": {"secret_key": "test"},
         "broker": {"url": cfg.broker.url, "queue_prefix": cfg.broker.queue_prefix},
-        "worker": {"lease_seconds": 2, "reaper_interval_seconds": 0.5, "retry_backoff_seconds": 0.2,
+        "worker": {"concurrency": 1, "lease_seconds": 2, "reaper_interval_seconds": 0.5, "retry_backoff_seconds": 0.2,
                    "job_timeout_seconds": 60},
     }
     path.write_text(yaml.safe_dump(data))
@@ -130,10 +131,23 @@ def test_a_sigkilled_worker_loses_nothing_and_the_job_completes_exactly_once(
         first.send_signal(signal.SIGKILL)
         first.wait(10)
         assert state_of(services, job.id) == "running"
+        # The broker gives the unacked message back; once the lease has run out the reaper
+        # requeues the job and publishes it again. Its pass runs here, before the second worker
+        # starts, so the order is fixed: the redelivery runs the job, the reaper's message is the
+        # duplicate and comes after it.
+        wait_for(lambda: services.store.jobs.get(job.id).lease_expires_at < time.time(), timeout=10,
+                 what="the dead worker's lease to run out")
+        reap_once(services)
+        requeued = services.store.jobs.get(job.id)
+        assert requeued.state == "queued" and requeued.dispatched_at is not None
         second = _spawn_worker(config_path, tmp_path / "worker2.out")
         wait_for(lambda: state_of(services, job.id) == "succeeded", timeout=60,
                  what="the job to complete on the second worker")
-        time.sleep(1.0)  # a late duplicate would show up here
+        # One consumer takes the queue in order: once a job published after both messages has
+        # run, the duplicate has been delivered and turned away.
+        last = add_job(services, "record", "file_processing", log=str(tmp_path / "last.log"))
+        wait_for(lambda: state_of(services, last.id) == "succeeded", timeout=30,
+                 what="a job queued behind the duplicate")
         lines = log_lines(log)
         assert [line.split()[0] for line in lines] == ["start", "start", "done"], lines
         assert services.store.jobs.get(job.id).attempts == 2
@@ -146,18 +160,34 @@ def test_a_sigkilled_worker_loses_nothing_and_the_job_completes_exactly_once(
     assert second is not None and second.returncode == 0, "SIGTERM must stop the worker cleanly"
 
 
+def skipped_deliveries(job_type: str) -> float:
+    """Deliveries of `job_type` the in-process worker found nothing to do for (its own figure)."""
+    value = REGISTRY.get_sample_value("studybuddy_jobs_processed_total", {"type": job_type, "outcome": "skipped"})
+    return value or 0.0
+
+
 def test_the_same_message_twice_runs_the_job_once(rabbit_cfg: Config, tmp_path: Path) -> None:
+    """Two duplicates, each at a moment the test chooses: one while the job runs (the other
+    consumer is free to take it), one after it succeeded."""
     services = Services(rabbit_cfg)
-    log = tmp_path / "runs.log"
+    log, gate = tmp_path / "runs.log", tmp_path / "gate"
     worker = start_worker(services, concurrency=2)
+    skipped = skipped_deliveries("record")
     try:
-        job = add_job(services, "record", "assess", log=str(log), sleep=0.5)
-        services.broker.publish(job.id, "assess")  # the duplicate
+        job = add_job(services, "record", "assess", log=str(log), gate=str(gate))
+        wait_for(lambda: log_lines(log), what="the first delivery to start the job")
+        services.broker.publish(job.id, "assess")  # the duplicate while the job runs
+        wait_for(lambda: skipped_deliveries("record") == skipped + 1, what="the duplicate to be turned away")
+        assert [line.split()[0] for line in log_lines(log)] == ["start"]
+        assert state_of(services, job.id) == "running"
+        gate.touch()
         wait_for(lambda: state_of(services, job.id) == "succeeded", what="the job")
-        wait_for(lambda: services.broker.queue_stats()["assess"][0] == 0, what="both messages consumed")
-        time.sleep(0.5)
+        services.broker.publish(job.id, "assess")  # the duplicate after it finished
+        wait_for(lambda: skipped_deliveries("record") == skipped + 2, what="the late duplicate to be turned away")
         assert [line.split()[0] for line in log_lines(log)] == ["start", "done"]
+        assert services.store.jobs.get(job.id).attempts == 1
     finally:
+        gate.touch()
         worker.stop(10)
         services.close()
 

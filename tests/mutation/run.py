@@ -13,6 +13,7 @@ cannot matter (an equivalent mutant). The run prints a score per module and in t
 from __future__ import annotations
 
 import argparse
+import ast
 import configparser
 import os
 import re
@@ -55,8 +56,10 @@ TARGETS = (
            functions=("_check_csrf", "init_app")),
     Target("csrf-admin", "studybuddy/web/admin.py", ("tests/web/test_admin.py",),
            functions=("_check_csrf_after_the_admin_check", "admins_only")),
-    Target("upload", "studybuddy/ingest/upload.py", ("tests/ingest/test_web.py", "tests/ingest/test_job.py")),
-    Target("review", "studybuddy/study/review.py", ("tests/review/test_scheduling.py", "tests/web/test_review.py"),
+    Target("upload", "studybuddy/ingest/upload.py",
+           ("tests/ingest/test_upload.py",)),
+    Target("review", "studybuddy/study/review.py",
+           ("tests/review/test_marks.py", "tests/review/test_scheduling.py", "tests/web/test_review.py"),
            functions=("parse_mark", "settle", "apply_mark", "undo_mark")),
 )
 
@@ -101,6 +104,24 @@ def _scratch_copy(into: Path) -> None:
             shutil.copy2(source, into / name)
 
 
+def _undecorate(path: Path, functions: tuple[str, ...]) -> None:
+    """mutmut leaves decorated functions alone (a decorator runs at import); in the scratch copy a
+    target function's decorators are applied after its definition instead — `f = deco(f)` is what
+    the decorator syntax means — so its body can be mutated."""
+    source = path.read_text(encoding="utf-8")
+    lines = source.splitlines(keepends=True)
+    edits: list[tuple[int, int, int, list[str]]] = []  # (first decorator line, def line, end line, calls)
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef) and node.name in functions and node.decorator_list:
+            calls = [f"{node.name} = {ast.get_source_segment(source, d)}({node.name})\n"
+                     for d in reversed(node.decorator_list)]
+            edits.append((node.decorator_list[0].lineno, node.lineno, node.end_lineno or node.lineno, calls))
+    for first, def_line, end, calls in sorted(edits, reverse=True):
+        lines[end:end] = calls
+        del lines[first - 1:def_line - 1]
+    path.write_text("".join(lines), encoding="utf-8")
+
+
 def _configure(work: Path, target: Target) -> None:
     parser = configparser.ConfigParser()
     parser.read(work / "setup.cfg", encoding="utf-8")
@@ -126,6 +147,8 @@ def run_target(target: Target, jobs: int, deadline: float, keep: Path | None = N
             shutil.rmtree(work, ignore_errors=True)
             work.mkdir(parents=True)
         _scratch_copy(work)
+        if target.functions:
+            _undecorate(work / target.module, target.functions)
         _configure(work, target)
         env = {**os.environ, "CI": os.environ.get("CI", "true")}
         try:

@@ -13,7 +13,8 @@ import fsrs
 import pytest
 
 from studybuddy.store.cards import NEW
-from studybuddy.study.review import Mark, ReviewError, apply_mark, settle, undo_mark
+from studybuddy.store.base import StoreError
+from studybuddy.study.review import SETTLE_ATTEMPTS, Mark, ReviewError, apply_mark, settle, undo_mark
 from studybuddy.study.scheduling import (
     LEARNING_STEPS,
     MAXIMUM_INTERVAL,
@@ -21,6 +22,7 @@ from studybuddy.study.scheduling import (
     Settings,
     memory_of,
     replay,
+    step,
 )
 
 from .conftest import World
@@ -155,6 +157,65 @@ def test_marks_from_the_future_count_as_made_now(world: World) -> None:
     (card,) = world.cards(1)
     _, stored = apply_mark(world.store, world.alice.id, mark(card.id, 3, START + 5 * DAY), Settings(), now=START)
     assert stored.last_review == START
+    # To the millisecond, as the device's own times are kept.
+    (other,) = world.cards(1)
+    now = START + 0.123456
+    _, stored = apply_mark(world.store, world.alice.id, mark(other.id, 3, START + DAY), Settings(), now=now)
+    assert stored.last_review == round(now, 3)
+
+
+def test_the_log_keeps_when_a_mark_arrived_and_the_time_spent_on_it(world: World) -> None:
+    (card,) = world.cards(1)
+    sent = Mark(mark_id=str(uuid.uuid4()), card_id=card.id, grade=3, reviewed_at=START, duration_ms=4200)
+    apply_mark(world.store, world.alice.id, sent, Settings(), now=START + 3 * DAY)
+    (review,) = world.store.reviews.for_card(card.id)
+    assert (review.mark_id, review.grade, review.reviewed_at) == (sent.mark_id, 3, START)
+    assert (review.received_at, review.duration_ms) == (START + 3 * DAY, 4200)
+
+
+def test_two_marks_made_in_the_same_instant_keep_the_logs_order(world: World) -> None:
+    """The log orders marks of one instant by their ids; a mark arriving second with the smaller
+    id goes first, so the card is the replay, not the second mark stepped on top of the first."""
+    settings = Settings()
+    (card,) = world.cards(1)
+    later_id = Mark(mark_id="mark-bbbbbbbb", card_id=card.id, grade=1, reviewed_at=START)
+    earlier_id = Mark(mark_id="mark-aaaaaaaa", card_id=card.id, grade=4, reviewed_at=START)
+    apply_mark(world.store, world.alice.id, later_id, settings, now=START + 60)
+    _, stored = apply_mark(world.store, world.alice.id, earlier_id, settings, now=START + 60)
+    scheduler = settings.scheduler()
+    expected = replay(world.store.reviews.for_card(card.id), scheduler)
+    assert memory_of(stored) == expected
+    # (and the two orders do give different cards)
+    stepped_on_top = replay([r for r in world.store.reviews.for_card(card.id) if r.mark_id == later_id.mark_id],
+                            scheduler)
+    assert memory_of(stored) != step(stepped_on_top, 4, START, scheduler)
+
+
+def test_an_unknown_mark_cannot_be_undone(world: World) -> None:
+    (card,) = world.cards(1)
+    apply_mark(world.store, world.alice.id, mark(card.id, 3, START), Settings(), now=START)
+    for mark_id in ("no-such-mark-id", "../../x", "", None):
+        with pytest.raises(ReviewError) as refused:
+            undo_mark(world.store, world.alice.id, mark_id, Settings())  # type: ignore[arg-type]
+        assert str(refused.value) == "There is no such review mark to undo."
+    assert world.store.cards.get(card.id).reps == 1
+
+
+def test_settle_gives_up_on_a_card_that_never_stops_changing(world: World, monkeypatch: Any) -> None:
+    """Every compare-and-set lost (another writer each time): after SETTLE_ATTEMPTS tries the error
+    names the card, and nothing was written."""
+    (card,) = world.cards(1)
+    tries: list[str] = []
+
+    def always_stale(card_id: str, version: int, **fields: Any) -> bool:
+        tries.append(card_id)
+        return False
+
+    monkeypatch.setattr(world.store.cards, "set_memory", always_stale)
+    with pytest.raises(StoreError, match=f"card {card.id} kept changing while its review state was written"):
+        settle(world.store, card.id, Settings())
+    assert tries == [card.id] * SETTLE_ATTEMPTS
+    assert world.store.cards.get(card.id).reps == 0
 
 
 def test_concurrent_marks_on_one_card_end_in_the_replayed_state(world: World) -> None:

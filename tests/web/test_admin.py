@@ -125,3 +125,26 @@ def test_the_monitor_page_lists_one_row_per_incident_not_per_check(app: Any, use
     page = admin.get("/admin/monitor").get_data(as_text=True)
     rows = page.split("data-incidents", 1)[1].split("</table>", 1)[0]
     assert rows.count("<tr>") == 1 and "the broker does not answer" in rows and "broker" in rows
+
+
+def test_the_console_asks_for_the_csrf_token_only_after_the_admin_check(app: Any, users: Any, store: Any) -> None:
+    """Anyone but an admin gets the 404 even without a token (a 400 would tell them the console is
+    there); an admin's change without a valid token is refused and changes nothing."""
+    url = f"/admin/users/{users['alice'].id}/disable"
+    bob = app.test_client()
+    login(bob, "bob@example.com")
+    for who in (bob, app.test_client()):
+        assert who.post(url).status_code == 404
+        assert who.post(url, data={"csrf_token": "forged"}).status_code == 404
+    admin = app.test_client()
+    login(admin, "charlie@example.com")
+    assert admin.post(url).status_code == 400
+    assert admin.post(url, data={"csrf_token": "forged"}).status_code == 400
+    assert admin.post(url, headers={"X-CSRF-Token": "forged"}).status_code == 400
+    assert not store.users.get(users["alice"].id).disabled and store.accounts.audit.recent() == []
+    # Reading needs no token; the same change with the token goes through.
+    assert admin.get("/admin/users").status_code == 200
+    assert admin.head("/admin/users").status_code == 200
+    assert admin.options(url).status_code == 200
+    assert admin.post(url, headers={"X-CSRF-Token": csrf_token(admin)}).status_code == 303
+    assert store.users.get(users["alice"].id).disabled
