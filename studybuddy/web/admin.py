@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -24,6 +24,7 @@ from ..store.account_models import AuditEntry
 from ..store.models import JOB_STATES, User, new_id
 from ..throttle import LoginThrottle, account_key
 from . import get_services
+from .documents import check_csrf
 
 log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -54,9 +55,7 @@ def _check_csrf_after_the_admin_check(state: Any) -> None:
 def admins_only() -> None:
     if not (current_user.is_authenticated and current_user.is_admin):
         abort(404)
-    csrf = current_app.extensions.get("csrf")
-    if csrf is not None and request.method not in ("GET", "HEAD", "OPTIONS"):
-        csrf.protect()
+    check_csrf()
 
 
 def audit(action: str, target_id: str = "", **detail: Any) -> None:

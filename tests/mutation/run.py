@@ -53,7 +53,7 @@ TARGETS = (
     # The upload views skip the global CSRF hook and check the token themselves after parsing;
     # the console skips it so that a non-admin gets its 404 first, then checks it itself.
     Target("csrf", "studybuddy/web/documents.py", ("tests/ingest/test_web.py",),
-           functions=("_check_csrf", "init_app")),
+           functions=("check_csrf", "init_app")),
     Target("csrf-admin", "studybuddy/web/admin.py", ("tests/web/test_admin.py",),
            functions=("_check_csrf_after_the_admin_check", "admins_only")),
     Target("upload", "studybuddy/ingest/upload.py",
