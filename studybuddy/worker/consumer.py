@@ -8,7 +8,8 @@ import signal
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from kombu import Connection
 from kombu.mixins import ConsumerMixin
@@ -17,7 +18,8 @@ from ..jobs.reaper import Reaper
 from ..metrics.jobs import record_job
 from ..systemd import Notifier, watchdog_interval
 from .handlers import default_handlers
-from .runner import Handler, RunningJob, process_job
+from ..store.models import Job
+from .runner import TIME_LIMIT_MESSAGE, Handler, RunningJob, process_job, time_limit_seconds
 
 if TYPE_CHECKING:
     from ..services import Services
@@ -25,8 +27,30 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+# While a job runs, the consumer loop looks this often whether it is done (to ack it and take
+# the next message); meanwhile it keeps reading the connection, so AMQP heartbeats flow.
+BUSY_POLL_SECONDS = 0.05
+
+
+@dataclass
+class Delivery:
+    """One message being worked on: its job runs in a thread of its own."""
+
+    message: Any
+    job_id: str
+    running: RunningJob = field(default_factory=RunningJob)
+    done: threading.Event = field(default_factory=threading.Event)
+    outcome: str = ""
+    thread: threading.Thread | None = None
+    abandoned_at: float = 0.0
+
+
 class QueueConsumer(ConsumerMixin):
-    """One consuming connection (prefetch 1) over the given queues."""
+    """One consuming connection over the given queues, holding at most one unacked message.
+
+    The job runs in a thread of its own while this loop keeps the connection alive (AMQP
+    heartbeats), acks the message when the job is done and stops a job that runs past its
+    time limit."""
 
     def __init__(
         self,
@@ -35,6 +59,8 @@ class QueueConsumer(ConsumerMixin):
         handlers: dict[str, Handler],
         worker_id: str,
         connection: Connection,
+        on_connected: Callable[[], None] | None = None,
+        on_held: Callable[[float], None] | None = None,
     ):
         self.services = services
         self.connection = connection
@@ -42,32 +68,67 @@ class QueueConsumer(ConsumerMixin):
         self.handlers = handlers
         self.worker_id = worker_id
         self.running = RunningJob()
+        self.current: Delivery | None = None
+        self.abandoned: list[Delivery] = []
+        self.on_connected = on_connected
+        self.on_held = on_held
         self.last_tick = time.monotonic()
         self.consuming = threading.Event()
         self.jobs_done = 0
 
     def get_consumers(self, Consumer: Any, channel: Any) -> list[Any]:
+        # A channel-wide limit (global QoS): one unacked message across all the queues, not one
+        # per queue, so a hung worker holds one job per consumer thread, not six.
+        channel.basic_qos(0, 1, True)
         queues = [self.services.broker.queues[name] for name in self.queue_names]
-        return [
-            Consumer(
-                queues=queues,
-                callbacks=[self.on_message],
-                accept=["json"],
-                prefetch_count=1,
-                on_decode_error=self.on_bad_message,
-            )
-        ]
+        return [Consumer(queues=queues, callbacks=[self.on_message], accept=["json"],
+                         on_decode_error=self.on_bad_message)]
 
     def on_consume_ready(self, connection: Any, channel: Any, consumers: Any, **kwargs: Any) -> None:
         self.consuming.set()
         log.info("%s consuming %s", self.worker_id, ", ".join(self.queue_names))
+        if self.on_connected is not None:
+            self.on_connected()
 
     def on_connection_error(self, exc: Exception, interval: float) -> None:
         self.consuming.clear()
         log.warning("broker connection lost (%s); reconnecting in %.0fs", exc, interval)
 
+    def consume(self, limit: int | None = None, timeout: float | None = None, safety_interval: float = 1,
+                **kwargs: Any) -> Iterator[None]:
+        """The consume loop: short waits while a job runs; on stop, the running job finishes first."""
+        with self.consumer_context(**kwargs) as (conn, _channel, _consumers):
+            while not self.should_stop or self.current is not None:
+                self.on_iteration()
+                try:
+                    conn.drain_events(timeout=BUSY_POLL_SECONDS if self.current else safety_interval)
+                except socket.timeout:
+                    conn.heartbeat_check()
+                except OSError:
+                    if not self.should_stop:
+                        raise
+                    self._wait_for_current()
+                else:
+                    yield
+
+    def _wait_for_current(self) -> None:
+        """Stopping without a connection: let the running job end before leaving."""
+        while self.current is not None:
+            self.on_iteration()
+            time.sleep(BUSY_POLL_SECONDS)
+
     def on_iteration(self) -> None:
         self.last_tick = time.monotonic()
+        delivery = self.current
+        if delivery is None:
+            return
+        if delivery.done.is_set():
+            self._settle(delivery)
+            return
+        job, started = delivery.running.snapshot()
+        if job is not None and time.monotonic() - started > time_limit_seconds(self.services.config.worker,
+                                                                                  job.type):
+            self._stop_overrun(delivery, job)
 
     def on_bad_message(self, message: Any, exc: Exception) -> None:
         log.error("dropped a message that is not JSON (%s)", type(exc).__name__)
@@ -79,19 +140,73 @@ class QueueConsumer(ConsumerMixin):
             log.error("dropped a message without a job id: %.80r", body)
             message.ack()
             return
-        try:
-            outcome = process_job(self.services, job_id, self.worker_id, self.handlers, self.running)
-        except Exception:
-            # The store failed under us: leave the message for another delivery.
-            log.exception("job %s could not be processed; message requeued", job_id)
+        if self.current is not None:
+            # Reconnected while a job of the old connection still runs: not two jobs at once.
             message.requeue()
             time.sleep(1)
             return
+        delivery = Delivery(message, job_id)
+        self.running = delivery.running
+        delivery.thread = threading.Thread(target=self._run, args=(delivery,), name=f"{self.worker_id}:job",
+                                           daemon=True)
+        self.current = delivery
+        delivery.thread.start()
+
+    def _run(self, delivery: Delivery) -> None:
+        try:
+            delivery.outcome = process_job(self.services, delivery.job_id, self.worker_id, self.handlers,
+                                           delivery.running)
+        except Exception:
+            # The store failed under us: leave the message for another delivery.
+            log.exception("job %s could not be processed; message requeued", delivery.job_id)
+            time.sleep(1)
+            delivery.outcome = "error"
         finally:
-            self.last_tick = time.monotonic()
+            delivery.done.set()
+
+    def _finish_message(self, delivery: Delivery, requeue: bool = False) -> None:
+        self.current = None
+        try:
+            if requeue:
+                delivery.message.requeue()
+            else:
+                delivery.message.ack()
+        except Exception as exc:  # noqa: BLE001 - the connection went away while the job ran
+            log.warning("could not settle the message of job %s (%s); the broker delivers it again and "
+                        "that delivery does nothing", delivery.job_id, exc)
+
+    def _settle(self, delivery: Delivery) -> None:
+        outcome = delivery.outcome
+        self._finish_message(delivery, requeue=outcome == "error")
+        if outcome == "error":
+            return
         self.jobs_done += 1
-        message.ack()
-        record_job(self.services, job_id, outcome)
+        record_job(self.services, delivery.job_id, outcome)
+        if outcome == "held" and self.on_held is not None:
+            # Another worker holds the job; if it has died, its lease runs out soon: look then.
+            job = self.services.store.jobs.get(delivery.job_id)
+            if job is not None and job.lease_expires_at is not None:
+                self.on_held(job.lease_expires_at + 0.1)
+
+    def _stop_overrun(self, delivery: Delivery, job: Job) -> None:
+        """Fail a job past its time limit and move on; its handler's later writes are fenced off."""
+        limit = time_limit_seconds(self.services.config.worker, job.type)
+        delivery.running.timed_out = True
+        failed = self.services.store.jobs.finish(
+            job.id, job.lease_token, "failed", time.time(), error_user=TIME_LIMIT_MESSAGE,
+            error_internal=f"ran past its time limit of {limit:.0f}s")
+        if failed:
+            log.error("job %s (%s) ran past its time limit of %.0fs: failed; its handler is left behind",
+                      job.id, job.type, limit)
+        delivery.abandoned_at = time.monotonic()
+        self.abandoned.append(delivery)
+        self._finish_message(delivery)
+        record_job(self.services, job.id, "failed" if failed else "timed_out")
+
+    def stuck_handlers(self) -> list[Delivery]:
+        """Handlers stopped at their time limit that have not returned yet."""
+        self.abandoned = [d for d in self.abandoned if not d.done.is_set()]
+        return list(self.abandoned)
 
 
 class Worker:
@@ -112,26 +227,26 @@ class Worker:
         self.handlers = handlers if handlers is not None else default_handlers()
         self.notifier = notifier or Notifier()
         base_id = f"{socket.gethostname()}:{os.getpid()}"
+        self.reaper = Reaper(services) if run_reaper else None
         self.consumers = [
             QueueConsumer(services, self.queue_names, self.handlers, f"{base_id}:{i}",
-                          services.broker.connection())
+                          services.broker.connection(heartbeat=cfg.amqp_heartbeat_seconds),
+                          on_connected=self.reaper.wake if self.reaper else None,
+                          on_held=self.reaper.wake if self.reaper else None)
             for i in range(concurrency or cfg.concurrency)
         ]
         self.threads: list[threading.Thread] = []
-        self.reaper = Reaper(services) if run_reaper else None
         self.stop_event = threading.Event()
 
     # -- liveness -------------------------------------------------------------------------
     def alive(self) -> tuple[bool, str]:
-        """True while every consumer loop is turning, or its job is within its time limit."""
+        """True while every consumer loop is turning and no handler is stuck past its time limit."""
         now = time.monotonic()
-        timeout = self.services.config.worker.job_timeout_seconds
         for consumer in self.consumers:
-            job, started = consumer.running.snapshot()
-            if job is not None:
-                if now - started > timeout:
-                    return False, f"job {job.id} ({job.type}) stuck for {now - started:.0f}s"
-                continue
+            for stuck in consumer.stuck_handlers():
+                job, _ = stuck.running.snapshot()
+                what = f"job {job.id} ({job.type})" if job is not None else f"job {stuck.job_id}"
+                return False, f"{what} stuck {now - stuck.abandoned_at:.0f}s past its time limit"
             if now - consumer.last_tick > 30:
                 return False, f"{consumer.worker_id} consume loop silent for {now - consumer.last_tick:.0f}s"
         return True, ""
@@ -151,19 +266,30 @@ class Worker:
         return f"idle — {len(self.queue_names)} queues"
 
     def _keep_leases(self) -> None:
-        """Renews the lease of each running job until it passes the job time limit."""
+        """Renews the lease of each running job every `worker.lease_renew_seconds`."""
         cfg = self.services.config.worker
-        period = max(cfg.lease_seconds / 3, 0.5)
-        while not self.stop_event.wait(period):
-            now = time.monotonic()
-            for consumer in self.consumers:
-                job, started = consumer.running.snapshot()
-                if job is not None and now - started <= cfg.job_timeout_seconds:
-                    try:
-                        self.services.store.jobs.heartbeat(job.id, consumer.worker_id, cfg.lease_seconds,
-                                                           time.time())
-                    except Exception:
-                        log.exception("could not renew the lease of job %s", job.id)
+        while not self.stop_event.wait(cfg.lease_renew_seconds):
+            self.renew_leases()
+
+    def renew_leases(self) -> int:
+        """One round of lease renewals; returns how many leases were renewed."""
+        cfg = self.services.config.worker
+        renewed = 0
+        for consumer in self.consumers:
+            delivery = consumer.current
+            if delivery is None or delivery.running.timed_out:
+                continue
+            job, _ = delivery.running.snapshot()
+            if job is None:
+                continue
+            try:
+                if self.services.store.jobs.heartbeat(job.id, job.lease_token, cfg.lease_seconds, time.time()):
+                    renewed += 1
+                else:
+                    log.info("job %s (%s) is no longer this worker's (lease lost or cancelled)", job.id, job.type)
+            except Exception:
+                log.exception("could not renew the lease of job %s", job.id)
+        return renewed
 
     def _watchdog(self) -> None:
         interval = watchdog_interval()

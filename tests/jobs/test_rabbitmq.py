@@ -102,7 +102,8 @@ def _write_config(cfg: Config, path: Path) -> Path:
         "app": {"state_dir": cfg.app.state_dir},
         "web": {"secret_key": "test"},
         "broker": {"url": cfg.broker.url, "queue_prefix": cfg.broker.queue_prefix},
-        "worker": {"lease_seconds": 2, "reaper_interval_seconds": 0.5, "retry_backoff_seconds": 0.2,
+        "worker": {"lease_seconds": 2, "lease_renew_seconds": 0.5, "reaper_interval_seconds": 0.5,
+                   "retry_backoff_seconds": 0.2, "amqp_heartbeat_seconds": 2,
                    "job_timeout_seconds": 60},
     }
     path.write_text(yaml.safe_dump(data))
