@@ -14,7 +14,8 @@ from .mongo import GridFsBlobs, _Coll, _from_doc
 # Collections that hold no user's data, or whose user data is handled on its own (below).
 _NOT_OWNED = {"login_throttle", "monitor_state", "monitor_events", "counters", "audit_log", "users",
               "blobs.files", "blobs.chunks"}
-_SECRET_FIELDS = {"password_hash", "lease_owner", "lease_token", "error_internal", "search_text", "email_lower", "ukey", "vector"}
+_SECRET_FIELDS = {"password_hash", "lease_owner", "lease_token", "error_internal", "search_text", "email_lower",
+                  "ukey", "vector"}
 _BY_DOCUMENT = ("pages", "chunks")
 
 

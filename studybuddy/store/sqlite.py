@@ -636,8 +636,9 @@ class SqliteJobs(_Table):
         running it loses the job (its progress and result are no longer accepted)."""
         row = self.db.execute(
             "UPDATE jobs SET state = 'cancelled', finished_at = ?, updated_at = ?, lease_owner = '', "
-            "lease_token = '', lease_expires_at = NULL WHERE id = ? AND owner_id = ? AND state IN ('queued', 'running') "
-            "RETURNING *", (now, now, job_id, owner_id)).fetchone()
+            "lease_token = '', lease_expires_at = NULL "
+            "WHERE id = ? AND owner_id = ? AND state IN ('queued', 'running') RETURNING *",
+            (now, now, job_id, owner_id)).fetchone()
         return _row_to(Job, row)
 
     def count_ahead(self, job: Job) -> int:
