@@ -192,14 +192,14 @@ class QueueConsumer(ConsumerMixin):
         """Fail a job past its time limit and move on; its handler's later writes are fenced off."""
         limit = time_limit_seconds(self.services.config.worker, job.type)
         delivery.running.timed_out = True
+        delivery.abandoned_at = time.monotonic()
+        self.abandoned.append(delivery)
         failed = self.services.store.jobs.finish(
             job.id, job.lease_token, "failed", time.time(), error_user=TIME_LIMIT_MESSAGE,
             error_internal=f"ran past its time limit of {limit:.0f}s")
         if failed:
             log.error("job %s (%s) ran past its time limit of %.0fs: failed; its handler is left behind",
                       job.id, job.type, limit)
-        delivery.abandoned_at = time.monotonic()
-        self.abandoned.append(delivery)
         self._finish_message(delivery)
         record_job(self.services, job.id, "failed" if failed else "timed_out")
 
