@@ -119,6 +119,8 @@ class QueueConsumer(ConsumerMixin):
 
     def on_iteration(self) -> None:
         self.last_tick = time.monotonic()
+        if self.abandoned:
+            self.abandoned = self.stuck_handlers()
         delivery = self.current
         if delivery is None:
             return
@@ -205,8 +207,7 @@ class QueueConsumer(ConsumerMixin):
 
     def stuck_handlers(self) -> list[Delivery]:
         """Handlers stopped at their time limit that have not returned yet."""
-        self.abandoned = [d for d in self.abandoned if not d.done.is_set()]
-        return list(self.abandoned)
+        return [d for d in list(self.abandoned) if not d.done.is_set()]
 
 
 class Worker:
