@@ -7,6 +7,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+from .broker import BrokerUnavailable
 from .service import dispatch
 
 if TYPE_CHECKING:
@@ -39,9 +40,16 @@ def _reap(services: "Services", now: float | None = None) -> tuple[int, bool]:
     # A job published a while ago but still queued: its message was lost (broker restart
     # without persistence, memory broker) or is held by a hung worker. Republishing is safe:
     # claims are atomic, and a second message for a claimed job does nothing.
+    # Only while its queue has no message waiting: behind a backlog the job's message is simply
+    # in line, and one more copy per grace period would pile up.
     redispatch_before = now - cfg.dispatch_grace_seconds
+    waiting: dict[str, int] | None = None
     for job in jobs.due_for_dispatch(now, redispatch_before):
         if job.dispatched_at is not None:
+            if waiting is None:
+                waiting = _messages_waiting(services)
+            if waiting.get(job.queue, 0) > 0:
+                continue
             jobs.unmark_dispatched(job.id)
         if dispatch(services, job):
             log.info("job %s (%s) dispatched by the reaper", job.id, job.type)
@@ -49,6 +57,14 @@ def _reap(services: "Services", now: float | None = None) -> tuple[int, bool]:
         else:
             return acted, True  # broker still down: try again soon
     return acted, False
+
+
+def _messages_waiting(services: "Services") -> dict[str, int]:
+    """Messages ready on each queue; none known (republish) when the broker cannot tell."""
+    try:
+        return {name: waiting for name, (waiting, _) in services.broker.queue_stats().items()}
+    except BrokerUnavailable:
+        return {}
 
 
 class Reaper(threading.Thread):
