@@ -16,9 +16,9 @@ from kombu.mixins import ConsumerMixin
 
 from ..jobs.reaper import Reaper
 from ..metrics.jobs import record_job
+from ..store.models import Job
 from ..systemd import Notifier, watchdog_interval
 from .handlers import default_handlers
-from ..store.models import Job
 from .runner import TIME_LIMIT_MESSAGE, Handler, RunningJob, process_job, time_limit_seconds
 
 if TYPE_CHECKING:
@@ -278,7 +278,7 @@ class Worker:
         renewed = 0
         for consumer in self.consumers:
             delivery = consumer.current
-            if delivery is None or delivery.running.timed_out:
+            if delivery is None or delivery.running.timed_out or delivery.running.lost:
                 continue
             job, _ = delivery.running.snapshot()
             if job is None:
@@ -287,6 +287,8 @@ class Worker:
                 if self.services.store.jobs.heartbeat(job.id, job.lease_token, cfg.lease_seconds, time.time()):
                     renewed += 1
                 else:
+                    # Taken over or cancelled: the handler finds out at its next write.
+                    delivery.running.lost = True
                     log.info("job %s (%s) is no longer this worker's (lease lost or cancelled)", job.id, job.type)
             except Exception:
                 log.exception("could not renew the lease of job %s", job.id)

@@ -92,7 +92,8 @@ class RunningJob:
         self.lock = threading.Lock()
         self.job: Job | None = None
         self.started = 0.0
-        self.timed_out = False
+        self.timed_out = False  # stopped at its time limit
+        self.lost = False  # a lease renewal found the job no longer ours
 
     def start(self, job: Job) -> None:
         with self.lock:
