@@ -43,6 +43,9 @@ class Delivery:
     outcome: str = ""
     thread: threading.Thread | None = None
     abandoned_at: float = 0.0
+    retry_at: float = 0.0  # monotonic time to claim again (the job's holder may have died)
+    retried: bool = False
+    next_look: float = 0.0
 
 
 class QueueConsumer(ConsumerMixin):
@@ -124,6 +127,13 @@ class QueueConsumer(ConsumerMixin):
         delivery = self.current
         if delivery is None:
             return
+        if delivery.retry_at:
+            if self.should_stop:
+                self._finish_message(delivery, requeue=True)
+            elif time.monotonic() >= delivery.retry_at or self._holder_let_go(delivery):
+                delivery.retry_at = 0.0
+                self._start(delivery)
+            return
         if delivery.done.is_set():
             self._settle(delivery)
             return
@@ -147,7 +157,11 @@ class QueueConsumer(ConsumerMixin):
             message.requeue()
             time.sleep(1)
             return
-        delivery = Delivery(message, job_id)
+        self._start(Delivery(message, job_id))
+
+    def _start(self, delivery: Delivery) -> None:
+        delivery.running = RunningJob()
+        delivery.done.clear()
         self.running = delivery.running
         delivery.thread = threading.Thread(target=self._run, args=(delivery,), name=f"{self.worker_id}:job",
                                            daemon=True)
@@ -179,6 +193,8 @@ class QueueConsumer(ConsumerMixin):
 
     def _settle(self, delivery: Delivery) -> None:
         outcome = delivery.outcome
+        if outcome == "held" and not delivery.retried and self._hold_until_lease_ends(delivery):
+            return
         self._finish_message(delivery, requeue=outcome == "error")
         if outcome == "error":
             return
@@ -189,6 +205,30 @@ class QueueConsumer(ConsumerMixin):
             job = self.services.store.jobs.get(delivery.job_id)
             if job is not None and job.lease_expires_at is not None:
                 self.on_held(job.lease_expires_at + 0.1)
+
+    def _hold_until_lease_ends(self, delivery: Delivery) -> bool:
+        """A delivery for a job another worker holds: if that worker died (RabbitMQ hands its
+        message on at once), its lease runs out within one lease. Keep the message and its place
+        in the queue until then and claim the job; a live holder renews, and the retry finds it
+        held again and lets the message go."""
+        job = self.services.store.jobs.get(delivery.job_id)
+        if job is None or job.state != "running" or job.lease_expires_at is None:
+            return False
+        wait = job.lease_expires_at + 0.05 - time.time()
+        if wait > self.services.config.worker.lease_seconds + 1:
+            return False
+        delivery.retried = True
+        delivery.retry_at = time.monotonic() + max(wait, 0.0)
+        return True
+
+    def _holder_let_go(self, delivery: Delivery) -> bool:
+        """Once a second while waiting: has the job stopped running (finished, given back)?"""
+        now = time.monotonic()
+        if now < delivery.next_look:
+            return False
+        delivery.next_look = now + 1.0
+        job = self.services.store.jobs.get(delivery.job_id)
+        return job is None or job.state != "running"
 
     def _stop_overrun(self, delivery: Delivery, job: Job) -> None:
         """Fail a job past its time limit and move on; its handler's later writes are fenced off."""

@@ -83,7 +83,7 @@ def test_a_redelivered_job_whose_lease_expired_is_taken_at_once(rabbit_cfg: Conf
         services.close()
 
 
-def test_a_delivery_for_a_job_held_under_a_valid_lease_wakes_the_reaper_when_it_runs_out(
+def test_a_delivery_for_a_job_held_under_a_valid_lease_takes_it_when_the_lease_runs_out(
         rabbit_cfg: Config) -> None:
     cfg = rabbit_cfg.replace(worker={"reaper_interval_seconds": 60, "dispatch_grace_seconds": 600})
     services = Services(cfg)
