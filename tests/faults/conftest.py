@@ -26,7 +26,9 @@ def make_cluster(tmp_path: Path, drill_cfg: Config) -> Iterator[Callable[..., Cl
     made: list[Cluster] = []
 
     def make(**kwargs: Any) -> Cluster:
-        cluster = Cluster(tmp_path, drill_cfg, **kwargs)
+        where = tmp_path / f"cluster{len(made)}"
+        where.mkdir()
+        cluster = Cluster(where, drill_cfg, **kwargs)
         made.append(cluster)
         return cluster
 
