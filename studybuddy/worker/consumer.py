@@ -27,9 +27,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-# While a job runs, the consumer loop looks this often whether it is done (to ack it and take
-# the next message); meanwhile it keeps reading the connection, so AMQP heartbeats flow.
-BUSY_POLL_SECONDS = 0.05
+# While a job runs, the consumer loop waits this long at a time for it to end, then reads what
+# the broker sent (heartbeats) and sends its own, so the connection stays alive.
+BUSY_POLL_SECONDS = 0.25
+FRAME_POLL_SECONDS = 0.01
 
 
 @dataclass
@@ -103,8 +104,16 @@ class QueueConsumer(ConsumerMixin):
         with self.consumer_context(**kwargs) as (conn, _channel, _consumers):
             while not self.should_stop or self.current is not None:
                 self.on_iteration()
+                delivery = self.current
+                wait = safety_interval
+                if delivery is not None:
+                    # No message comes while one is unacked: wait for the job itself (the ack
+                    # goes out the moment it ends), reading only heartbeats in between.
+                    if not delivery.retry_at and delivery.done.wait(BUSY_POLL_SECONDS):
+                        continue
+                    wait = FRAME_POLL_SECONDS
                 try:
-                    conn.drain_events(timeout=BUSY_POLL_SECONDS if self.current else safety_interval)
+                    conn.drain_events(timeout=wait)
                 except socket.timeout:
                     conn.heartbeat_check()
                 except OSError:
