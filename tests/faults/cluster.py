@@ -181,13 +181,15 @@ class Cluster:
     def worker_by_pid(self, pid: int) -> WorkerProc | None:
         return next((w for w in self.workers if w.pid == pid), None)
 
-    def worker_running_a_job(self, timeout: float = 30) -> WorkerProc:
-        """A worker that has a submitted job running right now (from the starts log and the store)."""
+    def worker_running_a_job(self, timeout: float = 30, started_within: float = 0.2) -> WorkerProc:
+        """A worker that has a submitted job running right now, started at most `started_within`
+        seconds ago (so it is still in its job when the caller strikes)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for job_id, attempts in self.starts().items():
                 job = self.services.store.jobs.get(job_id)
-                if job is not None and job.state == "running" and attempts:
+                if job is not None and job.state == "running" and attempts and \
+                        time.time() - attempts[-1][2] <= started_within:
                     attempt, pid, _ = attempts[-1]
                     worker = self.worker_by_pid(pid)
                     if attempt == job.attempts and worker is not None and worker.alive() and not worker.stopped:
