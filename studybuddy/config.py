@@ -80,6 +80,7 @@ class WebConfig:
     remember_days: int = 30
     max_request_kb: int = 1024
     trusted_proxy: str = ""
+    min_free_mb: int = 100
 
 
 @dataclass(frozen=True)
@@ -600,6 +601,7 @@ def _validate(cfg: Config, where: typing.Callable[[str], str]) -> list[str]:
         ("ingest", "max_pages"), ("ingest", "chunk_words"), ("ai", "timeout_seconds"),
         ("ingest", "max_files_per_upload"), ("ingest", "ocr_timeout_seconds"), ("ingest", "max_paste_chars"),
         ("monitor", "interval_seconds"), ("monitor", "strikes"), ("mail", "timeout_seconds"),
+        ("mail", "max_per_hour"), ("mail", "repeat_minutes"),
         ("quota", "max_question_chars"),
         ("backup", "keep_daily"), ("backup", "max_age_hours"),
         ("web", "remember_days"), ("web", "max_request_kb"), ("accounts", "login_max_failures"),

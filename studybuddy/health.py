@@ -13,6 +13,7 @@ import logging
 import shutil
 import subprocess
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
@@ -148,9 +149,36 @@ def health_json(results: list[CheckResult], *, version: str | None = None,
     }
 
 
+def storage_dirs(config: Any) -> list[Path]:
+    """Where the store writes: the state directory and, for SQLite, the database's directory."""
+    dirs = [config.state_path]
+    url = config.storage_url
+    if url.startswith("sqlite:///"):
+        dirs.append(Path(url[len("sqlite:///"):]).parent)
+    return list(dict.fromkeys(dirs))
+
+
+def check_free_space(config: Any) -> CheckResult:
+    """Readiness fails below `web.min_free_mb` free where the store writes (0: never)."""
+    floor = config.web.min_free_mb
+    free: list[int] = []
+    for path in storage_dirs(config):
+        while not path.exists() and path != path.parent:
+            path = path.parent
+        try:
+            free.append(shutil.disk_usage(path).free // (1024 * 1024))
+        except OSError as exc:
+            return CheckResult("disk:free", "fail", output=safe_error(exc))
+    least = min(free)
+    if floor and least < floor:
+        return CheckResult("disk:free", "fail", least, "MiB",
+                           f"only {least} MiB free where the store writes; at least {floor} MiB are needed")
+    return CheckResult("disk:free", "pass", least, "MiB")
+
+
 def readiness(services: Services) -> list[CheckResult]:
-    """Store and broker reachable: what /health/ready answers."""
-    out: list[CheckResult] = []
+    """Store and broker reachable, and room to write: what /health/ready answers."""
+    out: list[CheckResult] = [check_free_space(services.config)]
     started = time.perf_counter()
     try:
         services.store.ping()

@@ -102,6 +102,13 @@ def test_replace_makes_a_changed_copy() -> None:
     assert other.web.port == 1234 and cfg.web.port == 8080
 
 
+def test_mail_cap_and_reminder_interval_are_checked() -> None:
+    # No cap of 0 (only resolves would ever go out) and no reminder every round.
+    problems = problems_of("mail:\n  max_per_hour: 0\n  repeat_minutes: -5\n")
+    assert problems == ["<config>:2: mail.max_per_hour must be above 0",
+                        "<config>:3: mail.repeat_minutes must be above 0"]
+
+
 def test_parser_limits_are_checked() -> None:
     problems = problems_of("ingest:\n  parse_timeout_seconds: 0\n  parse_cpu_seconds: -1\n"
                            "  parse_memory_mb: 100\n  max_image_pixels: 0\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +51,26 @@ def test_ready_when_store_and_the_real_broker_answer(tmp_path: Path, rabbit_url:
             assert r.status_code == 200 and r.mimetype == HEALTH_JSON
             body = r.get_json(force=True)
             assert body["status"] == "pass"
-            assert set(body["checks"]) == {"store:responseTime", "broker:connection"}
+            assert set(body["checks"]) == {"store:responseTime", "broker:connection", "disk:free"}
             assert body["checks"]["broker:connection"][0]["status"] == "pass"
+        finally:
+            services.close()
+
+
+def test_ready_fails_below_the_free_space_floor(tmp_path: Path) -> None:
+    from studybuddy.web import create_app
+
+    free_mb = shutil.disk_usage(tmp_path).free // (1024 * 1024)
+    for floor, status in ((0, 200), (1, 200), (free_mb + 10_000, 503)):
+        cfg = make_config(tmp_path, web={"secret_key": "k" * 32, "min_free_mb": floor})
+        services = Services(cfg)
+        try:
+            r = create_app(cfg, services).test_client().get("/health/ready")
+            disk = r.get_json(force=True)["checks"]["disk:free"][0]
+            assert r.status_code == status, disk
+            assert disk["observedUnit"] == "MiB" and abs(disk["observedValue"] - free_mb) < 500
+            if status == 503:
+                assert disk["status"] == "fail" and f"at least {floor} MiB" in disk["output"]
         finally:
             services.close()
 

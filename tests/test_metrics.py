@@ -140,10 +140,12 @@ def test_the_monitor_exports_the_installation(services: Services) -> None:
         "store:responseTime": {"name": "store:responseTime", "status": "pass", "time": "2026-11-30T08:00:00+00:00"},
         "disk:free": {"name": "disk:free", "status": "warn", "time": "2026-11-30T08:00:00+00:00"},
     })
+    # Two failing checks of one cause are one incident.
     services.store.monitor.set_state("policy", {"checks": {
         "web:responseTime": {"state": "failing", "strikes": 3},
+        "web:ready": {"state": "failing", "strikes": 3},
         "store:responseTime": {"state": "ok", "strikes": 0},
-    }})
+    }, "incidents": {"unit:web": {"cause": "unit:web", "label": "web", "state": "failing", "since": 1.0}}})
     registry = CollectorRegistry()
     registry.register(ClusterCollector(services))
     samples = parse(generate_latest(registry).decode())

@@ -49,7 +49,7 @@
   SB.updateJob = function (box, job) {
     var live = job.state === "queued" || job.state === "running";
     box.setAttribute("data-job-state", job.state);
-    var s = role(box, "state"); if (s) { s.textContent = SB.stateLabel(box, job.state); }
+    var s = role(box, "state"); if (s) { s.textContent = job.state_text || SB.stateLabel(box, job.state); }
     var p = role(box, "progress"); if (p) { p.value = job.progress; }
     var g = role(box, "stage"); if (g) { g.textContent = live ? (job.stage || "") : ""; }
     var a = role(box, "ahead");

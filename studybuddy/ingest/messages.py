@@ -47,6 +47,7 @@ OCR_MISSING = "OCR is not installed on this server"
 TEXT_UNDECODABLE = "The text file's encoding could not be recognised."
 FILE_MISSING = "The uploaded file is missing on the server. Delete the document and upload it again."
 INTERNAL = "The file could not be processed."
+STOPPED = "Processing of this file stopped before it finished. Process it again."
 
 # Stages of an ingest job (shown next to its progress).
 STAGE_READING = "Reading the file"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from typing import TYPE_CHECKING
 
-from ..jobs.service import submit_job
-from ..store.models import Course, Document, new_id
+from ..jobs.service import dispatch
+from ..jobs.types import queue_for
+from ..store.models import Course, Document, Job, new_id
 from . import messages
 from .detect import FileKind, Rejected, clean_display_name, detect_kind
 
@@ -17,6 +19,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
+
+
+def _ingest_job(services: Services, document: Document) -> Job:
+    """A queued, undispatched ingest job for the document."""
+    now = time.time()
+    return Job(id=new_id(), type="ingest", queue=queue_for("ingest"), owner_id=document.owner_id,
+               course_id=document.course_id, document_id=document.id,
+               max_attempts=services.config.worker.max_attempts, created_at=now, updated_at=now)
 
 
 def _store_document(services: Services, course: Course, display_name: str, kind: FileKind,
@@ -38,20 +48,18 @@ def _store_document(services: Services, course: Course, display_name: str, kind:
         size=len(data),
         content_hash=content_hash,
     )
+    job = _ingest_job(services, document)
     try:
-        store.documents.add(document)
+        # The document and its job in one write (an outbox): a crash after it leaves a queued job
+        # the reaper publishes, never a document without a job.
+        document = store.documents.add_with_job(document, job)
     except BaseException:
         store.blobs.delete(blob_id)
         raise
-    try:
-        job = submit_job(services, "ingest", course.owner_id, course_id=course.id, document_id=document.id)
-    except BaseException:
-        store.delete_document(document.id)
-        raise
-    updated = store.documents.update(document.id, job_id=job.id)
+    dispatch(services, job)
     log.info("document %s (%s, %d bytes) added to course %s; ingest job %s",
              document.id, kind.kind, len(data), course.id, job.id)
-    return updated or document
+    return document
 
 
 def accept_file(services: Services, course: Course, filename: str | None, data: bytes) -> Document:
@@ -93,15 +101,34 @@ def remove_document(services: Services, document: Document) -> None:
     log.info("document %s deleted from course %s", document.id, document.course_id)
 
 
-def retry_document(services: Services, document: Document, failed: bool) -> Document:
-    """Queue a new ingest of a document that failed (say, once OCR has been installed)."""
+LIVE_JOB_STATES = ("queued", "running")
+
+
+def has_live_job(services: Services, document: Document) -> bool:
+    """Whether an ingest job of the document is still waiting or running."""
+    job = services.store.jobs.get(document.job_id) if document.job_id else None
+    return job is not None and job.document_id == document.id and job.state in LIVE_JOB_STATES
+
+
+def can_retry(services: Services, document: Document) -> bool:
+    """A failed document, or one that is not ready and has no live job, can be processed again."""
+    if document.status == "failed":
+        return True
+    return document.status != "ready" and not has_live_job(services, document)
+
+
+def retry_document(services: Services, document: Document) -> Document:
+    """Queue a new ingest of a document that failed (say, once OCR has been installed) or whose
+    ingest stopped without an outcome."""
     store = services.store
-    if not failed:
+    if not can_retry(services, document):
         raise Rejected(messages.NOT_FAILED, status=409)
     if not store.blobs.exists(document.blob_id):
         raise Rejected(messages.FILE_MISSING, status=409)
-    job = submit_job(services, "ingest", document.owner_id, course_id=document.course_id,
-                     document_id=document.id)
+    job = _ingest_job(services, document)
+    # Queued first and published last: a crash in between leaves a job the reaper publishes.
+    store.jobs.add(job)
     updated = store.documents.update(document.id, status="uploaded", error="", job_id=job.id)
+    dispatch(services, job)
     log.info("document %s queued again as job %s", document.id, job.id)
     return updated or document

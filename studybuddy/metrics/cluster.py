@@ -99,9 +99,9 @@ class ClusterCollector(Collector):
             status.add_metric([key], float(level))
             checked.add_metric([key], result.time)
         open_by_state = dict.fromkeys(INCIDENT_STATES, 0)
-        for check in (policy.get("checks") or {}).values():
-            if check.get("state") in open_by_state:
-                open_by_state[check["state"]] += 1
+        for incident in (policy.get("incidents") or {}).values():  # one per root cause
+            if isinstance(incident, dict) and incident.get("state") in open_by_state:
+                open_by_state[incident["state"]] += 1
         for state, count in open_by_state.items():
             incidents.add_metric([state], float(count))
         yield from (status, checked, incidents)

@@ -1,6 +1,9 @@
-"""Alert mail: de-duplicated per check and state, repeated at most every `mail.repeat_minutes`,
-capped per hour (the suppressed count is folded into the next mail), retried when SMTP fails.
-Everything is persisted in the store, so a monitor restart neither repeats nor forgets."""
+"""Alert mail. Incident mails (open, reminder, resolve) are timed by the policy and sent with
+`notify`; other alerts (systemd gave up) with `alert`, de-duplicated per check and state and
+repeated at most every `mail.repeat_minutes`. At most `mail.max_per_hour` mails go out per hour
+(the held-back count is folded into the next mail), except that a resolve is never held back.
+Mails SMTP did not take are retried. Everything is persisted in the store, so a monitor restart
+neither repeats nor forgets."""
 
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ SMTP_BACKOFF_SECONDS = 60.0
 _HEADLINES = {
     "failing": "A StudyBuddy check is failing.",
     "escalated": "CRITICAL: a StudyBuddy problem was not cured by a restart; the monitor stopped restarting.",
-    "recovered": "A StudyBuddy check has recovered.",
+    "recovered": "A StudyBuddy problem is over: every check it failed passes again.",
     "gave_up": "CRITICAL: systemd gave up on a StudyBuddy service.",
 }
 
@@ -43,6 +46,9 @@ class Alert:
     unit: str = ""
     action: str = ""
     since: float = 0.0
+    cause: str = ""  # the incident's root cause, in words
+    checks: tuple[tuple[str, str], ...] = ()  # (check, output) of every failing check it groups
+    until: float = 0.0  # when a resolved incident ended
 
 
 class Alerter:
@@ -78,7 +84,9 @@ class Alerter:
 
     # -- alerts -----------------------------------------------------------------------------
     def alert(self, alert: Alert) -> str:
-        """Mail about a state change. Returns sent, queued (SMTP failed), duplicate or suppressed."""
+        """Mail about a state change, de-duplicated per check and state.
+
+        Returns sent, queued (SMTP failed), duplicate, suppressed (hourly cap) or disabled."""
         if alert.kind not in KINDS:
             raise ValueError(f"unknown alert kind {alert.kind!r}")
         now = self.clock()
@@ -86,22 +94,43 @@ class Alerter:
         last = state["last"].get(alert.check)
         if last and last["state"] == alert.state and now - last["at"] < self.config.mail.repeat_minutes * 60:
             return "duplicate"
+        repeat = bool(last and last["state"] == alert.state)
+        outcome = self._send(state, alert, repeat=repeat, capped=True)
+        if outcome != "suppressed":
+            # A suppressed alert is not recorded as "last": once the cap lifts, it is still owed.
+            state["last"][alert.check] = {"state": alert.state, "at": now}
+        self._save(state)
+        return outcome
+
+    def notify(self, alert: Alert, *, reminder: bool = False) -> str:
+        """An incident mail, sent when the policy says so (no de-duplication here).
+
+        Counts against the hourly cap; a resolve ("recovered") is sent even over the cap. An open
+        or escalation mail held back by the cap stays owed (the policy sends it later); a reminder
+        held back is dropped, and counted in the next mail."""
+        if alert.kind not in KINDS:
+            raise ValueError(f"unknown alert kind {alert.kind!r}")
+        state = self._load()
+        outcome = self._send(state, alert, repeat=reminder, capped=alert.kind != "recovered",
+                             count_held=reminder)
+        self._save(state)
+        return outcome
+
+    def _send(self, state: dict[str, Any], alert: Alert, *, repeat: bool, capped: bool,
+              count_held: bool = True) -> str:
+        now = self.clock()
         state["sent_at"] = [t for t in state["sent_at"] if now - t < 3600]
-        if len(state["sent_at"]) >= self.config.mail.max_per_hour:
-            state["suppressed"] += 1
-            # Not recorded as "last": once the cap lifts, the alert is still owed.
-            self._save(state)
+        if capped and len(state["sent_at"]) >= self.config.mail.max_per_hour:
+            if count_held:
+                state["suppressed"] += 1
             self._event("mail_suppressed", alert.check, alert_kind=alert.kind, state=alert.state)
             log.warning("alert for %s (%s) not mailed: hourly cap reached", alert.check, alert.state)
             return "suppressed"
-        repeat = bool(last and last["state"] == alert.state)
         suppressed, state["suppressed"] = state["suppressed"], 0
         mail = self.render_alerts([alert], suppressed=suppressed, repeat=repeat)
-        state["last"][alert.check] = {"state": alert.state, "at": now}
+        # Every mail counts against the cap, resolves included; they are merely never held back.
         state["sent_at"].append(now)
-        outcome = self._deliver(state, mail, alert.kind, alert.check)
-        self._save(state)
-        return outcome
+        return self._deliver(state, mail, alert.kind, alert.check)
 
     def render_alerts(self, alerts: list[Alert], suppressed: int = 0, repeat: bool = False) -> Mail:
         first = alerts[0]
@@ -116,7 +145,10 @@ class Alerter:
             host=self.host, when=self._fmt(self.clock()), cap=self.config.mail.max_per_hour,
             suppressed=suppressed,
             alerts=[{"kind": a.kind, "check": a.check, "state": a.state, "output": a.output,
-                     "unit": a.unit, "action": a.action, "since": self._fmt(a.since)} for a in alerts],
+                     "unit": a.unit, "action": a.action, "since": self._fmt(a.since), "cause": a.cause,
+                     "checks": [{"check": c, "output": o} for c, o in a.checks],
+                     "until": self._fmt(a.until), "duration": _duration(a.until - a.since) if a.until else ""}
+                    for a in alerts],
         )
 
     def send_mail(self, mail: Mail, kind: str, check: str = "") -> str:
@@ -179,3 +211,10 @@ class Alerter:
         state["outbox"] = keep
         self._save(state)
         return sent
+
+
+def _duration(seconds: float) -> str:
+    minutes = max(int(round(seconds / 60)), 0)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"

@@ -13,12 +13,14 @@ from typing import Any
 from ..config import QUEUE_NAMES
 from ..checks import CheckResult, HealthContext, ms, safe_error
 from .httpclient import HttpClient, HttpError
-from .restarter import Restarter, stopped_on_purpose
+from .restarter import Restarter, stopped_on_purpose, under_systemd
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.2
 AI_PROBE_LIMIT_SECONDS = 90.0
+# Ping jobs the store would not delete yet (it may be what fails); the next round tries again.
+LEFTOVER_CANARIES = "leftover_canaries"
 
 
 def _url(ctx: HealthContext, path: str) -> str:
@@ -53,29 +55,36 @@ def monitor_owner_id(ctx: HealthContext) -> str:
 
 
 def probe_canary(ctx: HealthContext) -> list[CheckResult]:
-    """A `ping` job on each of the six queues, submitted together, each waited for end to end."""
+    """A `ping` job on each of the six queues, submitted together, each waited for end to end.
+
+    Whatever the outcome, the ping jobs it made are cancelled and deleted before it returns: a
+    canary that got no answer (broker or worker down) leaves nothing for the reaper to publish
+    later, and a message still in a queue finds no job and is dropped by the worker."""
     from ..jobs import submit_job
 
-    store = ctx.services.store
     owner = monitor_owner_id(ctx)
+    # "stale_canaries": ping jobs an earlier version of this probe left queued on purpose.
+    _discard_canaries(ctx, owner, list(ctx.state.pop("stale_canaries", [])) +
+                      list(ctx.state.pop(LEFTOVER_CANARIES, [])))
     submitted: dict[str, tuple[str, float]] = {}
     results: list[CheckResult] = []
-    # A queue whose earlier canary is still waiting gets no new one: while the worker is down the
-    # monitor must not pile up a ping job per queue and round. The old one is watched instead.
-    waiting: dict[str, str] = {}
-    for job_id in ctx.state.get("stale_canaries", []):
-        job = store.jobs.get(job_id)
-        if job is not None and not job.finished:
-            waiting.setdefault(job.queue, job_id)
-    for queue in QUEUE_NAMES:
-        if queue in waiting:
-            submitted[queue] = (waiting[queue], time.perf_counter())
-            continue
-        try:
-            submitted[queue] = (submit_job(ctx.services, "ping", owner, params={"queue": queue}).id,
-                                time.perf_counter())
-        except Exception as exc:  # noqa: BLE001
-            results.append(CheckResult("canary:latency", "fail", output=safe_error(exc), component_id=queue))
+    try:
+        for queue in QUEUE_NAMES:
+            try:
+                submitted[queue] = (submit_job(ctx.services, "ping", owner, params={"queue": queue}).id,
+                                    time.perf_counter())
+            except Exception as exc:  # noqa: BLE001
+                results.append(CheckResult("canary:latency", "fail", output=safe_error(exc), component_id=queue))
+            ctx.tick()
+        results.extend(_await_canaries(ctx, submitted))
+    finally:
+        _discard_canaries(ctx, owner, [job_id for job_id, _ in submitted.values()])
+    return sorted(results, key=lambda r: r.component_id)
+
+
+def _await_canaries(ctx: HealthContext, submitted: dict[str, tuple[str, float]]) -> list[CheckResult]:
+    store = ctx.services.store
+    results: list[CheckResult] = []
     deadline = time.monotonic() + ctx.config.monitor.canary_timeout_seconds
     pending = dict(submitted)
     while pending:
@@ -95,6 +104,8 @@ def probe_canary(ctx: HealthContext) -> list[CheckResult]:
             for queue, (job_id, _) in pending.items():
                 job = store.jobs.get(job_id)
                 where = f"still {job.state}" if job is not None else "vanished"
+                if job is not None and job.state == "queued" and job.dispatched_at is None:
+                    where += ", never published: is the broker down?"
                 results.append(CheckResult(
                     "canary:latency", "fail",
                     output=f"no answer in {ctx.config.monitor.canary_timeout_seconds:.0f}s (job {where})",
@@ -102,21 +113,23 @@ def probe_canary(ctx: HealthContext) -> list[CheckResult]:
             break
         ctx.tick()
         ctx.sleep(POLL_SECONDS)
-    stale = ctx.state.setdefault("stale_canaries", [])
-    for job_id, _ in submitted.values():
-        job = store.jobs.get(job_id)
-        if job is not None and job.finished:
+    return results
+
+
+def _discard_canaries(ctx: HealthContext, owner: str, job_ids: list[str]) -> None:
+    """Cancel (a worker running one loses it) and delete ping jobs; what the store refuses now is
+    remembered in the probe state and tried again next round."""
+    store = ctx.services.store
+    left: list[str] = []
+    for job_id in job_ids:
+        try:
+            store.jobs.cancel(job_id, owner, time.time())
             store.jobs.delete(job_id)
-        # An unanswered canary stays queued for the worker; a later round deletes it once done.
-        elif job is not None and job_id not in stale:
-            stale.append(job_id)
-    for job_id in list(ctx.state.get("stale_canaries", [])):
-        job = store.jobs.get(job_id)
-        if job is None or job.finished:
-            if job is not None:
-                store.jobs.delete(job_id)
-            ctx.state["stale_canaries"].remove(job_id)
-    return sorted(results, key=lambda r: r.component_id)
+        except Exception as exc:  # noqa: BLE001 - the store may be what is failing
+            log.warning("could not delete canary job %s: %s", job_id, safe_error(exc))
+            left.append(job_id)
+    if left:
+        ctx.state[LEFTOVER_CANARIES] = [*ctx.state.get(LEFTOVER_CANARIES, []), *left]
 
 
 # -- a real upload --------------------------------------------------------------------------
@@ -150,6 +163,7 @@ def probe_upload(ctx: HealthContext) -> list[CheckResult]:
     course_id = document_id = ""
     try:
         client.login(_url(ctx, "/login"), mc.account_email, mc.account_password)
+        _remove_leftover_courses(ctx, client)
         status, body = client.request("POST", _url(ctx, "/api/v1/courses"), json_body={"name": PROBE_COURSE})
         if status != 201:
             return [CheckResult("upload:roundTrip", "fail", output=f"creating the probe course: HTTP {status}")]
@@ -191,6 +205,24 @@ def probe_upload(ctx: HealthContext) -> list[CheckResult]:
                 client.request("DELETE", _url(ctx, f"/api/v1/courses/{course_id}"))
             except HttpError as exc:
                 log.warning("could not delete the probe course: %s", exc)
+
+
+def _remove_leftover_courses(ctx: HealthContext, client: HttpClient) -> None:
+    """Probe courses an earlier probe could not delete (the web failed under it) go now."""
+    store = ctx.services.store
+    user = store.users.get_by_email(ctx.config.monitor.account_email)
+    if user is None:
+        return
+    for course in store.courses.list_for_owner(user.id):
+        if course.name != PROBE_COURSE:
+            continue
+        try:
+            status, _ = client.request("DELETE", _url(ctx, f"/api/v1/courses/{course.id}"))
+        except HttpError as exc:
+            status = 0
+            log.warning("could not delete a probe course left behind: %s", exc)
+        if status == 200:
+            log.info("deleted probe course %s left behind by an earlier probe", course.id)
 
 
 # -- AI providers ---------------------------------------------------------------------------
@@ -237,10 +269,6 @@ def probe_ai(ctx: HealthContext) -> list[CheckResult]:
 
 
 # -- systemd units --------------------------------------------------------------------------
-
-def under_systemd() -> bool:
-    return Path("/run/systemd/system").is_dir()
-
 
 def _cgroup_pids(control_group: str) -> list[int]:
     if not control_group:

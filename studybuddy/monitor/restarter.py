@@ -6,6 +6,7 @@ import logging
 import re
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -14,6 +15,11 @@ ALLOWED_VERBS = ("restart", "try-restart", "reset-failed")
 SHOW_PROPERTIES = ("ActiveState", "SubState", "Result", "NRestarts", "MainPID", "ControlGroup",
                    "MemoryCurrent", "CPUUsageNSec")
 _UNIT_NAME = re.compile(r"^[A-Za-z0-9:_.\\@-]+\.(service|target)$")
+
+
+def under_systemd() -> bool:
+    """Whether systemd runs this host (and so whether systemctl can restart anything)."""
+    return Path("/run/systemd/system").is_dir()
 
 
 class RestarterError(ValueError):
@@ -87,9 +93,6 @@ class Restarter:
 
     def restart(self, unit: str) -> CommandResult:
         return self.run("restart", unit)
-
-    def reset_failed(self, unit: str) -> CommandResult:
-        return self.run("reset-failed", unit)
 
     def show(self, unit: str) -> dict[str, str]:
         """`systemctl show` properties; raises RuntimeError when systemctl cannot answer."""

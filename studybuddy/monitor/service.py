@@ -1,4 +1,4 @@
-"""The monitor: a schedule loop of probe rounds, the strike policy, alerts and the daily report."""
+"""The monitor: a schedule loop of probe rounds, the incident policy, alerts and the daily report."""
 
 from __future__ import annotations
 
@@ -17,18 +17,17 @@ from ..services import Services
 from ..store.models import MonitorEvent, new_id
 from ..systemd import Notifier, watchdog_interval
 from .alerts import Alert, Alerter
+from .blame import MONITOR_UNIT, Blame, assign
 from .mailer import Mailer, MailError
 from .policy import Policy
-from .probes import under_systemd
 from .report import build_report, mark_sent, report_due
-from .restarter import Restarter, stopped_on_purpose
+from .restarter import Restarter, stopped_on_purpose, under_systemd
 from .startup import mark_running, wait_until_started
 
 log = logging.getLogger(__name__)
 
 PROBE_STATE_KEY = "probes"
 LATEST_KEY = "latest"
-MONITOR_UNIT = "studybuddy-monitor.service"
 
 
 class MonitorStopping(BaseException):
@@ -60,6 +59,7 @@ class Monitor:
         restarter: Restarter | None = None,
         checks: list[str] | None = None,
         host: str | None = None,
+        systemd: Callable[[], bool] | None = None,
     ):
         self.services = services
         self.config = services.config
@@ -70,9 +70,11 @@ class Monitor:
         mc = self.config.monitor
         self.mailer = mailer or Mailer(self.config.mail, self.host)
         self.restarter = restarter or Restarter(mc.units, mc.systemctl, mc.command_timeout_seconds)
+        # Whether systemd runs here; without it no systemctl command is run at all.
+        self.systemd = systemd or (lambda: under_systemd())
         self.alerter = Alerter(self.store, self.config, self.mailer, clock, self.host)
         self.policy = Policy(self.store, self.config, self.restarter, self.alerter, clock,
-                             stopped_on_purpose=self._stopped_on_purpose)
+                             stopped_on_purpose=self._stopped_on_purpose, systemd=self.systemd)
         self.check_names = checks or list(CHECKS)
         self.stop_event = threading.Event()
         self._watchdog_every = watchdog_interval()
@@ -94,23 +96,13 @@ class Monitor:
             raise MonitorStopping
 
     def _stopped_on_purpose(self, unit: str) -> bool:
-        if not under_systemd():
+        if not self.systemd():
             return False
         try:
             return stopped_on_purpose(self.restarter.show(unit))
         except RuntimeError as exc:
             log.warning("cannot read the state of %s: %s", unit, exc)
             return False
-
-    def unit_for(self, check_name: str, result: CheckResult) -> str:
-        units = self.config.monitor.units
-        if result.name == "unit:activeState":
-            unit = result.component_id
-        elif result.name.startswith(("unit:", "process:")):
-            return ""
-        else:
-            unit = CHECKS[check_name].unit
-        return unit if unit in units and unit != MONITOR_UNIT else ""
 
     # -- one round ----------------------------------------------------------------------------
     def run_round(self) -> RoundOutcome:
@@ -123,13 +115,13 @@ class Monitor:
         ctx = HealthContext(self.config, self.services, clock=self.clock, tick=self._tick,
                             sleep=self._sleep, state=probe_state)
         results: list[CheckResult] = []
-        units: dict[str, str] = {}
+        named: list[tuple[str, CheckResult]] = []
         timings: dict[str, float] = {}
         for name in self.check_names:
             t0 = time.perf_counter()
             for result in run_check(CHECKS[name], ctx):
                 results.append(result)
-                units[result.key] = self.unit_for(name, result)
+                named.append((name, result))
             timings[name] = time.perf_counter() - t0
             self._tick()
         self.store.monitor.set_state(PROBE_STATE_KEY, ctx.state)
@@ -140,7 +132,8 @@ class Monitor:
         self.store.monitor.add_event(MonitorEvent(
             new_id(), "round", "", {"results": {r.key: r.status for r in results},
                                     "duration": time.perf_counter() - started}, now))
-        actions = self.policy.observe(results, lambda r: units.get(r.key, ""))
+        blames: dict[str, Blame] = assign(named, self.config.monitor.units)
+        actions = self.policy.observe(results, lambda r: blames[r.key])
         outcome = RoundOutcome(results, actions, time.perf_counter() - started, timings)
         self.last_round = outcome
         c = outcome.counts()
@@ -195,7 +188,7 @@ class Monitor:
 
     def wait_for_units(self) -> None:
         """Before the first round: the units we watch finish starting (a fresh install is not red)."""
-        if not under_systemd():
+        if not self.systemd():
             return
         watched = [u for u in self.config.monitor.units if u != MONITOR_UNIT]
 

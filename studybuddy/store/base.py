@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 from typing import Any, BinaryIO, Iterable, Protocol
 
 from .account_models import AccountStore
@@ -15,6 +17,31 @@ class StoreError(Exception):
 
 class DuplicateError(StoreError):
     """A unique value (an e-mail address, an item key) already exists."""
+
+
+class StorageFull(StoreError):
+    """The disk (or the quota) that holds the store or its files is full."""
+
+
+_FULL_TEXTS = ("database or disk is full", "no space left on device", "disk quota exceeded")
+_SQLITE_FULL = 13
+
+
+def is_storage_full(exc: BaseException | None) -> bool:
+    """True if `exc`, or an error it was raised from, says the disk or a quota is full."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, StorageFull):
+            return True
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if isinstance(exc, sqlite3.Error) and (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF == _SQLITE_FULL:
+            return True
+        if isinstance(exc, (StoreError, sqlite3.Error)) and any(t in str(exc).lower() for t in _FULL_TEXTS):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 class UserRepo(Protocol):
@@ -40,6 +67,11 @@ class DocumentRepo(Protocol):
     def update(self, document_id: str, **fields: Any) -> Document | None: ...
     def find_by_hash(self, course_id: str, content_hash: str) -> Document | None:
         """The first document of the course with these bytes that has not failed."""
+        ...
+    def add_with_job(self, document: Document, job: Job) -> Document:
+        """The document (its `job_id` set to the job's) and its queued, undispatched job, written
+        together: both or, where the engine has no transactions, the job first. The caller then
+        publishes the job; if it never does, the reaper does (an outbox)."""
         ...
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from typing import Any, BinaryIO, Iterable, TypeVar
 
 import gridfs
@@ -154,6 +154,30 @@ class MongoDocuments(_Coll):
 
     def update(self, document_id: str, **values: Any) -> Document | None:
         return self._update(document_id, values)  # type: ignore[no-any-return]
+
+    def add_with_job(self, document: Document, job: Job) -> Document:
+        document = replace(document, job_id=job.id)
+        jobs = self.c.database["jobs"]
+        try:
+            if _has_transactions(self.c.database.client):
+                with self.c.database.client.start_session() as session:
+                    session.with_transaction(lambda s: (jobs.insert_one(_to_doc(job), session=s),
+                                                        self.c.insert_one(_to_doc(document), session=s)))
+                return document
+            # No transactions (a single server, mongomock): the job first, so that a crash between
+            # the two writes leaves a job whose document is missing (its ingest ends at once),
+            # never a document without its job.
+            jobs.insert_one(_to_doc(job))
+            try:
+                self.c.insert_one(_to_doc(document))
+            except BaseException:
+                jobs.delete_one({"_id": job.id})
+                raise
+        except DuplicateKeyError as exc:
+            raise DuplicateError(str(exc)) from exc
+        except PyMongoError as exc:
+            raise StoreError(str(exc)) from exc
+        return document
 
     def find_by_hash(self, course_id: str, content_hash: str) -> Document | None:
         if not content_hash:
@@ -558,6 +582,27 @@ class MongoStore:
 
     def close(self) -> None:
         self.client.close()
+
+
+_TRANSACTIONS: dict[int, bool] = {}
+
+
+def _has_transactions(client: Any) -> bool:
+    """Whether the server takes multi-document transactions (a replica set or sharded cluster);
+    asked once per client. mongomock has none."""
+    if not isinstance(client, pymongo.MongoClient):
+        return False
+    known = _TRANSACTIONS.get(id(client))
+    if known is None:
+        hello: dict[str, Any] = {}
+        for command in ("hello", "isMaster"):  # "hello" from MongoDB 4.4.2 (and late 4.0/4.2 releases)
+            try:
+                hello = client.admin.command(command)
+                break
+            except PyMongoError:
+                continue
+        known = _TRANSACTIONS[id(client)] = bool(hello.get("setName") or hello.get("msg") == "isdbgrid")
+    return known
 
 
 def _database_name(url: str) -> str:

@@ -9,11 +9,11 @@ import sqlite3
 import tempfile
 import threading
 import time
-from dataclasses import MISSING, asdict, fields
+from dataclasses import MISSING, asdict, fields, replace
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator, TypeVar
 
-from .base import DuplicateError, StoreError
+from .base import DuplicateError, StorageFull, StoreError, is_storage_full
 from .models import (
     Artifact,
     Chunk,
@@ -329,7 +329,7 @@ class _Db:
                 raise DuplicateError(str(exc)) from exc
             raise StoreError(str(exc)) from exc
         except sqlite3.Error as exc:
-            raise StoreError(str(exc)) from exc
+            raise (StorageFull if is_storage_full(exc) else StoreError)(str(exc)) from exc
 
     def transaction(self) -> "_Tx":
         return _Tx(self)
@@ -357,8 +357,14 @@ class _Tx:
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         conn = self.db.conn()
         if exc_type is None:
-            conn.execute("COMMIT")
-        else:
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error:
+                # A commit that fails (the disk is full) leaves nothing half-written behind.
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        elif conn.in_transaction:
             conn.execute("ROLLBACK")
 
 
@@ -463,6 +469,13 @@ class SqliteDocuments(_Table):
 
     def update(self, document_id: str, **values: Any) -> Document | None:
         return self._update(document_id, values)  # type: ignore[no-any-return]
+
+    def add_with_job(self, document: Document, job: Job) -> Document:
+        document = replace(document, job_id=job.id)
+        with self.db.transaction():
+            self._insert(document)
+            SqliteJobs(self.db).add(job)
+        return document
 
     def find_by_hash(self, course_id: str, content_hash: str) -> Document | None:
         if not content_hash:

@@ -212,11 +212,9 @@ def _publish(job_id: str) -> None:
 
 def _open_incidents() -> list[dict[str, Any]]:
     state = get_services().store.monitor.get_state("policy") or {}
-    out = []
-    for key, value in (state.get("checks") or {}).items():
-        if isinstance(value, dict) and value.get("state", "ok") != "ok":
-            out.append({"key": key, **value})
-    return out
+    incidents = [i for i in (state.get("incidents") or {}).values() if isinstance(i, dict)]
+    incidents.sort(key=lambda i: i.get("since", 0))
+    return [{**i, "key": i.get("label") or i.get("cause", "")} for i in incidents]
 
 
 def _last_report() -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import tempfile
+import time
 from typing import IO, Any
 
 from flask import (
@@ -45,6 +46,7 @@ from .bidi import isolate
 from .fragments import FragmentCache
 from .errors import json_error
 from .i18n import translate_stored
+from .work import WAITING_FOR_SERVER, waiting_for_server
 
 log = logging.getLogger(__name__)
 
@@ -146,10 +148,19 @@ def _effective_state(document: Document) -> tuple[str, str, int, str]:
     job = get_services().store.jobs.get(document.job_id) if document.job_id else None
     status, error = document.status, document.error
     progress, stage = (100, "") if status in ("ready", "failed") else (0, "")
-    if job is not None and status in ("uploaded", "processing"):
-        progress, stage = job.progress, job.stage
-        if job.state in ("failed", "dead"):
-            status, error = "failed", error or job.error_user or messages.INTERNAL
+    if status not in ("uploaded", "processing"):
+        return status, error, progress, stage
+    if job is None or job.document_id != document.id or job.state == "cancelled":
+        # No job will finish it (one from before intake was atomic, or one that was cancelled):
+        # shown as stopped, with the way to process it again.
+        return "failed", error or messages.STOPPED, 0, ""
+    progress, stage = job.progress, job.stage
+    if waiting_for_server(job, time.time()):
+        stage = WAITING_FOR_SERVER  # its ingest could not be published yet: the broker is away
+    if job.state in ("failed", "dead"):
+        status, error = "failed", error or job.error_user or messages.INTERNAL
+    elif job.state == "succeeded":
+        status, error = "failed", error or messages.STOPPED
     return status, error, progress, stage
 
 
@@ -324,7 +335,7 @@ def status_api(document_id: str) -> Any:
 def retry_api(document_id: str) -> Any:
     document = owned_document(document_id)
     try:
-        document = retry_document(get_services(), document, _effective_state(document)[0] == "failed")
+        document = retry_document(get_services(), document)
     except Rejected as exc:
         return jsonify({"error": _translated(exc)}), exc.status
     return jsonify(document_json(document)), 202
@@ -385,7 +396,7 @@ def retry_form(document_id: str) -> Any:
     document = owned_document(document_id)
     back = redirect(url_for("courses.view", course_id=document.course_id) + "#documents")
     try:
-        retry_document(get_services(), document, _effective_state(document)[0] == "failed")
+        retry_document(get_services(), document)
     except Rejected as exc:
         flash(_translated(exc), "error")
         return back, exc.status  # type: ignore[return-value]

@@ -30,7 +30,8 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 def _errors(*codes: int) -> dict[str, Any]:
     text = {400: "The request was not understood (bad input, a JSON body that is not an object, or no CSRF token)",
             401: "Not logged in", 404: "No such thing, or it is not yours", 409: "Not possible in this state",
-            413: "Too large", 415: "Not a supported kind of file", 429: "Too many requests"}
+            413: "Too large", 415: "Not a supported kind of file", 429: "Too many requests",
+            507: "Storage is full on the server: nothing was saved"}
     return {str(c): _json(_ref("Error"), text[c]) for c in codes}
 
 
@@ -67,6 +68,9 @@ SCHEMAS: dict[str, Any] = {
             "stage": {"type": "string"}, "error": {"type": "string"}, "result": {"type": "string"},
             "course_id": {"type": "string"}, "document_id": {"type": "string"},
             "created_at": TIME, "finished_at": MAYBE_TIME,
+            "state_text": {"type": "string", "description": "The state in the student's words"},
+            "waiting_for_server": {"type": "boolean",
+                                   "description": "Queued but not yet published: the job server is away"},
         },
     },
     "Document": {
@@ -102,7 +106,7 @@ SCHEMAS: dict[str, Any] = {
                                   "text": {"type": "string", "minLength": 1}}},
 }
 
-UPLOAD_ERRORS = {**_errors(400, 401, 404, 413, 415), "422": _json(_ref("UploadResult"), "No file was accepted")}
+UPLOAD_ERRORS = {**_errors(400, 401, 404, 413, 415, 507), "422": _json(_ref("UploadResult"), "No file was accepted")}
 
 PATHS: dict[str, Any] = {
     "/api/v1/courses": {
@@ -140,7 +144,7 @@ PATHS: dict[str, Any] = {
                  "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("PastedText")}}},
                  "responses": {"201": _json({"type": "object", "required": ["document"],
                                              "properties": {"document": _ref("Document")}}, "Added"),
-                               **_errors(400, 401, 404, 413, 415)}},
+                               **_errors(400, 401, 404, 413, 415, 507)}},
     },
     "/api/v1/documents/{document_id}": {
         "parameters": [_path_id("document_id")],

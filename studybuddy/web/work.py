@@ -21,6 +21,7 @@ from .access import owned_artifact, owned_job
 from .dates import relative_bucket
 from .fragments import FragmentCache
 from .i18n import translate_stored
+from .labels import STATE_TEXT, N_
 
 bp = Blueprint("work", __name__)
 
@@ -41,11 +42,30 @@ class WorkEntry:
     scope: str = ""
 
 
+WAITING_FOR_SERVER = N_("Waiting for the job server…")
+
+
+def waiting_for_server(job: Job, now: float) -> bool:
+    """A due job the broker has not taken: it could not be published (the broker is away), and the
+    reaper publishes it once the broker is back."""
+    return job.state == "queued" and job.dispatched_at is None and job.not_before <= now
+
+
+def job_state_text(job: Job, now: float) -> str:
+    """The job's state in the student's words (translated)."""
+    if waiting_for_server(job, now):
+        return _(WAITING_FOR_SERVER)
+    return _(STATE_TEXT.get(job.state, job.state))
+
+
 def job_details(job: Job, now: float | None = None) -> dict[str, Any]:
-    """What a page needs to follow a job: place in the queue, time so far, where to cancel."""
+    """What a page needs to follow a job: its state in words, place in the queue, time so far,
+    where to cancel."""
     now = time.time() if now is None else now
     waiting = job.state == "queued"
     return {
+        "waiting_for_server": waiting_for_server(job, now),
+        "state_text": job_state_text(job, now),
         "ahead": get_services().store.jobs.count_ahead(job) if waiting else None,
         "elapsed": max(0, int(((job.finished_at or now) if job.finished else now) - job.created_at)),
         "cancel_url": url_for("work.cancel", job_id=job.id) if not job.finished else "",

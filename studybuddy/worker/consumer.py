@@ -18,6 +18,7 @@ from ..jobs.reaper import Reaper
 from ..metrics.jobs import record_job
 from ..store.models import Job
 from ..systemd import Notifier, watchdog_interval
+from .diskfull import BACKOFF
 from .handlers import default_handlers
 from .runner import TIME_LIMIT_MESSAGE, Handler, RunningJob, process_job, time_limit_seconds
 
@@ -181,10 +182,12 @@ class QueueConsumer(ConsumerMixin):
         try:
             delivery.outcome = process_job(self.services, delivery.job_id, self.worker_id, self.handlers,
                                            delivery.running)
-        except Exception:
-            # The store failed under us: leave the message for another delivery.
-            log.exception("job %s could not be processed; message requeued", delivery.job_id)
-            time.sleep(1)
+        except Exception as exc:
+            # A full disk: waited (in this thread, the connection stays alive), reported once a
+            # minute. Else the store failed under us. Either way the message goes back.
+            if not BACKOFF.hold(exc):
+                log.exception("job %s could not be processed; message requeued", delivery.job_id)
+                time.sleep(1)
             delivery.outcome = "error"
         finally:
             delivery.done.set()
@@ -208,6 +211,7 @@ class QueueConsumer(ConsumerMixin):
         if outcome == "error":
             return
         self.jobs_done += 1
+        BACKOFF.clear()
         record_job(self.services, delivery.job_id, outcome)
         if outcome == "held" and self.on_held is not None:
             # Another worker holds the job; if it has died, its lease runs out soon: look then.

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Callable
 
 from ..jobs.errors import PermanentError, TransientError
 from ..store.models import Job
+from .diskfull import give_back
 
 if TYPE_CHECKING:
     from ..config import Config, WorkerConfig
@@ -191,6 +192,8 @@ def process_job(
             return _report_lost(job, _why_lost(store, job, running), "its failure was not recorded")
         return "failed"
     except Exception as exc:  # noqa: BLE001 - anything else may pass: retry with backoff
+        if give_back(store, job.id, token, time.time(), exc):
+            raise  # a full disk: the consumer holds the message back (worker/diskfull.py)
         transient = isinstance(exc, TransientError)
         detail = f"{type(exc).__name__}: {exc}"
         if not transient:

@@ -54,14 +54,17 @@ def test_a_dead_web_is_restarted_then_recovery_is_mailed(cfg: Config, services: 
     cfg = with_mail(cfg, smtp, certs, systemctl, web_url=f"http://127.0.0.1:{port}")
     services.config = cfg
     clock = Clock()
-    mon = Monitor(services, clock=clock, checks=["store", "web"], host="host.test")
+    # The host here has no systemd; the recording systemctl stands in for it.
+    mon = Monitor(services, clock=clock, checks=["store", "web"], host="host.test", systemd=lambda: True)
     outcomes = []
     for _ in range(3):
         outcomes.append(mon.run_round())
         clock.advance(300)
     assert [o.counts()["fail"] for o in outcomes] == [1, 1, 1]
-    assert outcomes[2].actions == ["failing web:responseTime", f"restarted {WEB}"]
-    assert systemctl.calls() == [f"--no-ask-password --no-block restart {WEB}"]
+    assert outcomes[2].actions == ["opened web", f"restarted {WEB}"]
+    # Asked first whether the web was stopped on purpose, then restarted.
+    assert systemctl.calls()[0].startswith(f"show {WEB} ")
+    assert systemctl.calls()[1:] == [f"--no-ask-password --no-block restart {WEB}"]
     smtp.inbox.wait_for(1)
     assert smtp.inbox.subjects() == [f"[StudyBuddy FAILING] web:responseTime ({WEB})"]
 
@@ -72,7 +75,7 @@ def test_a_dead_web_is_restarted_then_recovery_is_mailed(cfg: Config, services: 
         if outcome.counts()["fail"] == 0:
             break
         threading.Event().wait(0.1)
-    assert outcome.actions == ["recovered web:responseTime"]
+    assert outcome.actions == ["resolved web"]
     smtp.inbox.wait_for(2)
     assert smtp.inbox.subjects()[1] == f"[StudyBuddy RECOVERED] web:responseTime ({WEB})"
     # Rounds are recorded for the daily report, and the latest results for `studybuddy status`.
@@ -192,3 +195,102 @@ def test_a_round_that_cannot_run_is_mailed_directly(cfg: Config, services: Servi
     assert mon.round_failed(RuntimeError("database is locked")) == "sent"
     messages = smtp.inbox.wait_for(2)
     assert subject(messages[0]) == "[StudyBuddy FAILING] monitor:round"
+
+
+# -- whole rounds: blame and incidents with real parts ---------------------------------------
+
+def test_without_systemd_the_monitor_runs_no_systemctl(cfg: Config, services: Services, smtp: SMTPServer,
+                                                       certs: TLSCertificates, tmp_path: Path,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    from studybuddy.monitor.restarter import under_systemd
+
+    if under_systemd():
+        pytest.skip("this host runs systemd: the outside-systemd path cannot be tried")
+    systemctl = FakeSystemctl(tmp_path / "bin")
+    cfg = with_mail(cfg, smtp, certs, systemctl, web_url=f"http://127.0.0.1:{free_port()}")
+    services.config = cfg
+    clock = Clock()
+    mon = Monitor(services, clock=clock, checks=["store", "web", "units"], host="host.test")
+    actions: list[str] = []
+    for _ in range(6):
+        actions += mon.run_round().actions
+        clock.advance(300)
+    assert systemctl.calls() == []
+    assert actions == ["opened web", f"not restarting {WEB}: not under systemd"]
+    assert caplog.text.count("not running under systemd: units are not restarted") == 1
+    assert services.store.monitor.events(kind="restart") == []
+    text = smtp.inbox.wait_for(1)[0].get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "the monitor is not running under systemd" in text
+
+
+@pytest.mark.rabbitmq
+@pytest.mark.slow
+def test_two_broker_outages_in_one_hour_over_rabbitmq(tmp_path: Path, rabbit_url: str, smtp: SMTPServer,
+                                                      certs: TLSCertificates) -> None:
+    """The broker goes away twice within the hour (a proxy in front of RabbitMQ is cut): the web's
+    readiness and the canaries fail with it, yet each outage is one incident, mailed on open and
+    on resolve, and nothing is restarted."""
+    from studybuddy.checks import CHECKS as REGISTRY
+    from studybuddy.checks import HealthContext
+    from studybuddy.web import create_app
+    from studybuddy.web.serve import serve
+    from studybuddy.worker.consumer import Worker
+    from tests.helpers.rabbit import rabbit_config, wait_for
+    from tests.helpers.tcpproxy import TcpProxy
+
+    from .test_probes import _handlers
+
+    proxy = TcpProxy("127.0.0.1", 5672)
+    proxy.up()
+    systemctl = FakeSystemctl(tmp_path / "bin")
+    port = free_port()
+    with rabbit_config(tmp_path, rabbit_url, "outage") as base:
+        cfg = with_mail(base.replace(broker={"url": f"amqp://guest:guest@127.0.0.1:{proxy.port}//",
+                                             "connect_timeout": 1.0}),
+                        smtp, certs, systemctl, web_url=f"http://127.0.0.1:{port}", strikes=2,
+                        canary_timeout_seconds=2.0)
+        cfg = cfg.replace(mail={"max_per_hour": 3})
+        services = Services(cfg)
+        worker = Worker(services, handlers=_handlers("ping"), run_reaper=False)
+        try:
+            threading.Thread(target=serve, args=(create_app(cfg, services), "127.0.0.1", port),
+                             daemon=True).start()
+            worker.start()
+            assert worker.wait_ready(15)
+            clock = Clock()
+            mon = Monitor(services, clock=clock, checks=["store", "broker", "web", "canary"], host="host.test",
+                          systemd=lambda: True)
+
+            def consumed() -> bool:
+                results = REGISTRY["broker"].fn(HealthContext(cfg, services))
+                return all(r.status == "pass" for r in results if r.name == "broker:consumers")
+
+            wait_for(consumed, timeout=30, what="the worker to consume every queue")
+            assert mon.run_round().counts()["fail"] == 0
+            for _ in range(2):
+                proxy.down()
+                actions: list[str] = []
+                for _ in range(3):
+                    clock.advance(300)
+                    outcome = mon.run_round()
+                    actions += outcome.actions
+                failing = {r.key for r in outcome.results if r.status == "fail"}
+                assert {"broker:connection", "web:responseTime", "canary:latency/summarize"} <= failing
+                assert actions == ["opened broker"]
+                proxy.up()
+                wait_for(consumed, timeout=60, what="the worker to consume again")
+                clock.advance(300)
+                outcome = mon.run_round()
+                assert outcome.counts()["fail"] == 0, [r for r in outcome.results if r.status == "fail"]
+                assert outcome.actions == ["resolved broker"]
+            subjects = smtp.inbox.wait_for(4)
+            assert len(subjects) == 4
+            assert [subject(m).split(" broker:connection")[0] for m in subjects] == [
+                "[StudyBuddy FAILING]", "[StudyBuddy RECOVERED]"] * 2
+            assert systemctl.calls() == []
+            # The canaries of the outage rounds left nothing behind.
+            assert services.store.jobs.count_by_state() == {}
+        finally:
+            worker.stop(timeout=10)
+            services.close()
+            proxy.down()

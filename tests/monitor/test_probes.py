@@ -79,30 +79,81 @@ def test_canary_goes_through_every_queue(cfg: Config, services: Services, worker
     assert services.store.jobs.count_by_state().get("succeeded", 0) == 0
 
 
-def test_canary_fails_without_a_worker_and_cleans_up_later(cfg: Config, services: Services) -> None:
+def test_canary_fails_without_a_worker_and_leaves_no_jobs(cfg: Config, services: Services) -> None:
     ctx = ctx_for(cfg, services, canary_timeout_seconds=0.5)
     results = probes.probe_canary(ctx)
     assert len(results) == 6 and all(r.status == "fail" for r in results)
     assert "no answer in" in results[0].output and "queued" in results[0].output
-    assert len(ctx.state["stale_canaries"]) == 6
-    # While nothing answers, no more ping jobs pile up: the waiting ones are watched instead.
+    # The ping jobs it gave up on are gone: no later round, reaper or worker finds them.
+    assert services.store.jobs.count_by_state() == {}
+    # Round after round, nothing piles up; once a worker answers, the canary passes.
     probes.probe_canary(ctx)
-    assert len(ctx.state["stale_canaries"]) == 6
-    assert services.store.jobs.count_by_state() == {"queued": 6}
+    assert services.store.jobs.count_by_state() == {}
     w = Worker(services, handlers=_handlers("ping"), run_reaper=False)
     w.start()
     try:
         assert w.wait_ready(10)
-        results = probes.probe_canary(ctx_for(cfg, services, canary_timeout_seconds=20.0).__class__(
-            cfg.replace(monitor={"canary_timeout_seconds": 20.0}), services, state=ctx.state))
-        assert all(r.status == "pass" for r in results)
-        deadline = time.monotonic() + 10
-        while ctx.state["stale_canaries"] and time.monotonic() < deadline:
-            probes.probe_canary(HealthContext(cfg.replace(monitor={"canary_timeout_seconds": 20.0}),
-                                              services, state=ctx.state))
-        assert ctx.state["stale_canaries"] == []
+        results = probes.probe_canary(HealthContext(cfg.replace(monitor={"canary_timeout_seconds": 20.0}),
+                                                    services, state=ctx.state))
+        assert all(r.status == "pass" for r in results), results
+        assert services.store.jobs.count_by_state() == {}
     finally:
         w.stop(timeout=10)
+
+
+def test_canary_removes_ping_jobs_an_earlier_version_left_waiting(cfg: Config, services: Services,
+                                                                  worker: Worker) -> None:
+    from studybuddy.jobs import submit_job
+
+    owner = probes.monitor_owner_id(ctx_for(cfg, services))
+    left = submit_job(services, "ping", owner, params={"queue": "summarize"}).id
+    ctx = HealthContext(cfg.replace(monitor={"canary_timeout_seconds": 20.0}), services,
+                        state={"stale_canaries": [left]})
+    assert all(r.status == "pass" for r in probes.probe_canary(ctx))
+    assert services.store.jobs.get(left) is None and "stale_canaries" not in ctx.state
+
+
+def dead_broker_config(cfg: Config) -> Config:
+    """The broker at a loopback port nothing listens on: every connection is refused at once."""
+    return cfg.replace(broker={"url": f"amqp://guest:guest@127.0.0.1:{free_port()}//", "connect_timeout": 0.5,
+                               "publish_confirm_timeout": 0.5})
+
+
+def test_canary_with_the_broker_unreachable_leaves_no_jobs(cfg: Config) -> None:
+    cfg = dead_broker_config(cfg)
+    services = Services(cfg)
+    try:
+        ctx = ctx_for(cfg, services, canary_timeout_seconds=0.5)
+        results = probes.probe_canary(ctx)
+        assert [r.component_id for r in results] == sorted(QUEUE_NAMES)
+        assert all(r.status == "fail" for r in results), results
+        assert all("never published" in r.output for r in results), results
+        assert services.store.jobs.count_by_state() == {}
+        assert ctx.state == {}
+    finally:
+        services.close()
+
+
+def test_probe_canary_command_with_the_broker_down_leaves_no_jobs(cfg: Config) -> None:
+    """Drill 9: `studybuddy probe canary` with the broker down left six ping jobs behind."""
+    from click.testing import CliRunner
+
+    from studybuddy.cli import main
+
+    broker_url = dead_broker_config(cfg).broker.url
+    env = {"STUDYBUDDY_APP__STATE_DIR": str(cfg.state_path), "STUDYBUDDY_CONFIG": "",
+           "STUDYBUDDY_WEB__SECRET_KEY": "k" * 32, "STUDYBUDDY_BROKER__URL": broker_url,
+           "STUDYBUDDY_BROKER__CONNECT_TIMEOUT": "0.5", "STUDYBUDDY_BROKER__PUBLISH_CONFIRM_TIMEOUT": "0.5",
+           "STUDYBUDDY_MONITOR__CANARY_TIMEOUT_SECONDS": "0.5"}
+    Services(cfg).close()  # the installation exists; only its broker is away
+    outcome = CliRunner().invoke(main, ["probe", "canary"], env=env)
+    assert outcome.exit_code == 1, outcome.output
+    assert outcome.output.count("canary:latency") == 6
+    services = Services(cfg)
+    try:
+        assert services.store.jobs.count_by_state() == {}
+    finally:
+        services.close()
 
 
 @pytest.mark.rabbitmq
@@ -158,6 +209,21 @@ def test_upload_probe_round_trip(cfg: Config, services: Services, web: WebServer
     assert services.store.courses.list_for_owner(account.id) == []
     # A second round reuses the account.
     assert probes.probe_upload(ctx)[0].status == "pass"
+
+
+def test_upload_probe_removes_a_probe_course_left_behind(cfg: Config, services: Services, web: WebServer,
+                                                         worker: Worker) -> None:
+    """A probe whose web died under it could not delete its course; the next probe does."""
+    from studybuddy.accounts import create_user
+    from studybuddy.store.models import Course, new_id
+
+    account = create_user(services.store, cfg.monitor.account_email, "monitor password 123", is_admin=False)
+    services.store.courses.add(Course(new_id(), account.id, probes.PROBE_COURSE))
+    services.store.courses.add(Course(new_id(), account.id, "a course of its own"))
+    ctx = ctx_for(cfg, services, web_url=web.url, account_password="monitor password 123",
+                  upload_timeout_seconds=30.0)
+    assert probes.probe_upload(ctx)[0].status == "pass"
+    assert [c.name for c in services.store.courses.list_for_owner(account.id)] == ["a course of its own"]
 
 
 def test_upload_probe_fails_when_nothing_processes(cfg: Config, services: Services, web: WebServer) -> None:

@@ -380,3 +380,23 @@ def test_chunk_vectors_live_with_their_chunks(store: Any) -> None:
     assert store.vectors.for_course(course.id, "m1") == {}
     store.delete_document(doc.id)
     assert store.vectors.missing("m1") == []
+
+
+def test_a_document_and_its_job_are_written_together(store: Any) -> None:
+    """The intake outbox: both rows or neither; the job queued and not yet published."""
+    owner = _user(store)
+    course = _course(store, owner)
+    document = Document(id=new_id(), course_id=course.id, owner_id=owner.id, display_name="notes.txt")
+    job = Job(id=new_id(), type="ingest", queue="file_processing", owner_id=owner.id, course_id=course.id,
+              document_id=document.id)
+    written = store.documents.add_with_job(document, job)
+    assert written.job_id == job.id and store.documents.get(document.id).job_id == job.id
+    stored = store.jobs.get(job.id)
+    assert (stored.state, stored.dispatched_at, stored.document_id) == ("queued", None, document.id)
+    assert [j.id for j in store.jobs.due_for_dispatch(stored.created_at + 1, 0)] == [job.id]
+    # A second document with the same job id: the job's write fails, and the document is not kept.
+    other = Document(id=new_id(), course_id=course.id, owner_id=owner.id, display_name="other.txt")
+    with pytest.raises(DuplicateError):
+        store.documents.add_with_job(other, job)
+    assert store.documents.get(other.id) is None
+    assert [d.id for d in store.documents.list_for_course(course.id)] == [document.id]

@@ -111,3 +111,17 @@ def test_users_search_storage_and_job_retry(app: Any, users: Any, store: Any, se
     assert store.jobs.get(dead.id).state == "queued" and store.jobs.get(dead.id).attempts == 0
     assert store.accounts.audit.recent()[0].action == "job-retry"
     assert admin.get("/admin/monitor").status_code == 200
+
+
+def test_the_monitor_page_lists_one_row_per_incident_not_per_check(app: Any, users: Any, store: Any) -> None:
+    store.monitor.set_state("policy", {
+        "checks": {"web:ready": {"state": "failing", "strikes": 3},
+                   "worker:canary:assess": {"state": "failing", "strikes": 3}},
+        "incidents": {"broker": {"cause": "broker", "label": "broker", "state": "failing", "since": time.time(),
+                                 "output": "the broker does not answer"}},
+    })
+    admin = app.test_client()
+    login(admin, "charlie@example.com")
+    page = admin.get("/admin/monitor").get_data(as_text=True)
+    rows = page.split("data-incidents", 1)[1].split("</table>", 1)[0]
+    assert rows.count("<tr>") == 1 and "the broker does not answer" in rows and "broker" in rows
