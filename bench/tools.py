@@ -107,7 +107,7 @@ def run_handler(services: Services, course: Course, document: Document, job_type
     claimed = services.store.jobs.claim(job.id, "bench", 600, time.time())
     assert claimed is not None
     result = default_handlers()[job_type](JobContext(claimed, services, "bench"))
-    services.store.jobs.finish(job.id, "bench", "succeeded", time.time(), result_ref=result)
+    services.store.jobs.finish(job.id, claimed.lease_token, "succeeded", time.time(), result_ref=result)
     return result
 
 

@@ -87,11 +87,15 @@ class WebConfig:
 class WorkerConfig:
     queues: list[str] = field(default_factory=lambda: list(QUEUE_NAMES))
     concurrency: int = 1
-    lease_seconds: int = 120
-    job_timeout_seconds: int = 900
+    lease_seconds: float = 30.0
+    lease_renew_seconds: float = 10.0
+    job_timeout_seconds: int = 600
+    ingest_timeout_seconds: int = 1800
     max_attempts: int = 4
     retry_backoff_seconds: float = 5.0
-    reaper_interval_seconds: float = 15.0
+    reaper_interval_seconds: float = 5.0
+    dispatch_grace_seconds: float = 30.0
+    amqp_heartbeat_seconds: float = 10.0
 
 
 MIN_PARSE_MEMORY_MB = 256
@@ -592,6 +596,7 @@ def _validate(cfg: Config, where: typing.Callable[[str], str]) -> list[str]:
         ("web", "threads"), ("web", "max_upload_mb"), ("web", "session_days"),
         ("worker", "concurrency"), ("worker", "lease_seconds"), ("worker", "max_attempts"),
         ("worker", "job_timeout_seconds"), ("worker", "reaper_interval_seconds"),
+        ("worker", "lease_renew_seconds"), ("worker", "ingest_timeout_seconds"), ("worker", "dispatch_grace_seconds"),
         ("storage", "busy_timeout_ms"), ("broker", "connect_timeout"),
         ("ingest", "max_pages"), ("ingest", "chunk_words"), ("ai", "timeout_seconds"),
         ("ingest", "max_files_per_upload"), ("ingest", "ocr_timeout_seconds"), ("ingest", "max_paste_chars"),
@@ -610,6 +615,12 @@ def _validate(cfg: Config, where: typing.Callable[[str], str]) -> list[str]:
     if cfg.ingest.parse_memory_mb < MIN_PARSE_MEMORY_MB:
         problems.append(f"{where('ingest.parse_memory_mb')}: ingest.parse_memory_mb must be at least "
                         f"{MIN_PARSE_MEMORY_MB} (the parser needs room to start)")
+    if cfg.worker.lease_renew_seconds >= cfg.worker.lease_seconds:
+        problems.append(f"{where('worker.lease_renew_seconds')}: worker.lease_renew_seconds must be below "
+                        "worker.lease_seconds (a lease is renewed before it runs out)")
+    if cfg.worker.amqp_heartbeat_seconds < 0:
+        problems.append(f"{where('worker.amqp_heartbeat_seconds')}: worker.amqp_heartbeat_seconds must be "
+                        "0 (off) or above")
     if not 0 <= cfg.web.port <= 65535:
         problems.append(f"{where('web.port')}: web.port must be between 0 and 65535")
     for q in cfg.worker.queues:

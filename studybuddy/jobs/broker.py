@@ -52,8 +52,9 @@ class Broker:
     def is_memory(self) -> bool:
         return self.url.startswith("memory://")
 
-    def connection(self) -> Connection:
-        """A new connection (the caller closes it)."""
+    def connection(self, heartbeat: float = 0) -> Connection:
+        """A new connection (the caller closes it). A consumer asks for AMQP heartbeats (and
+        drives them); the publisher goes without, as nothing would send them while it idles."""
         options: dict[str, Any] = {}
         if not self.is_memory:
             options["confirm_publish"] = True
@@ -62,7 +63,7 @@ class Broker:
             transport=doorbell.Transport if self.is_memory else None,
             connect_timeout=self.config.connect_timeout,
             transport_options=options,
-            heartbeat=0,
+            heartbeat=0 if self.is_memory else heartbeat,
         )
 
     def _ensure(self) -> Any:

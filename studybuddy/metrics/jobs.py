@@ -32,7 +32,7 @@ def local_day(timestamp: float, timezone: str) -> str:
 def observe_job(job: Job, outcome: str) -> None:
     """Prometheus figures of one processed delivery of `job` (as stored after it ran)."""
     JOBS.labels(job.type, outcome).inc()
-    if outcome == "skipped" or not job.started_at:
+    if outcome in ("skipped", "held") or not job.started_at:  # nothing ran for this delivery
         return
     ended = job.finished_at or job.updated_at
     JOB_DURATION.labels(job.type).observe(max(ended - job.started_at, 0.0))

@@ -104,13 +104,17 @@ class JobRepo(Protocol):
     def add(self, job: Job) -> Job: ...
     def get(self, job_id: str) -> Job | None: ...
     def claim(self, job_id: str, worker: str, lease_seconds: float, now: float) -> Job | None:
-        """Atomically move a queued, due job with attempts left to running; None if not won."""
-    def heartbeat(self, job_id: str, worker: str, lease_seconds: float, now: float) -> bool: ...
-    def set_progress(self, job_id: str, worker: str, percent: int, stage: str, now: float) -> bool: ...
+        """Atomically move a job with attempts left to running under a new lease token: a queued,
+        due job, or a running one whose lease has expired (its worker died or hangs). None if
+        not won."""
+    # The writes of a running job: each is made only while `token` (the `lease_token` its claim
+    # handed out) still owns the job, in the same atomic update; False when it no longer does.
+    def heartbeat(self, job_id: str, token: str, lease_seconds: float, now: float) -> bool: ...
+    def set_progress(self, job_id: str, token: str, percent: int, stage: str, now: float) -> bool: ...
     def finish(
         self,
         job_id: str,
-        worker: str,
+        token: str,
         state: str,
         now: float,
         *,
@@ -119,9 +123,9 @@ class JobRepo(Protocol):
         error_internal: str = "",
     ) -> bool: ...
     def retry_later(
-        self, job_id: str, worker: str, not_before: float, error_internal: str, now: float
+        self, job_id: str, token: str, not_before: float, error_internal: str, now: float
     ) -> bool: ...
-    def release(self, job_id: str, worker: str, now: float) -> bool:
+    def release(self, job_id: str, token: str, now: float) -> bool:
         """Give a running job back (worker shutting down); attempts are not charged."""
     def mark_dispatched(self, job_id: str, now: float) -> bool:
         """Atomically take the right to publish a queued job; False if someone else has."""

@@ -97,6 +97,7 @@ class Job:
     max_attempts: int = 4
     lease_expires_at: float | None = None
     lease_owner: str = ""
+    lease_token: str = ""  # handed out by each claim; only its holder may write the job
     not_before: float = 0.0
     dispatched_at: float | None = None
     progress: int = 0

@@ -241,30 +241,36 @@ class MongoJobs(_Coll):
 
     def claim(self, job_id: str, worker: str, lease_seconds: float, now: float) -> Job | None:
         return self._cas(
-            {"_id": job_id, "state": "queued", "not_before": {"$lte": now},
-             "$expr": {"$lt": ["$attempts", "$max_attempts"]}},
-            {"$set": {"state": "running", "lease_owner": worker, "lease_expires_at": now + lease_seconds,
-                      "started_at": now, "updated_at": now, "progress": 0, "stage": ""},
+            {"_id": job_id, "$expr": {"$lt": ["$attempts", "$max_attempts"]},
+             "$or": [{"state": "queued", "not_before": {"$lte": now}},
+                     {"state": "running", "lease_expires_at": {"$lt": now}}]},
+            {"$set": {"state": "running", "lease_owner": worker, "lease_token": new_id(),
+                      "lease_expires_at": now + lease_seconds, "started_at": now, "updated_at": now,
+                      "progress": 0, "stage": ""},
              "$inc": {"attempts": 1}},
         )
 
-    def _running(self, job_id: str, worker: str) -> dict[str, Any]:
-        return {"_id": job_id, "state": "running", "lease_owner": worker}
-
-    def heartbeat(self, job_id: str, worker: str, lease_seconds: float, now: float) -> bool:
-        r = self.c.update_one(self._running(job_id, worker),
-                              {"$set": {"lease_expires_at": now + lease_seconds, "updated_at": now}})
-        return bool(r.modified_count)
-
-    def set_progress(self, job_id: str, worker: str, percent: int, stage: str, now: float) -> bool:
-        r = self.c.update_one(self._running(job_id, worker), {"$set": {
-            "progress": max(0, min(100, int(percent))), "stage": stage, "updated_at": now}})
+    def _fenced(self, job_id: str, token: str, update: dict[str, Any]) -> bool:
+        """One update of a running job that only the holder of its lease token may make."""
+        if not token:
+            return False
+        try:
+            r = self.c.update_one({"_id": job_id, "state": "running", "lease_token": token}, update)
+        except PyMongoError as exc:
+            raise StoreError(str(exc)) from exc
         return bool(r.matched_count)
+
+    def heartbeat(self, job_id: str, token: str, lease_seconds: float, now: float) -> bool:
+        return self._fenced(job_id, token, {"$set": {"lease_expires_at": now + lease_seconds, "updated_at": now}})
+
+    def set_progress(self, job_id: str, token: str, percent: int, stage: str, now: float) -> bool:
+        return self._fenced(job_id, token, {"$set": {
+            "progress": max(0, min(100, int(percent))), "stage": stage, "updated_at": now}})
 
     def finish(
         self,
         job_id: str,
-        worker: str,
+        token: str,
         state: str,
         now: float,
         *,
@@ -274,24 +280,21 @@ class MongoJobs(_Coll):
     ) -> bool:
         values: dict[str, Any] = {"state": state, "result_ref": result_ref, "error_user": error_user,
                                   "error_internal": error_internal, "finished_at": now,
-                                  "updated_at": now, "lease_expires_at": None}
+                                  "updated_at": now, "lease_expires_at": None, "lease_token": ""}
         if state == "succeeded":
             values["progress"] = 100
-        r = self.c.update_one(self._running(job_id, worker), {"$set": values})
-        return bool(r.modified_count)
+        return self._fenced(job_id, token, {"$set": values})
 
-    def retry_later(self, job_id: str, worker: str, not_before: float, error_internal: str, now: float) -> bool:
-        r = self.c.update_one(self._running(job_id, worker), {"$set": {
+    def retry_later(self, job_id: str, token: str, not_before: float, error_internal: str, now: float) -> bool:
+        return self._fenced(job_id, token, {"$set": {
             "state": "queued", "not_before": not_before, "dispatched_at": None, "lease_owner": "",
-            "lease_expires_at": None, "error_internal": error_internal, "updated_at": now}})
-        return bool(r.modified_count)
+            "lease_token": "", "lease_expires_at": None, "error_internal": error_internal, "updated_at": now}})
 
-    def release(self, job_id: str, worker: str, now: float) -> bool:
-        r = self.c.update_one(self._running(job_id, worker), {
-            "$set": {"state": "queued", "dispatched_at": None, "lease_owner": "",
+    def release(self, job_id: str, token: str, now: float) -> bool:
+        return self._fenced(job_id, token, {
+            "$set": {"state": "queued", "dispatched_at": None, "lease_owner": "", "lease_token": "",
                      "lease_expires_at": None, "updated_at": now},
             "$inc": {"attempts": -1}})
-        return bool(r.modified_count)
 
     def mark_dispatched(self, job_id: str, now: float) -> bool:
         r = self.c.update_one({"_id": job_id, "state": "queued", "dispatched_at": None},
@@ -314,7 +317,7 @@ class MongoJobs(_Coll):
         for doc in self.c.find({"state": "running", "lease_expires_at": {"$lt": now}}).limit(limit):
             job = self._cas(
                 {"_id": doc["_id"], "state": "running", "lease_expires_at": doc["lease_expires_at"]},
-                {"$set": {"state": "queued", "lease_owner": "", "lease_expires_at": None,
+                {"$set": {"state": "queued", "lease_owner": "", "lease_token": "", "lease_expires_at": None,
                           "dispatched_at": None, "updated_at": now}},
             )
             if job:
@@ -352,7 +355,7 @@ class MongoJobs(_Coll):
         running it loses the job (its progress and result are no longer accepted)."""
         return self._cas({"_id": job_id, "owner_id": owner_id, "state": {"$in": ["queued", "running"]}},
                          {"$set": {"state": "cancelled", "finished_at": now, "updated_at": now, "lease_owner": "",
-                                   "lease_expires_at": None}})
+                                   "lease_token": "", "lease_expires_at": None}})
 
     def count_ahead(self, job: Job) -> int:
         """Jobs of the same queue that came earlier and are still waiting or running."""

@@ -14,7 +14,8 @@ from .mongo import GridFsBlobs, _Coll, _from_doc
 # Collections that hold no user's data, or whose user data is handled on its own (below).
 _NOT_OWNED = {"login_throttle", "monitor_state", "monitor_events", "counters", "audit_log", "users",
               "blobs.files", "blobs.chunks"}
-_SECRET_FIELDS = {"password_hash", "lease_owner", "error_internal", "search_text", "email_lower", "ukey", "vector"}
+_SECRET_FIELDS = {"password_hash", "lease_owner", "lease_token", "error_internal", "search_text", "email_lower",
+                  "ukey", "vector"}
 _BY_DOCUMENT = ("pages", "chunks")
 
 
@@ -189,13 +190,14 @@ class MongoAccounts:
         r = self.db.jobs.update_one(
             {"_id": job_id, "state": {"$in": ["failed", "dead"]}},
             {"$set": {"state": "queued", "attempts": 0, "not_before": 0.0, "dispatched_at": None,
-                      "lease_owner": "", "lease_expires_at": None, "error_user": "", "progress": 0,
+                      "lease_owner": "", "lease_token": "", "lease_expires_at": None, "error_user": "", "progress": 0,
                       "stage": "", "finished_at": None, "updated_at": when}})
         return bool(r.modified_count)
 
     def cancel_job(self, job_id: str, when: float, message: str) -> bool:
         r = self.db.jobs.update_one(
             {"_id": job_id, "state": {"$in": ["queued", "running"]}},
-            {"$set": {"state": "failed", "error_user": message, "lease_owner": "", "lease_expires_at": None,
+            {"$set": {"state": "failed", "error_user": message, "lease_owner": "", "lease_token": "",
+                      "lease_expires_at": None,
                       "finished_at": when, "updated_at": when}})
         return bool(r.modified_count)

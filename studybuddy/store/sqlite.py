@@ -232,6 +232,11 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX audit_log_time ON audit_log (created_at);
     """,
+    # 7: jobs.lease_token: each claim's fencing token; a worker that lost its lease can no longer
+    # write progress, heartbeats or a result
+    """
+    ALTER TABLE jobs ADD COLUMN lease_token TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 DEAD_MESSAGE = "This task failed too many times. Please try again later."
@@ -532,30 +537,32 @@ class SqliteJobs(_Table):
 
     def claim(self, job_id: str, worker: str, lease_seconds: float, now: float) -> Job | None:
         row = self.db.execute(
-            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?, "
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?, lease_token = ?, "
             "lease_expires_at = ?, started_at = ?, updated_at = ?, progress = 0, stage = '' "
-            "WHERE id = ? AND state = 'queued' AND not_before <= ? AND attempts < max_attempts "
-            "RETURNING *",
-            (worker, now + lease_seconds, now, now, job_id, now),
+            "WHERE id = ? AND attempts < max_attempts AND ((state = 'queued' AND not_before <= ?) "
+            "OR (state = 'running' AND lease_expires_at < ?)) RETURNING *",
+            (worker, new_id(), now + lease_seconds, now, now, job_id, now, now),
         ).fetchone()
         return _row_to(Job, row)
 
-    def heartbeat(self, job_id: str, worker: str, lease_seconds: float, now: float) -> bool:
-        return self._change(
-            "lease_expires_at = ?, updated_at = ? WHERE id = ? AND state = 'running' AND lease_owner = ?",
-            (now + lease_seconds, now, job_id, worker),
-        )
+    def _fenced(self, sql: str, job_id: str, token: str, params: Iterable[Any]) -> bool:
+        """One UPDATE of a running job that only the holder of its lease token may make."""
+        if not token:
+            return False
+        return self._change(f"{sql} WHERE id = ? AND state = 'running' AND lease_token = ?",
+                            (*params, job_id, token))
 
-    def set_progress(self, job_id: str, worker: str, percent: int, stage: str, now: float) -> bool:
-        return self._change(
-            "progress = ?, stage = ?, updated_at = ? WHERE id = ? AND state = 'running' AND lease_owner = ?",
-            (max(0, min(100, int(percent))), stage, now, job_id, worker),
-        )
+    def heartbeat(self, job_id: str, token: str, lease_seconds: float, now: float) -> bool:
+        return self._fenced("lease_expires_at = ?, updated_at = ?", job_id, token, (now + lease_seconds, now))
+
+    def set_progress(self, job_id: str, token: str, percent: int, stage: str, now: float) -> bool:
+        return self._fenced("progress = ?, stage = ?, updated_at = ?", job_id, token,
+                            (max(0, min(100, int(percent))), stage, now))
 
     def finish(
         self,
         job_id: str,
-        worker: str,
+        token: str,
         state: str,
         now: float,
         *,
@@ -564,29 +571,26 @@ class SqliteJobs(_Table):
         error_internal: str = "",
     ) -> bool:
         progress = 100 if state == "succeeded" else None
-        return self._change(
+        return self._fenced(
             "state = ?, result_ref = ?, error_user = ?, error_internal = ?, finished_at = ?, "
-            "updated_at = ?, lease_expires_at = NULL, progress = COALESCE(?, progress) "
-            "WHERE id = ? AND state = 'running' AND lease_owner = ?",
-            (state, result_ref, error_user, error_internal, now, now, progress, job_id, worker),
+            "updated_at = ?, lease_expires_at = NULL, lease_token = '', progress = COALESCE(?, progress)",
+            job_id, token, (state, result_ref, error_user, error_internal, now, now, progress),
         )
 
     def retry_later(
-        self, job_id: str, worker: str, not_before: float, error_internal: str, now: float
+        self, job_id: str, token: str, not_before: float, error_internal: str, now: float
     ) -> bool:
-        return self._change(
-            "state = 'queued', not_before = ?, dispatched_at = NULL, lease_owner = '', "
-            "lease_expires_at = NULL, error_internal = ?, updated_at = ? "
-            "WHERE id = ? AND state = 'running' AND lease_owner = ?",
-            (not_before, error_internal, now, job_id, worker),
+        return self._fenced(
+            "state = 'queued', not_before = ?, dispatched_at = NULL, lease_owner = '', lease_token = '', "
+            "lease_expires_at = NULL, error_internal = ?, updated_at = ?",
+            job_id, token, (not_before, error_internal, now),
         )
 
-    def release(self, job_id: str, worker: str, now: float) -> bool:
-        return self._change(
+    def release(self, job_id: str, token: str, now: float) -> bool:
+        return self._fenced(
             "state = 'queued', attempts = MAX(attempts - 1, 0), dispatched_at = NULL, "
-            "lease_owner = '', lease_expires_at = NULL, updated_at = ? "
-            "WHERE id = ? AND state = 'running' AND lease_owner = ?",
-            (now, job_id, worker),
+            "lease_owner = '', lease_token = '', lease_expires_at = NULL, updated_at = ?",
+            job_id, token, (now,),
         )
 
     def mark_dispatched(self, job_id: str, now: float) -> bool:
@@ -608,7 +612,7 @@ class SqliteJobs(_Table):
 
     def requeue_expired(self, now: float, limit: int = 100) -> list[Job]:
         rows = self.db.execute(
-            "UPDATE jobs SET state = 'queued', lease_owner = '', lease_expires_at = NULL, "
+            "UPDATE jobs SET state = 'queued', lease_owner = '', lease_token = '', lease_expires_at = NULL, "
             "dispatched_at = NULL, updated_at = ? "
             "WHERE id IN (SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < ? "
             f"LIMIT {int(limit)}) RETURNING *",
@@ -645,8 +649,9 @@ class SqliteJobs(_Table):
         running it loses the job (its progress and result are no longer accepted)."""
         row = self.db.execute(
             "UPDATE jobs SET state = 'cancelled', finished_at = ?, updated_at = ?, lease_owner = '', "
-            "lease_expires_at = NULL WHERE id = ? AND owner_id = ? AND state IN ('queued', 'running') "
-            "RETURNING *", (now, now, job_id, owner_id)).fetchone()
+            "lease_token = '', lease_expires_at = NULL "
+            "WHERE id = ? AND owner_id = ? AND state IN ('queued', 'running') RETURNING *",
+            (now, now, job_id, owner_id)).fetchone()
         return _row_to(Job, row)
 
     def count_ahead(self, job: Job) -> int:

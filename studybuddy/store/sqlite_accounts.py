@@ -11,7 +11,7 @@ from .sqlite import _JSON_FIELDS, FileBlobs, _Db, _row_to, _Table
 # Tables that hold no user's data, or whose user data is handled on its own (below).
 _NOT_OWNED = {"sqlite_sequence", "login_throttle", "monitor_state", "monitor_events", "counters", "audit_log"}
 # Columns never exported: secrets, and what only makes sense inside this installation.
-_SECRET_COLUMNS = {"password_hash", "lease_owner", "error_internal", "search_text", "vector"}
+_SECRET_COLUMNS = {"password_hash", "lease_owner", "lease_token", "error_internal", "search_text", "vector"}
 # Tables whose rows belong to a user through their document, not an owner column.
 _BY_DOCUMENT = ("pages", "chunks")
 
@@ -190,14 +190,15 @@ class SqliteAccounts:
     def retry_job(self, job_id: str, when: float) -> bool:
         cur = self.db.execute(
             "UPDATE jobs SET state = 'queued', attempts = 0, not_before = 0, dispatched_at = NULL, "
-            "lease_owner = '', lease_expires_at = NULL, error_user = '', progress = 0, stage = '', "
+            "lease_owner = '', lease_token = '', lease_expires_at = NULL, error_user = '', progress = 0, stage = '', "
             "finished_at = NULL, updated_at = ? WHERE id = ? AND state IN ('failed', 'dead')",
             (when, job_id))
         return cur.rowcount == 1
 
     def cancel_job(self, job_id: str, when: float, message: str) -> bool:
         cur = self.db.execute(
-            "UPDATE jobs SET state = 'failed', error_user = ?, lease_owner = '', lease_expires_at = NULL, "
+            "UPDATE jobs SET state = 'failed', error_user = ?, lease_owner = '', lease_token = '', "
+            "lease_expires_at = NULL, "
             "finished_at = ?, updated_at = ? WHERE id = ? AND state IN ('queued', 'running')",
             (message, when, when, job_id))
         return cur.rowcount == 1

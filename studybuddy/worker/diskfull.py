@@ -68,14 +68,14 @@ class DiskFullBackoff:
 BACKOFF = DiskFullBackoff()
 
 
-def give_back(store: Store, job_id: str, worker_id: str, now: float, exc: BaseException) -> bool:
+def give_back(store: Store, job_id: str, token: str, now: float, exc: BaseException) -> bool:
     """A job that failed on a full disk goes back to the queue, its attempt not charged; True if so.
 
     If even that write fails, the lease runs out and the reaper requeues the job."""
     if not is_storage_full(exc):
         return False
     try:
-        store.jobs.release(job_id, worker_id, now)
+        store.jobs.release(job_id, token, now)
     except Exception:  # noqa: BLE001 - the disk is still full: the lease expires instead
         pass
     return True

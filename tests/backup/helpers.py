@@ -8,6 +8,7 @@ import io
 import json
 import sqlite3
 import tarfile
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -45,9 +46,12 @@ def populate(store: Any, blobs: int = 3, cards: bool = True) -> dict[str, Any]:
             store.pages.replace_for_document(doc.id, [Page(doc.id, p, f"# עמוד {p}\nטקסט {name}") for p in (1, 2)])
             store.chunks.replace_for_document(doc.id, [
                 Chunk(new_id(), doc.id, course.id, i, 1, f"קטע {i}", f"קטע {i}", 0, 10) for i in range(3)])
-            job = store.jobs.add(Job(id=new_id(), type="ingest", queue="file_processing", owner_id=user.id,
-                                     course_id=course.id, document_id=doc.id, params={"document_id": doc.id}))
-            store.jobs.claim(job.id, "w1", 30, job.created_at + 1)
+            # A job some worker is running (written as such: a claim needs today's schema).
+            created = time.time()
+            store.jobs.add(Job(id=new_id(), type="ingest", queue="file_processing", owner_id=user.id,
+                               course_id=course.id, document_id=doc.id, params={"document_id": doc.id},
+                               state="running", attempts=1, lease_owner="w1", lease_expires_at=created + 31,
+                               started_at=created + 1, created_at=created, updated_at=created + 1))
         store.artifacts.add(Artifact(id=new_id(), owner_id=user.id, course_id=course.id, kind="flashcards",
                                      content={"cards": [{"front": "מה?", "back": "זה"}]}, title="כרטיסים"))
         deck = store.items.add(Item(id=new_id(), kind="deck", owner_id=user.id, course_id=course.id,

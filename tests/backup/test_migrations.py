@@ -125,6 +125,31 @@ def test_migration_6_from_schema_5_adds_account_state_and_tables_and_keeps_every
     assert [r[0] for r in after["schema_migrations"]] == [r[0] for r in before["schema_migrations"]] + [6]
 
 
+def test_migration_7_from_schema_6_adds_job_lease_tokens_and_keeps_every_row(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _store_at(6, tmp_path, monkeypatch)
+    before = sqlite_rows(tmp_path / "studybuddy.db")
+    assert before["jobs"]
+    with monkeypatch.context() as m:
+        m.setattr(sqlite_module, "MIGRATIONS", MIGRATIONS[:7])
+        store = SqliteStore(tmp_path / "studybuddy.db", tmp_path / "blobs")
+    try:
+        # A job running when the old version stopped has no token: no write is fenced in by an
+        # empty one, and once its lease runs out a new claim takes it over.
+        running = [j for j in (store.jobs.get(r[0]) for r in before["jobs"]) if j and j.state == "running"]
+        assert running and running[0].lease_token == ""
+        job = running[0]
+        assert not store.jobs.finish(job.id, "", "succeeded", job.started_at + 1)
+        taken = store.jobs.claim(job.id, "new-worker", 30, job.lease_expires_at + 1)
+        assert taken is not None and taken.lease_token
+    finally:
+        store.close()
+    after = sqlite_rows(tmp_path / "studybuddy.db")
+    unchanged = set(before) - {"jobs", "schema_migrations"}
+    assert {t: after[t] for t in unchanged} == {t: before[t] for t in unchanged}
+    assert [r[0] for r in after["schema_migrations"]] == [r[0] for r in before["schema_migrations"]] + [7]
+
+
 def test_a_new_database_records_every_migration(tmp_path: Path) -> None:
     SqliteStore(tmp_path / "studybuddy.db", tmp_path / "blobs").close()
     rows = sqlite_rows(tmp_path / "studybuddy.db")["schema_migrations"]

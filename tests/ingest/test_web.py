@@ -264,7 +264,8 @@ def test_failed_document_shows_its_reason_and_dead_jobs_show_as_failed(
     job = services.store.jobs.get(doc["job_id"])
     claimed = services.store.jobs.claim(job.id, "w", 30, time.time())
     assert claimed is not None
-    services.store.jobs.finish(job.id, "w", "dead", time.time(), error_user="This task failed too many times.")
+    services.store.jobs.finish(job.id, claimed.lease_token, "dead", time.time(),
+                               error_user="This task failed too many times.")
     status = alice.get(f"/api/v1/documents/{doc['id']}").get_json()
     assert (status["status"], status["error"]) == ("failed", "This task failed too many times.")
 

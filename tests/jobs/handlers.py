@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from studybuddy.jobs.errors import PermanentError, TransientError
+from studybuddy.store.models import Artifact, new_id
+from studybuddy.worker.handlers.ping import handle as real_ping
 
 
 def _log(ctx: Any, what: str) -> None:
@@ -44,7 +46,23 @@ def bad_input(ctx: Any) -> str:
     raise PermanentError("This file is not a PDF.", "magic bytes mismatch")
 
 
-TEST_HANDLERS = {"record": record, "flaky": flaky, "bad_input": bad_input}
+def drill(ctx: Any) -> str:
+    """`ping` as the fault drills submit it (params `drill_sleep`, `log`): works a while, then stores
+    an artifact and returns its id, as a study tool does. Any other ping is the real one."""
+    params = ctx.job.params
+    if "drill_sleep" not in params:
+        return real_ping(ctx)
+    with Path(params["log"]).open("a") as out:
+        out.write(f"start {ctx.job.id} {ctx.job.attempts} {os.getpid()} {time.time():.3f}\n")
+    ctx.progress(10, "working")
+    time.sleep(float(params["drill_sleep"]))
+    artifact = ctx.store.artifacts.add(Artifact(
+        id=new_id(), owner_id=ctx.job.owner_id, course_id=ctx.job.course_id, kind="summary",
+        content={"attempt": ctx.job.attempts, "pid": os.getpid()}, title="drill", job_id=ctx.job.id))
+    return str(artifact.id)
+
+
+TEST_HANDLERS = {"record": record, "flaky": flaky, "bad_input": bad_input, "ping": drill}
 
 
 def log_lines(path: Path) -> list[str]:

@@ -167,30 +167,78 @@ def test_job_claim_is_atomic_and_single(store: Any) -> None:
 def test_job_lifecycle_progress_finish_and_owner_checks(store: Any) -> None:
     alice = _user(store)
     job = _job(store, alice)
-    store.jobs.claim(job.id, "w1", 30, 100.0)
-    assert store.jobs.set_progress(job.id, "w1", 40, "reading", 101.0)
+    token = store.jobs.claim(job.id, "w1", 30, 100.0).lease_token
+    assert token
+    assert store.jobs.set_progress(job.id, token, 40, "reading", 101.0)
     assert not store.jobs.set_progress(job.id, "w2", 50, "not mine", 101.0)
+    assert not store.jobs.set_progress(job.id, "", 50, "no token", 101.0)
     got = store.jobs.get(job.id)
     assert (got.progress, got.stage) == (40, "reading")
-    assert store.jobs.heartbeat(job.id, "w1", 30, 110.0)
+    assert store.jobs.heartbeat(job.id, token, 30, 110.0)
     assert store.jobs.get(job.id).lease_expires_at == pytest.approx(140.0)
     assert not store.jobs.finish(job.id, "w2", "succeeded", 111.0)
-    assert store.jobs.finish(job.id, "w1", "succeeded", 112.0, result_ref="artifact-1")
+    assert store.jobs.finish(job.id, token, "succeeded", 112.0, result_ref="artifact-1")
     done = store.jobs.get(job.id)
     assert done.state == "succeeded" and done.result_ref == "artifact-1" and done.progress == 100
-    assert not store.jobs.finish(job.id, "w1", "failed", 113.0)
+    assert done.lease_token == ""
+    assert not store.jobs.finish(job.id, token, "failed", 113.0)
     assert store.jobs.count_by_state() == {"succeeded": 1}
     assert [j.id for j in store.jobs.list_for_owner(alice.id)] == [job.id]
+
+
+def test_a_worker_that_lost_its_lease_can_write_nothing(store: Any) -> None:
+    alice = _user(store)
+    job = _job(store, alice)
+    first = store.jobs.claim(job.id, "w1", 10, 100.0)
+    # Still within the lease: a second delivery does not take the job.
+    assert store.jobs.claim(job.id, "w2", 10, 105.0) is None
+    # Past it, a redelivery takes the job over at once with a new token and a new attempt.
+    second = store.jobs.claim(job.id, "w2", 10, 111.0)
+    assert second is not None and second.attempts == 2 and second.lease_owner == "w2"
+    assert second.lease_token and second.lease_token != first.lease_token
+    assert not store.jobs.heartbeat(job.id, first.lease_token, 10, 112.0)
+    assert not store.jobs.set_progress(job.id, first.lease_token, 90, "late", 112.0)
+    assert not store.jobs.retry_later(job.id, first.lease_token, 200.0, "late", 112.0)
+    assert not store.jobs.release(job.id, first.lease_token, 112.0)
+    assert not store.jobs.finish(job.id, first.lease_token, "succeeded", 112.0, result_ref="stale")
+    assert store.jobs.finish(job.id, second.lease_token, "succeeded", 113.0, result_ref="fresh")
+    assert store.jobs.get(job.id).result_ref == "fresh"
+    # The same worker claiming again gets a token of its own: the old one stays fenced off.
+    other = _job(store, alice)
+    one = store.jobs.claim(other.id, "w1", 10, 100.0)
+    store.jobs.requeue_expired(111.0)
+    two = store.jobs.claim(other.id, "w1", 10, 112.0)
+    assert two.lease_token != one.lease_token
+    assert not store.jobs.finish(other.id, one.lease_token, "succeeded", 113.0)
+
+
+def test_an_expired_lease_is_not_taken_when_no_attempt_is_left(store: Any) -> None:
+    alice = _user(store)
+    job = _job(store, alice, max_attempts=1)
+    store.jobs.claim(job.id, "w1", 10, 100.0)
+    assert store.jobs.claim(job.id, "w2", 10, 200.0) is None
+
+
+def test_a_cancel_clears_the_lease(store: Any) -> None:
+    alice = _user(store)
+    job = _job(store, alice)
+    token = store.jobs.claim(job.id, "w1", 30, 100.0).lease_token
+    cancelled = store.jobs.cancel(job.id, alice.id, 101.0)
+    assert cancelled.state == "cancelled" and cancelled.lease_token == "" and cancelled.lease_owner == ""
+    assert not store.jobs.heartbeat(job.id, token, 30, 102.0)
+    assert not store.jobs.finish(job.id, token, "succeeded", 102.0, result_ref="x")
+    assert store.jobs.get(job.id).state == "cancelled"
 
 
 def test_retry_later_waits_for_not_before(store: Any) -> None:
     alice = _user(store)
     job = _job(store, alice)
     store.jobs.mark_dispatched(job.id, 100.0)
-    store.jobs.claim(job.id, "w1", 30, 100.0)
-    assert store.jobs.retry_later(job.id, "w1", 150.0, "TransientError: boom", 101.0)
+    token = store.jobs.claim(job.id, "w1", 30, 100.0).lease_token
+    assert store.jobs.retry_later(job.id, token, 150.0, "TransientError: boom", 101.0)
     again = store.jobs.get(job.id)
     assert again.state == "queued" and again.dispatched_at is None and again.error_internal
+    assert again.lease_token == ""
     assert store.jobs.claim(job.id, "w2", 30, 120.0) is None  # not yet due
     assert store.jobs.due_for_dispatch(120.0, 0.0) == []
     assert [j.id for j in store.jobs.due_for_dispatch(150.0, 0.0)] == [job.id]
@@ -219,6 +267,7 @@ def test_expired_leases_requeue_and_exhausted_jobs_die(store: Any) -> None:
     requeued = store.jobs.requeue_expired(111.0)
     assert [j.id for j in requeued] == [job.id]
     assert requeued[0].state == "queued" and requeued[0].dispatched_at is None
+    assert requeued[0].lease_token == ""
     assert store.jobs.bury_exhausted(112.0) == []
     store.jobs.claim(job.id, "w2", 10, 112.0)
     store.jobs.requeue_expired(200.0)
@@ -232,8 +281,8 @@ def test_expired_leases_requeue_and_exhausted_jobs_die(store: Any) -> None:
 def test_release_gives_the_attempt_back(store: Any) -> None:
     alice = _user(store)
     job = _job(store, alice)
-    store.jobs.claim(job.id, "w1", 30, 100.0)
-    assert store.jobs.release(job.id, "w1", 101.0)
+    token = store.jobs.claim(job.id, "w1", 30, 100.0).lease_token
+    assert store.jobs.release(job.id, token, 101.0)
     back = store.jobs.get(job.id)
     assert back.state == "queued" and back.attempts == 0 and back.dispatched_at is None
 
