@@ -14,6 +14,7 @@ from studybuddy.accounts import create_user
 from studybuddy.config import Config, load_config
 from studybuddy.services import Services
 from studybuddy.store.models import User
+from tests.monitor.helpers import SMTPServer, TLSCertificates
 
 PASSWORD = "correct horse battery"
 RABBIT_URL = os.environ.get("STUDYBUDDY_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
@@ -161,3 +162,16 @@ def rabbit_url() -> str:
     if not rabbit_available():
         skip_or_fail_in_ci("RabbitMQ is NOT reachable on 127.0.0.1:5672 — broker tests skipped")
     return RABBIT_URL
+
+
+# -- a real SMTP server on loopback (aiosmtpd, STARTTLS with a test CA) ------------------------
+@pytest.fixture
+def certs(tmp_path: Path) -> TLSCertificates:
+    return TLSCertificates(tmp_path)
+
+
+@pytest.fixture
+def smtp(certs: TLSCertificates) -> Iterator[SMTPServer]:
+    server = SMTPServer("starttls", certs).start()
+    yield server
+    server.stop()

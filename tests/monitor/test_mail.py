@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +15,6 @@ from studybuddy.services import Services
 from studybuddy.store.models import MonitorEvent, new_id
 
 from .helpers import Clock, SMTPServer, TLSCertificates, decode_parts, free_port, subject
-
-
-@pytest.fixture
-def certs(tmp_path: Path) -> TLSCertificates:
-    return TLSCertificates(tmp_path)
-
-
-@pytest.fixture
-def smtp(certs: TLSCertificates) -> Iterator[SMTPServer]:
-    server = SMTPServer("starttls", certs).start()
-    yield server
-    server.stop()
 
 
 def mail_config(cfg: Config, server: SMTPServer | None, certs: TLSCertificates, **extra: Any) -> Config:

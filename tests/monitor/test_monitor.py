@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,18 +20,6 @@ from studybuddy.services import Services
 from .helpers import Clock, FakeSystemctl, SMTPServer, TLSCertificates, free_port, subject
 
 WEB = "studybuddy-web.service"
-
-
-@pytest.fixture
-def certs(tmp_path: Path) -> TLSCertificates:
-    return TLSCertificates(tmp_path)
-
-
-@pytest.fixture
-def smtp(certs: TLSCertificates) -> Iterator[SMTPServer]:
-    server = SMTPServer("starttls", certs).start()
-    yield server
-    server.stop()
 
 
 def with_mail(cfg: Config, smtp: SMTPServer, certs: TLSCertificates, systemctl: FakeSystemctl,
@@ -221,76 +208,3 @@ def test_without_systemd_the_monitor_runs_no_systemctl(cfg: Config, services: Se
     assert services.store.monitor.events(kind="restart") == []
     text = smtp.inbox.wait_for(1)[0].get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert "the monitor is not running under systemd" in text
-
-
-@pytest.mark.rabbitmq
-@pytest.mark.slow
-def test_two_broker_outages_in_one_hour_over_rabbitmq(tmp_path: Path, rabbit_url: str, smtp: SMTPServer,
-                                                      certs: TLSCertificates) -> None:
-    """The broker goes away twice within the hour (a proxy in front of RabbitMQ is cut): the web's
-    readiness and the canaries fail with it, yet each outage is one incident, mailed on open and
-    on resolve, and nothing is restarted."""
-    from studybuddy.checks import CHECKS as REGISTRY
-    from studybuddy.checks import HealthContext
-    from studybuddy.web import create_app
-    from studybuddy.web.serve import serve
-    from studybuddy.worker.consumer import Worker
-    from tests.helpers.rabbit import rabbit_config, wait_for
-    from tests.helpers.tcpproxy import TcpProxy
-
-    from .test_probes import _handlers
-
-    proxy = TcpProxy("127.0.0.1", 5672)
-    proxy.up()
-    systemctl = FakeSystemctl(tmp_path / "bin")
-    port = free_port()
-    with rabbit_config(tmp_path, rabbit_url, "outage") as base:
-        cfg = with_mail(base.replace(broker={"url": f"amqp://guest:guest@127.0.0.1:{proxy.port}//",
-                                             "connect_timeout": 1.0}),
-                        smtp, certs, systemctl, web_url=f"http://127.0.0.1:{port}", strikes=2,
-                        canary_timeout_seconds=2.0)
-        cfg = cfg.replace(mail={"max_per_hour": 3})
-        services = Services(cfg)
-        worker = Worker(services, handlers=_handlers("ping"), run_reaper=False)
-        try:
-            threading.Thread(target=serve, args=(create_app(cfg, services), "127.0.0.1", port),
-                             daemon=True).start()
-            worker.start()
-            assert worker.wait_ready(15)
-            clock = Clock()
-            mon = Monitor(services, clock=clock, checks=["store", "broker", "web", "canary"], host="host.test",
-                          systemd=lambda: True)
-
-            def consumed() -> bool:
-                results = REGISTRY["broker"].fn(HealthContext(cfg, services))
-                return all(r.status == "pass" for r in results if r.name == "broker:consumers")
-
-            wait_for(consumed, timeout=30, what="the worker to consume every queue")
-            assert mon.run_round().counts()["fail"] == 0
-            for _ in range(2):
-                proxy.down()
-                actions: list[str] = []
-                for _ in range(3):
-                    clock.advance(300)
-                    outcome = mon.run_round()
-                    actions += outcome.actions
-                failing = {r.key for r in outcome.results if r.status == "fail"}
-                assert {"broker:connection", "web:responseTime", "canary:latency/summarize"} <= failing
-                assert actions == ["opened broker"]
-                proxy.up()
-                wait_for(consumed, timeout=60, what="the worker to consume again")
-                clock.advance(300)
-                outcome = mon.run_round()
-                assert outcome.counts()["fail"] == 0, [r for r in outcome.results if r.status == "fail"]
-                assert outcome.actions == ["resolved broker"]
-            subjects = smtp.inbox.wait_for(4)
-            assert len(subjects) == 4
-            assert [subject(m).split(" broker:connection")[0] for m in subjects] == [
-                "[StudyBuddy FAILING]", "[StudyBuddy RECOVERED]"] * 2
-            assert systemctl.calls() == []
-            # The canaries of the outage rounds left nothing behind.
-            assert services.store.jobs.count_by_state() == {}
-        finally:
-            worker.stop(timeout=10)
-            services.close()
-            proxy.down()

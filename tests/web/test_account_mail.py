@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 import statistics
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,18 +17,6 @@ from studybuddy.web import create_app
 
 from ..conftest import PASSWORD, csrf_token, login
 from ..monitor.helpers import SMTPServer, TLSCertificates, decode_parts, subject
-
-
-@pytest.fixture
-def certs(tmp_path: Path) -> TLSCertificates:
-    return TLSCertificates(tmp_path)
-
-
-@pytest.fixture
-def smtp(certs: TLSCertificates) -> Iterator[SMTPServer]:
-    server = SMTPServer("starttls", certs).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
