@@ -173,8 +173,8 @@ def test_a_document_whose_ingest_stopped_without_an_outcome_can_go_again(service
     """Not ready, and no job waiting or running for it (its job died, or its record is gone)."""
     store = services.store
     document = accept_file(services, course, "a.txt", "טקסט".encode())
-    assert store.jobs.claim(document.job_id, "w", 30, time.time()) is not None
-    store.jobs.finish(document.job_id, "w", "dead", time.time())
+    claimed = store.jobs.claim(document.job_id, "w", 30, time.time())
+    assert claimed is not None and store.jobs.finish(document.job_id, claimed.lease_token, "dead", time.time())
     again = retry_document(services, store.documents.get(document.id))
     assert again.job_id != document.job_id and again.status == "uploaded"
     store.documents.update(document.id, job_id=new_id())  # a job record that no longer exists
@@ -188,8 +188,9 @@ def test_a_document_whose_ingest_stopped_without_an_outcome_can_go_again(service
 
 def test_a_ready_document_is_not_processed_again(services: Services, course: Course) -> None:
     document = accept_file(services, course, "a.txt", "טקסט".encode())
-    assert services.store.jobs.claim(document.job_id, "w", 30, time.time()) is not None
-    services.store.jobs.finish(document.job_id, "w", "succeeded", time.time())
+    claimed = services.store.jobs.claim(document.job_id, "w", 30, time.time())
+    assert claimed is not None
+    assert services.store.jobs.finish(document.job_id, claimed.lease_token, "succeeded", time.time())
     ready = services.store.documents.update(document.id, status="ready")
     with pytest.raises(Rejected) as refused:
         retry_document(services, ready)
