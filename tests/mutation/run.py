@@ -58,6 +58,11 @@ TARGETS = (
            functions=("_check_csrf_after_the_admin_check", "admins_only")),
     Target("upload", "studybuddy/ingest/upload.py",
            ("tests/ingest/test_upload.py",)),
+    # Job claims and fencing: who may take a job, and that only the lease holder writes to it.
+    Target("job-claims", "studybuddy/store/sqlite.py",
+           ("tests/jobs/test_fencing.py", "tests/jobs/test_reaper.py", "tests/store/test_contract.py"),
+           functions=("claim", "_fenced", "heartbeat", "set_progress", "finish", "retry_later", "release",
+                      "requeue_expired", "cancel")),
     Target("review", "studybuddy/study/review.py",
            ("tests/review/test_marks.py", "tests/review/test_scheduling.py", "tests/web/test_review.py"),
            functions=("parse_mark", "settle", "apply_mark", "undo_mark")),

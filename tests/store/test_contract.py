@@ -186,6 +186,30 @@ def test_job_lifecycle_progress_finish_and_owner_checks(store: Any) -> None:
     assert [j.id for j in store.jobs.list_for_owner(alice.id)] == [job.id]
 
 
+def test_job_progress_is_clamped_and_a_failure_keeps_what_it_reached(store: Any) -> None:
+    """Progress stays within 0..100 (0 itself kept); a failed job keeps the progress it had and
+    no result or message it was not given; many expired leases are all requeued in one pass."""
+    alice = _user(store)
+    job = _job(store, alice)
+    token = store.jobs.claim(job.id, "w1", 30, 100.0).lease_token
+    assert store.jobs.set_progress(job.id, token, 101, "past the end", 101.0)
+    assert store.jobs.get(job.id).progress == 100
+    assert store.jobs.set_progress(job.id, token, 0, "start", 102.0)
+    assert store.jobs.get(job.id).progress == 0
+    assert store.jobs.set_progress(job.id, token, -5, "before the start", 103.0)
+    assert store.jobs.get(job.id).progress == 0
+    assert store.jobs.set_progress(job.id, token, 35, "halfway", 104.0)
+    assert store.jobs.finish(job.id, token, "failed", 105.0)
+    failed = store.jobs.get(job.id)
+    assert (failed.state, failed.progress) == ("failed", 35)
+    assert (failed.result_ref, failed.error_user, failed.error_internal) == ("", "", "")
+    running = [_job(store, alice) for _ in range(101)]
+    for other in running:
+        assert store.jobs.claim(other.id, "w1", 10, 100.0)
+    assert len(store.jobs.requeue_expired(200.0)) == 100  # one pass takes at most 100
+    assert len(store.jobs.requeue_expired(200.0)) == 1
+
+
 def test_a_worker_that_lost_its_lease_can_write_nothing(store: Any) -> None:
     alice = _user(store)
     job = _job(store, alice)
