@@ -13,7 +13,7 @@ import pytest
 from studybuddy.jobs import submit_job
 from studybuddy.services import Services
 from studybuddy.store.models import Artifact, Course, Job, new_id
-from studybuddy.worker.consumer import Worker
+from studybuddy.worker.consumer import Delivery, Worker
 from studybuddy.worker.runner import TIME_LIMIT_MESSAGE, JobContext, process_job
 
 from ..helpers.rabbit import wait_for
@@ -186,3 +186,56 @@ def test_a_lease_renewal_period_not_below_the_lease_is_refused() -> None:
     with pytest.raises(ConfigError, match="lease_renew_seconds must be below"):
         load_config(text="worker:\n  lease_seconds: 10\n  lease_renew_seconds: 10\n", env={})
     assert load_config(env={}).worker.lease_seconds == 30
+
+
+def test_one_round_of_the_lease_keeper(services: Services, users: dict[str, Any],
+                                       caplog: pytest.LogCaptureFixture) -> None:
+    """Renews every running job that is still this worker's, skips the idle, the timed-out and the
+    lost, marks a job taken over as lost (saying so), and carries on past a store error."""
+    course = _course(services, users)
+    worker = Worker(services, concurrency=8, handlers={}, run_reaper=False)
+    jobs = services.store.jobs
+    now = time.time()
+
+    def running(*, timed_out: bool = False, lost: bool = False, taken_over: bool = False) -> tuple[Any, Job]:
+        job = jobs.claim(_job(services, course).id, "this-worker", 5, now)
+        assert job is not None
+        if taken_over:  # the lease ran out and another worker claimed it
+            assert jobs.claim(job.id, "other-worker", 30, now + 6) is not None
+        delivery = Delivery(message=None, job_id=job.id)
+        delivery.running.start(job)
+        delivery.running.timed_out, delivery.running.lost = timed_out, lost
+        return delivery, job
+
+    broken, broken_job = running()
+    taken, taken_job = running(taken_over=True)
+    lost, lost_job = running(lost=True)
+    late, late_job = running(timed_out=True)
+    first, first_job = running()
+    second, second_job = running()
+    starting = Delivery(message=None, job_id="not-claimed-yet")  # its job thread has not claimed it yet
+    deliveries = [None, taken, lost, late, broken, starting, first, second]  # the idle consumer first
+    for consumer, delivery in zip(worker.consumers, deliveries):
+        consumer.current = delivery
+    heartbeat = jobs.heartbeat
+
+    def failing_for_one(job_id: str, *args: Any) -> bool:
+        if job_id == broken_job.id:
+            raise OSError("disk I/O error")
+        return heartbeat(job_id, *args)
+
+    jobs.heartbeat = failing_for_one  # type: ignore[method-assign]
+    try:
+        with caplog.at_level(logging.INFO, logger="studybuddy.worker.consumer"):
+            assert worker.renew_leases() == 2
+    finally:
+        jobs.heartbeat = heartbeat  # type: ignore[method-assign]
+    for job in (first_job, second_job):
+        assert jobs.get(job.id).lease_expires_at >= now + services.config.worker.lease_seconds  # renewed
+    for job in (lost_job, late_job):
+        assert jobs.get(job.id).lease_expires_at == pytest.approx(now + 5)  # left alone
+    assert taken.running.lost is True and not first.running.lost and not broken.running.lost
+    messages = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert ("INFO", f"job {taken_job.id} (summary) is no longer this worker's (lease lost or cancelled)") in messages
+    assert ("ERROR", f"could not renew the lease of job {broken_job.id}") in messages
+    assert [r.exc_info[0] for r in caplog.records if r.levelname == "ERROR"] == [OSError]

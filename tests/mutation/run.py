@@ -63,6 +63,9 @@ TARGETS = (
            ("tests/jobs/test_fencing.py", "tests/jobs/test_reaper.py", "tests/store/test_contract.py"),
            functions=("claim", "_fenced", "heartbeat", "set_progress", "finish", "retry_later", "release",
                       "requeue_expired", "cancel")),
+    # Leases: the keeper renews the lease of every running job, and gives up one it lost.
+    Target("leases", "studybuddy/worker/consumer.py", ("tests/jobs/test_fencing.py",),
+           functions=("renew_leases",)),
     Target("review", "studybuddy/study/review.py",
            ("tests/review/test_marks.py", "tests/review/test_scheduling.py", "tests/web/test_review.py"),
            functions=("parse_mark", "settle", "apply_mark", "undo_mark")),
