@@ -76,10 +76,12 @@ _DEF_HE = re.compile(
     re.UNICODE,
 )
 _DEF_SEP = re.compile(r"^" + _TERM + _ALT + r"\s*(?::|\s[–—-]\s)\s*(?P<def>.{8,})$")
-# A Hebrew phrase followed by its English name in brackets, anywhere in a sentence.
-_PAIR = re.compile(r"(?P<he>(?:[\u05d0-\u05ea\"'׳״]+(?:[\-־][\u05d0-\u05ea]+)? ){0,3}"
-                   r"[\u05d0-\u05ea\"'׳״]+(?:[\-־][\u05d0-\u05ea]+)?) ?"
-                   r"\((?P<en>[A-Za-z][A-Za-z\-’' ]{1,48}[A-Za-z])\)")
+# A Hebrew phrase followed by its English name in brackets, anywhere in a sentence. The bracket is
+# found first and the phrase is read back from it: scanning for the phrase would retry every word.
+_PAIR_WORD = r"[\u05d0-\u05ea\"'׳״]+(?:[\-־][\u05d0-\u05ea]+)?"
+_PAIR_EN = re.compile(r"\((?P<en>[A-Za-z][A-Za-z\-’' ]{1,48}[A-Za-z])\)")
+_PAIR_HE = re.compile(r"(?<![\u05d0-\u05ea\"'׳״])(?P<he>(?:" + _PAIR_WORD + r" ){0,3}" + _PAIR_WORD + r") ?$")
+_PAIR_REACH = 200  # characters before the bracket that can hold the (at most four-word) phrase
 _HEADING = re.compile(r"^(#{1,3})\s+(.+?)\s*#*\s*$")
 _MARKUP = re.compile(r"^\s*(?:#{1,3}|-)\s+|\s\|\s", re.MULTILINE)
 
@@ -221,9 +223,12 @@ def split_structured(text: str) -> list[tuple[int, str]]:
 def bilingual_pairs(text: str) -> list[tuple[str, str]]:
     """(Hebrew term, English term) pairs written as "עודף הצרכן (Consumer surplus)"."""
     out: list[tuple[str, str]] = []
-    for match in _PAIR.finditer(text):
+    for bracket in _PAIR_EN.finditer(text):
+        match = _PAIR_HE.search(text, max(0, bracket.start() - _PAIR_REACH), bracket.start())
+        if match is None:
+            continue
         hebrew_words = match.group("he").split()
-        english = match.group("en").strip()
+        english = bracket.group("en").strip()
         # keep the words before the bracket that name the term: drop leading stop words and
         # words a definition sentence starts with ("ה", "של", "נקרא" ...)
         while hebrew_words and (_function_word(normalize(hebrew_words[0]))
