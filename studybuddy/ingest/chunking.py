@@ -6,10 +6,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-_WORD = re.compile(r"\S+")
-# The page text's structure markers (`# ` headings, `- ` list items, ` | ` table cells) are not
-# words: they neither count towards a chunk's size nor start or end one.
-_MARKER = re.compile(r"#{1,3}|-|\|")
+# Words. The page text's structure markers (`# ` headings, `- ` list items, ` | ` table cells) are
+# not words: they neither count towards a chunk's size nor start or end one.
+_WORD = re.compile(r"(?<!\S)(?!(?:#{1,3}|-|\|)(?!\S))\S+")
 _LINE_MARKER = re.compile(r"[ \t]*(?:#{1,3}|-)[ \t]+")
 _SENTENCE_END = re.compile(r"[.!?:;׃]['\")\]]*$")
 
@@ -28,7 +27,7 @@ def chunk_page(number: int, text: str, words: int, overlap: int) -> list[ChunkSp
     A window that has a sentence end in its last fifth stops there, so chunks tend to end
     on whole sentences.
     """
-    spans = [(m.start(), m.end()) for m in _WORD.finditer(text) if not _MARKER.fullmatch(m.group(0))]
+    spans = [m.span() for m in _WORD.finditer(text)]
     if not spans:
         return []
     words = max(1, words)
