@@ -85,9 +85,10 @@ def status(obj: Any, as_json: bool, live: bool) -> None:
         source: dict[str, str] = {}
         now = time.time()
         starting = startup_note(services.store)
+        latest = None if live else services.store.monitor.get_state("latest") or {}
         for name, check in CHECKS.items():
-            if check.monitor_only and not live:
-                prefix_results = last_monitor_results(services.store, name)
+            if check.monitor_only and latest is not None:
+                prefix_results = last_monitor_results(services.store, name, latest)
                 if not prefix_results:
                     prefix_results = [CheckResult(f"{name}:probe", "warn",
                                                   output=starting or "not probed yet: is the monitor running?")]

@@ -193,10 +193,23 @@ def readiness(services: Services) -> list[CheckResult]:
     return out
 
 
-def last_monitor_results(store: Any, check: str) -> list[CheckResult]:
-    """What the monitor's last rounds found for one of its own checks (kept in the store)."""
-    latest = store.monitor.get_state("latest") or {}
+def last_monitor_results(store: Any, check: str, latest: dict[str, Any] | None = None) -> list[CheckResult]:
+    """What the monitor's last rounds found for one of its own checks (kept in the store; pass
+    `latest` when it was read already)."""
+    if latest is None:
+        latest = store.monitor.get_state("latest") or {}
     prefixes = RESULT_PREFIXES.get(check, (f"{check}:",))
     return [CheckResult.from_json(v["name"], v) for _, v in sorted(latest.items())
             if str(v.get("name", "")).startswith(prefixes)]
 
+
+def detailed_results(services: "Services") -> list[CheckResult]:
+    """Every check for the detailed views: the live ones run now, and the monitor's own end-to-end
+    probes as its last rounds found them (one read of what it kept)."""
+    ctx = HealthContext(services.config, services)
+    results = run_checks(ctx, [name for name, c in CHECKS.items() if not c.monitor_only])
+    latest = services.store.monitor.get_state("latest") or {}
+    for name, check in CHECKS.items():
+        if check.monitor_only:
+            results.extend(last_monitor_results(services.store, name, latest))
+    return results

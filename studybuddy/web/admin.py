@@ -19,7 +19,7 @@ from flask_login import current_user
 
 from .. import accounts
 from ..ai import quota
-from ..health import CHECKS, HealthContext, last_monitor_results, run_checks
+from ..health import detailed_results
 from ..store.account_models import AuditEntry
 from ..store.models import JOB_STATES, User, new_id
 from ..throttle import LoginThrottle, account_key
@@ -228,11 +228,7 @@ def _users_by_id() -> dict[str, User]:
 @bp.route("/monitor")
 def monitor() -> Any:
     services = get_services()
-    ctx = HealthContext(services.config, services)
-    results = run_checks(ctx, [name for name, c in CHECKS.items() if not c.monitor_only])
-    for name, check in CHECKS.items():
-        if check.monitor_only:
-            results.extend(last_monitor_results(services.store, name))
+    results = detailed_results(services)
     events = services.store.monitor.events(since=time.time() - 7 * 86400, limit=100_000)
     notable = [e for e in events if e.kind != "round"][-50:][::-1]
     return render_template("admin/monitor.html", results=results, incidents=_open_incidents(),

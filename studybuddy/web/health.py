@@ -11,13 +11,10 @@ from flask import Blueprint, Response, abort, request
 from flask_login import current_user
 
 from ..health import (
-    CHECKS,
-    HealthContext,
+    detailed_results,
     health_json,
-    last_monitor_results,
     overall_status,
     readiness,
-    run_checks,
 )
 from . import get_services
 
@@ -64,12 +61,6 @@ def detailed() -> Response:
         if getattr(current_user, "is_authenticated", False):
             abort(404)
         return _reply({"status": "fail", "output": "admins or the monitor token only"}, 401)
-    services = get_services()
-    ctx = HealthContext(services.config, services)
-    results = run_checks(ctx, [name for name, c in CHECKS.items() if not c.monitor_only])
-    # The end-to-end probes are the monitor's; show what its last rounds found (with their time).
-    for name, check in CHECKS.items():
-        if check.monitor_only:
-            results.extend(last_monitor_results(services.store, name))
-    body = health_json(results)
+    # The end-to-end probes are the monitor's: what its last rounds found (with their time).
+    body = health_json(detailed_results(get_services()))
     return _reply(body, 200 if body["status"] != "fail" else 503)
