@@ -37,6 +37,9 @@ sys.path.insert(0, str(ROOT))
 DOCUMENTS = 20
 RESULTS = 50
 EMAIL, PASSWORD = "bench@example.org", "bench password long enough"
+# Like a browser, the client logs in and loads pages with one User-Agent: the login's session
+# protection ties the session to it, and a cookie sent with another one is rewritten each time.
+USER_AGENT = "studybuddy-bench/1"
 
 # The issue's aims, printed next to each figure.
 AIMS = {"home": (0.40, None), "course": (0.30, 60.0), "deck": (None, None)}
@@ -172,6 +175,7 @@ def login(base: str) -> str:
     """Log in through the real form; returns the Cookie header a browser would send."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.addheaders = [("User-Agent", USER_AGENT)]
     page = opener.open(f"{base}/login").read().decode()
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
     form = {"email": EMAIL, "password": PASSWORD, "csrf_token": token.group(1) if token else ""}
@@ -183,24 +187,31 @@ def login(base: str) -> str:
 
 
 def course_url(base: str, cookie: str) -> str:
-    req = urllib.request.Request(f"{base}/api/v1/courses", headers={"Cookie": cookie, "Accept": "application/json"})
+    req = urllib.request.Request(f"{base}/api/v1/courses", headers={"Cookie": cookie, "Accept": "application/json",
+                                                                     "User-Agent": USER_AGENT})
     courses = json.loads(urllib.request.urlopen(req).read())
     return f"{base}/courses/{courses[0]['id']}"
 
 
 def check(url: str, cookie: str, needle: str) -> None:
-    req = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+    req = urllib.request.Request(url, headers=_headers(cookie))
     with urllib.request.urlopen(req) as r:
         body = r.read().decode()
         if r.status != 200 or needle not in body:
             raise SystemExit(f"{url} did not answer as expected ({r.status})")
+        if cookie and r.headers.get("Set-Cookie"):
+            raise SystemExit(f"{url} rewrote the session cookie: every request would pay for it")
+
+
+def _headers(cookie: str) -> dict[str, str]:
+    return {"User-Agent": USER_AGENT, **({"Cookie": cookie} if cookie else {})}
 
 
 # --- load generators -------------------------------------------------------------------------------
 def run_wrk(url: str, cookie: str, duration: float, connections: int) -> tuple[float, float, float]:
     cmd = ["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency", "--timeout", "10s"]
-    if cookie:
-        cmd += ["-H", f"Cookie: {cookie}"]
+    for name, value in _headers(cookie).items():
+        cmd += ["-H", f"{name}: {value}"]
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
     if "Non-2xx" in out or "Socket errors" in out and "timeout 0" not in out:
         bad = [line.strip() for line in out.splitlines() if "Non-2xx" in line or "Socket errors" in line]
@@ -224,7 +235,7 @@ def run_python(url: str, cookie: str, duration: float, connections: int) -> tupl
 
     def one(slot: int) -> None:
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-        headers = {"Cookie": cookie} if cookie else {}
+        headers = _headers(cookie)
         for _ in range(100_000):  # bounded, whatever the timer says
             if time.monotonic() >= stop_at:
                 break

@@ -70,10 +70,16 @@ class TableShape:
     bools: frozenset[str]
 
 
+# Tables the SQLite store's own triggers keep from the others (a change counter per course): not
+# data, so never carried into another engine; a restore into SQLite fills them again as it writes.
+DERIVED_TABLES = frozenset({"course_stamps"})
+
+
 def sqlite_tables(conn: sqlite3.Connection) -> list[str]:
+    """The tables that hold data."""
     rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
                         "ORDER BY name").fetchall()
-    return [str(r[0]) for r in rows]
+    return [str(r[0]) for r in rows if r[0] not in DERIVED_TABLES]
 
 
 def table_shape(conn: sqlite3.Connection, table: str) -> TableShape:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import sqlite3
+from dataclasses import dataclass
 from typing import Any, BinaryIO, Iterable, Protocol
 
 from .account_models import AccountStore
@@ -53,11 +54,22 @@ class UserRepo(Protocol):
     def list(self) -> list[User]: ...
 
 
+@dataclass(frozen=True)
+class CourseStamp:
+    """How far a course has changed: `version` moves with every write to the course, its
+    documents, jobs, results and items (None where the engine keeps no such counter); `busy` says
+    a job of the course is queued or running."""
+
+    version: int | None
+    busy: bool
+
+
 class CourseRepo(Protocol):
     def add(self, course: Course) -> Course: ...
     def get(self, course_id: str) -> Course | None: ...
     def list_for_owner(self, owner_id: str) -> list[Course]: ...
     def update(self, course_id: str, **fields: Any) -> Course | None: ...
+    def stamp(self, course_id: str) -> CourseStamp: ...
 
 
 class DocumentRepo(Protocol):

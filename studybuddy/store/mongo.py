@@ -11,7 +11,7 @@ import pymongo
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from .base import DuplicateError, StoreError
+from .base import CourseStamp, DuplicateError, StoreError
 from .models import (
     Artifact,
     Chunk,
@@ -141,6 +141,12 @@ class MongoCourses(_Coll):
 
     def update(self, course_id: str, **values: Any) -> Course | None:
         return self._update(course_id, values)  # type: ignore[no-any-return]
+
+    def stamp(self, course_id: str) -> CourseStamp:
+        # Mongo has no triggers to keep a change counter, so no version: pages are rendered each time.
+        busy = self.c.database["jobs"].find_one({"course_id": course_id, "state": {"$in": ["queued", "running"]}},
+                                        {"_id": 1})
+        return CourseStamp(None, busy is not None)
 
 
 class MongoDocuments(_Coll):

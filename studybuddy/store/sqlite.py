@@ -13,7 +13,7 @@ from dataclasses import MISSING, asdict, fields, replace
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator, TypeVar
 
-from .base import DuplicateError, StorageFull, StoreError, is_storage_full
+from .base import CourseStamp, DuplicateError, StorageFull, StoreError, is_storage_full
 from .models import (
     Artifact,
     Chunk,
@@ -237,6 +237,32 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE jobs ADD COLUMN lease_token TEXT NOT NULL DEFAULT '';
     """,
+    # 8: course_stamps: a counter per course that every write to its documents, jobs, results and
+    # items moves (triggers, so no writer can forget), for the web's page cache; a course that is
+    # gone keeps no counter. Jobs found by course and state, so "is anything under way here?"
+    # reads the index alone
+    """
+    CREATE TABLE course_stamps (
+        course_id TEXT PRIMARY KEY,
+        version INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    DROP INDEX jobs_course;
+    CREATE INDEX jobs_course_state ON jobs (course_id, state);
+    """ + "".join(
+        f"""
+    CREATE TRIGGER {table}_{event.lower()}_stamp AFTER {event} ON {table} WHEN {row}.{column} != '' BEGIN
+        INSERT INTO course_stamps (course_id, version) SELECT id, 1 FROM courses WHERE id = {row}.{column}
+            ON CONFLICT (course_id) DO UPDATE SET version = version + 1;
+    END;
+    """
+        for table, column in (("documents", "course_id"), ("jobs", "course_id"), ("artifacts", "course_id"),
+                              ("items", "course_id"), ("courses", "id"))
+        for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))
+        if not (table == "courses" and event == "DELETE")) + """
+    CREATE TRIGGER courses_delete_stamp AFTER DELETE ON courses BEGIN
+        DELETE FROM course_stamps WHERE course_id = OLD.id;
+    END;
+    """,
 ]
 
 DEAD_MESSAGE = "This task failed too many times. Please try again later."
@@ -456,6 +482,13 @@ class SqliteCourses(_Table):
 
     def update(self, course_id: str, **values: Any) -> Course | None:
         return self._update(course_id, values)  # type: ignore[no-any-return]
+
+    def stamp(self, course_id: str) -> CourseStamp:
+        row = self.db.execute(
+            "SELECT (SELECT version FROM course_stamps WHERE course_id = ?), "
+            "EXISTS (SELECT 1 FROM jobs WHERE course_id = ? AND state IN ('queued', 'running'))",
+            (course_id, course_id)).fetchone()
+        return CourseStamp(int(row[0] or 0), bool(row[1]))
 
 
 class SqliteDocuments(_Table):
@@ -943,6 +976,13 @@ def _record_migrations(tx: sqlite3.Connection, numbers: range) -> None:
 
 
 def _statements(script: str) -> Iterator[str]:
-    for statement in script.split(";"):
-        if statement.strip():
-            yield statement
+    """The script's statements one by one; a trigger's body holds semicolons of its own."""
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                yield pending
+            pending = ""
+    if pending.strip(" \n;"):
+        yield pending

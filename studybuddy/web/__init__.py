@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, request, session
+from babel import Locale
 from flask_babel import Babel, get_locale
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -15,6 +16,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from ..config import Config
 from ..services import Services
 from . import templating
+from .cookies import KeptCookieSessions
 
 log = logging.getLogger(__name__)
 
@@ -26,19 +28,39 @@ def get_services() -> Services:
     return current_app.extensions["studybuddy"]  # type: ignore[no-any-return]
 
 
-def _select_locale() -> str:
-    if current_user and getattr(current_user, "is_authenticated", False) and current_user.language in LANGUAGES:
-        return str(current_user.language)
+# Parsed once: flask-babel parses whatever the selector returns on every request, unless it is
+# already a Locale.
+_LOCALES = {lang: Locale.parse(lang) for lang in LANGUAGES}
+
+
+def _select_locale() -> Locale:
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    if user is not None and getattr(user, "is_authenticated", False) and user.language in LANGUAGES:
+        return _LOCALES[user.language]
     chosen = session.get("lang")
     if chosen in LANGUAGES:
-        return str(chosen)
+        return _LOCALES[chosen]
     cfg: Config = get_services().config
-    return cfg.app.default_language
+    return _LOCALES.get(cfg.app.default_language) or Locale.parse(cfg.app.default_language)
+
+
+class StudyBuddyFlask(Flask):
+    """Flask, minus a cost paid on every request: it asks `inspect` whether each hook and view is a
+    coroutine function each time it calls one. The answer for a function never changes."""
+
+    _sync: dict[Any, Any]
+
+    def ensure_sync(self, func: Any) -> Any:
+        known = self.__dict__.setdefault("_sync", {})
+        made = known.get(func)
+        if made is None:
+            made = known[func] = super().ensure_sync(func)
+        return made
 
 
 def create_app(config: Config, services: Services | None = None) -> Flask:
     """Build the app from a validated config. Opens the store (migrations) unless given services."""
-    app = Flask(
+    app = StudyBuddyFlask(
         "studybuddy",
         template_folder=str(PACKAGE_DIR / "templates"),
         static_folder=str(PACKAGE_DIR / "static"),
@@ -52,6 +74,7 @@ def create_app(config: Config, services: Services | None = None) -> Flask:
     app.extensions["studybuddy"] = services or Services(config)
 
     CSRFProtect(app)
+    app.session_interface = KeptCookieSessions()
     Babel(app, locale_selector=_select_locale)
     _init_login(app)
     _register_areas(app)
@@ -103,14 +126,15 @@ def _init_login(app: Flask) -> None:
 def _register_areas(app: Flask) -> None:
     """Every blueprint, then every module's init_app (template helpers, hooks, error pages)."""
     from . import admin, api, auth, bidi, courses, dates, decks, documents, errors, guards, health, i18n, icons
-    from . import labels, main, metrics, openapi, pwa, review, review_stats, settings, tools, urls, work
+    from . import labels, main, metrics, openapi, pagecache, pwa, review, review_stats, settings, tools, urls
+    from . import work
 
     for area in (main, auth, courses, api, health, documents, tools, review, settings, pwa, admin, openapi, work):
         app.register_blueprint(area.bp)
     for blueprint in (decks.bp, review_stats.stats_bp, review_stats.settings_bp):
         app.register_blueprint(blueprint)
     for module in (errors, i18n, labels, urls, documents, tools, pwa, guards, icons, dates, bidi, main, work,
-                   metrics):
+                   metrics, pagecache):
         module.init_app(app)
 
 
@@ -140,12 +164,31 @@ def _init_responses(app: Flask, config: Config) -> None:
         lang = str(get_locale() or config.app.default_language)
         return {"lang": lang, "text_dir": "rtl" if lang == "he" else "ltr"}
 
-    @app.after_request
-    def security_headers(response: Any) -> Any:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        if request.is_secure:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        return response
+    app.wsgi_app = SecurityHeaders(app.wsgi_app)  # type: ignore[method-assign]
+
+
+class SecurityHeaders:
+    """Adds the security headers to every response that has not set its own (a WSGI middleware:
+    one pass over the finished header list instead of a lookup per header)."""
+
+    HEADERS = (
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("X-Frame-Options", "DENY"),
+        ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    )
+    HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+    def __init__(self, wsgi_app: Any) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        secure = environ.get("wsgi.url_scheme") == "https"
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            present = {name.lower() for name, _ in headers}
+            headers.extend(h for h in (*self.HEADERS, *((self.HSTS,) if secure else ()))
+                           if h[0].lower() not in present)
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, start)

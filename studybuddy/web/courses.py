@@ -12,6 +12,7 @@ from ..courses import CourseError, create_course, delete_course, rename_course
 from ..ingest.structure import stored_outline
 from . import get_services
 from .access import owned_course
+from .pagecache import course_page_key, kept_page
 
 bp = Blueprint("courses", __name__)
 
@@ -36,15 +37,21 @@ def library() -> Any:
 def view(course_id: str) -> Any:
     course = owned_course(course_id)
     store = get_services().store
-    documents = store.documents.list_for_course(course.id)
-    outlines = {document.id: stored_outline(document.outline) for document in documents
-                if document.status == "ready"}
-    return render_template(
-        "courses/view.html",
-        course=course,
-        documents=documents,
-        outlines={key: value for key, value in outlines.items() if value},
-    )
+    # The stamp is read before the page: a write made while it renders moves the stamp again.
+    key = course_page_key(course.id, store.courses.stamp(course.id))
+
+    def render() -> str:
+        documents = store.documents.list_for_course(course.id)
+        outlines = {document.id: stored_outline(document.outline) for document in documents
+                    if document.status == "ready"}
+        return render_template(
+            "courses/view.html",
+            course=course,
+            documents=documents,
+            outlines={key: value for key, value in outlines.items() if value},
+        )
+
+    return kept_page(key, render)
 
 
 @bp.route("/courses/<course_id>/rename", methods=["POST"])

@@ -165,7 +165,7 @@ def _effective_state(document: Document) -> tuple[str, str, int, str]:
     return status, error, progress, stage
 
 
-_ROWS = FragmentCache()
+_ROWS: FragmentCache[str] = FragmentCache()
 
 
 def document_rows(documents: list[Document]) -> Markup:

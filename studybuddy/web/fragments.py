@@ -9,15 +9,18 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+Part = TypeVar("Part", str, bytes)
 
 
-class FragmentCache:
+class FragmentCache(Generic[Part]):
     def __init__(self, size: int = 512) -> None:
         self.size = size
-        self._items: OrderedDict[Hashable, str] = OrderedDict()
+        self._items: OrderedDict[Hashable, Part] = OrderedDict()
         self._lock = threading.Lock()  # waitress serves from several threads
 
-    def get(self, key: Hashable, render: Callable[[], str]) -> str:
+    def get(self, key: Hashable, render: Callable[[], Part]) -> Part:
         with self._lock:
             found = self._items.get(key)
             if found is not None:

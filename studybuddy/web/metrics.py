@@ -32,13 +32,22 @@ def _started() -> None:
     g.metrics_started = time.perf_counter()
 
 
+# The labelled children, found once per (route, method, status): labels() checks and locks each time.
+_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def _answered(response: Any) -> Any:
     started = g.pop("metrics_started", None)
     if started is not None:
         # The route's pattern, not the URL: ids in paths must not become label values.
         route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
-        HTTP_DURATION.labels(route, request.method).observe(time.perf_counter() - started)
+        key = (route, request.method, response.status_code)
+        pair = _children.get(key)
+        if pair is None:
+            pair = _children[key] = (HTTP_REQUESTS.labels(route, request.method, str(response.status_code)),
+                                     HTTP_DURATION.labels(route, request.method))
+        pair[0].inc()
+        pair[1].observe(time.perf_counter() - started)
     return response
 
 

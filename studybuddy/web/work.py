@@ -106,8 +106,8 @@ def recent_work(course: Course, documents: list[Document] | None = None, limit: 
     return entries[: limit + len(pins)]
 
 
-_ROWS = FragmentCache()
-_GRIDS = FragmentCache()
+_ROWS: FragmentCache[str] = FragmentCache()
+_GRIDS: FragmentCache[str] = FragmentCache()
 
 
 def _entry_key(entry: WorkEntry, now: float) -> tuple[Any, ...]:
@@ -127,7 +127,7 @@ def work_rows(work: list[WorkEntry]) -> Markup:
     return Markup(_ROWS.get(key, lambda: render_template("tools/_work_rows.html", work=work)))
 
 
-_OUTLINES = FragmentCache()
+_OUTLINES: FragmentCache[str] = FragmentCache()
 
 
 def course_outline(documents: list[Document], outlines: dict[str, Any]) -> Markup:

@@ -150,6 +150,33 @@ def test_migration_7_from_schema_6_adds_job_lease_tokens_and_keeps_every_row(
     assert [r[0] for r in after["schema_migrations"]] == [r[0] for r in before["schema_migrations"]] + [7]
 
 
+def test_migration_8_from_schema_7_adds_course_stamps_kept_by_triggers_and_keeps_every_row(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _store_at(7, tmp_path, monkeypatch)
+    before = sqlite_rows(tmp_path / "studybuddy.db")
+    assert before["documents"] and before["courses"]
+    with monkeypatch.context() as m:
+        m.setattr(sqlite_module, "MIGRATIONS", MIGRATIONS[:8])
+        store = SqliteStore(tmp_path / "studybuddy.db", tmp_path / "blobs")
+    try:
+        after = sqlite_rows(tmp_path / "studybuddy.db")
+        unchanged = set(before) - {"schema_migrations"}
+        assert {t: after[t] for t in unchanged} == {t: before[t] for t in unchanged}
+        assert [r[0] for r in after["schema_migrations"]] == [r[0] for r in before["schema_migrations"]] + [8]
+        # Courses from before start at version 0; the first write to one of their documents moves it.
+        document = store.documents.get(before["documents"][0][0])
+        assert document is not None
+        first = store.courses.stamp(document.course_id)
+        assert first.version == 0
+        store.documents.update(document.id, display_name="renamed after the upgrade")
+        assert store.courses.stamp(document.course_id).version == 1
+        plan = store.db.execute("EXPLAIN QUERY PLAN SELECT 1 FROM jobs WHERE course_id = ? AND state = 'queued'",
+                                ("x",)).fetchall()
+        assert "jobs_course_state" in " ".join(str(tuple(r)) for r in plan)
+    finally:
+        store.close()
+
+
 def test_a_new_database_records_every_migration(tmp_path: Path) -> None:
     SqliteStore(tmp_path / "studybuddy.db", tmp_path / "blobs").close()
     rows = sqlite_rows(tmp_path / "studybuddy.db")["schema_migrations"]

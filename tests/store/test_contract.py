@@ -125,6 +125,55 @@ def test_delete_course_cascades_to_everything_blobs_included(store: Any) -> None
     assert store.documents.get(keep.id) is not None and store.blobs.get(keep.blob_id) == b"keep"
 
 
+def test_a_course_stamp_moves_with_every_write_to_what_its_page_shows(store: Any) -> None:
+    """SQLite keeps a counter per course (its triggers); MongoDB keeps none and says so. Both say
+    whether a job of the course is under way."""
+    alice = _user(store)
+    course = _course(store, alice)
+    other = _course(store, alice)
+    counted = store.courses.stamp(course.id).version is not None
+    assert counted == (type(store).__name__ == "SqliteStore")
+    seen = [store.courses.stamp(course.id)]
+
+    def moved() -> bool:
+        now = store.courses.stamp(course.id)
+        changed = now.version != seen[-1].version
+        seen.append(now)
+        return changed or not counted
+
+    doc = _document(store, course)
+    assert moved()
+    store.documents.update(doc.id, status="ready")
+    assert moved()
+    job = _job(store, alice, course_id=course.id)
+    assert moved() and seen[-1].busy
+    assert store.jobs.claim(job.id, "w", 30, 100.0) is not None
+    assert moved() and seen[-1].busy
+    store.jobs.cancel(job.id, alice.id, 101.0)
+    assert moved() and not seen[-1].busy
+    art = store.artifacts.add(Artifact(id=new_id(), owner_id=alice.id, course_id=course.id, kind="summary",
+                                       content={"markdown": "x"}))
+    assert moved()
+    store.artifacts.update_content(art.id, {"markdown": "y"})
+    assert moved()
+    pin = store.items.add(Item(id=new_id(), kind="result_pin", owner_id=alice.id, course_id=course.id,
+                               parent_id=art.id, data={}))
+    assert moved()
+    store.items.delete(pin.id)
+    assert moved()
+    store.courses.update(course.id, name="חדש")
+    assert moved()
+    store.delete_document(doc.id)
+    assert moved()
+    # Writes to another course leave this one's stamp alone.
+    _document(store, other)
+    _job(store, alice, course_id=other.id)
+    assert store.courses.stamp(course.id) == seen[-1] and not seen[-1].busy
+    # A deleted course keeps no counter behind it.
+    store.delete_course(course.id)
+    assert store.courses.stamp(course.id).version in (0, None)
+
+
 def test_delete_document_takes_pages_chunks_artifacts_and_blob(store: Any) -> None:
     alice = _user(store)
     course = _course(store, alice)
