@@ -69,10 +69,10 @@ def resume(store: Store, token: str, now: float) -> ActiveSession | None:
     if not token or len(token) > 200:
         return None
     sessions = store.accounts.sessions
-    record = sessions.get(session_id(token))
-    if record is None:
+    found = sessions.get_with_user(session_id(token))
+    if found is None:
         return None
-    user = store.users.get(record.user_id)
+    record, user = found
     if (record.expires_at < now or user is None or user.disabled
             or user.session_version != record.version):
         sessions.delete(record.id)

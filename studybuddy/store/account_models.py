@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .models import Job, now
+from .models import Job, User, now
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,10 @@ class AuditEntry:
 class SessionRepo(Protocol):
     def add(self, record: SessionRecord) -> SessionRecord: ...
     def get(self, session_id: str) -> SessionRecord | None: ...
+    def get_with_user(self, session_id: str) -> tuple[SessionRecord, User | None] | None:
+        """The session and its account (None if the account is gone) in one read: every request
+        of a logged-in student makes it."""
+        ...
     def touch(self, session_id: str, when: float) -> None: ...
     def list_for_user(self, user_id: str) -> list[SessionRecord]: ...
     def delete(self, session_id: str) -> None: ...

@@ -142,11 +142,14 @@ class MongoCourses(_Coll):
     def update(self, course_id: str, **values: Any) -> Course | None:
         return self._update(course_id, values)  # type: ignore[no-any-return]
 
-    def stamp(self, course_id: str) -> CourseStamp:
+    def get_stamped(self, course_id: str) -> tuple[Course, CourseStamp] | None:
+        course = self.get(course_id)
+        if course is None:
+            return None
         # Mongo has no triggers to keep a change counter, so no version: pages are rendered each time.
         busy = self.c.database["jobs"].find_one({"course_id": course_id, "state": {"$in": ["queued", "running"]}},
-                                        {"_id": 1})
-        return CourseStamp(None, busy is not None)
+                                                {"_id": 1})
+        return course, CourseStamp(None, busy is not None)
 
 
 class MongoDocuments(_Coll):

@@ -8,7 +8,7 @@ from typing import Any
 from pymongo import ReturnDocument
 
 from .account_models import AccountToken, AuditEntry, SessionRecord, ThrottleState
-from .models import Job
+from .models import Job, User
 from .mongo import GridFsBlobs, _Coll, _from_doc
 
 # Collections that hold no user's data, or whose user data is handled on its own (below).
@@ -29,6 +29,12 @@ class MongoSessions(_Coll):
 
     def add(self, record: SessionRecord) -> SessionRecord:
         return self._insert(record)  # type: ignore[no-any-return]
+
+    def get_with_user(self, session_id: str) -> tuple[SessionRecord, User | None] | None:
+        record = self.get(session_id)
+        if record is None:
+            return None
+        return record, _from_doc(User, self.c.database["users"].find_one({"_id": record.user_id}))
 
     def touch(self, session_id: str, when: float) -> None:
         self.c.update_one({"_id": session_id}, {"$set": {"last_seen_at": when}})

@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import MISSING, asdict, fields, replace
 from pathlib import Path
-from typing import Any, BinaryIO, Iterable, Iterator, TypeVar
+from typing import Any, BinaryIO, Iterable, Iterator, Mapping, TypeVar
 
 from .base import CourseStamp, DuplicateError, StorageFull, StoreError, is_storage_full
 from .models import (
@@ -281,7 +281,7 @@ def _field_names(cls: type) -> tuple[str, ...]:
     return names
 
 
-def _row_to(cls: type[T], row: sqlite3.Row | None) -> T | None:
+def _row_to(cls: type[T], row: sqlite3.Row | Mapping[str, Any] | None) -> T | None:
     if row is None:
         return None
     values: dict[str, Any] = {}
@@ -483,12 +483,15 @@ class SqliteCourses(_Table):
     def update(self, course_id: str, **values: Any) -> Course | None:
         return self._update(course_id, values)  # type: ignore[no-any-return]
 
-    def stamp(self, course_id: str) -> CourseStamp:
+    def get_stamped(self, course_id: str) -> tuple[Course, CourseStamp] | None:
         row = self.db.execute(
-            "SELECT (SELECT version FROM course_stamps WHERE course_id = ?), "
-            "EXISTS (SELECT 1 FROM jobs WHERE course_id = ? AND state IN ('queued', 'running'))",
-            (course_id, course_id)).fetchone()
-        return CourseStamp(int(row[0] or 0), bool(row[1]))
+            "SELECT c.*, (SELECT version FROM course_stamps WHERE course_id = c.id) AS stamp_version, "
+            "EXISTS (SELECT 1 FROM jobs WHERE course_id = c.id AND state IN ('queued', 'running')) AS stamp_busy "
+            "FROM courses c WHERE c.id = ?", (course_id,)).fetchone()
+        course = _row_to(Course, row)
+        if course is None:
+            return None
+        return course, CourseStamp(int(row["stamp_version"] or 0), bool(row["stamp_busy"]))
 
 
 class SqliteDocuments(_Table):

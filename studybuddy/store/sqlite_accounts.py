@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from .account_models import AccountToken, AuditEntry, SessionRecord, ThrottleState
-from .models import Job
-from .sqlite import _JSON_FIELDS, FileBlobs, _Db, _row_to, _Table
+from .models import Job, User
+from .sqlite import _JSON_FIELDS, FileBlobs, _Db, _field_names, _q, _row_to, _Table
 
 # Tables that hold no user's data, or whose user data is handled on its own (below).
 _NOT_OWNED = {"sqlite_sequence", "login_throttle", "monitor_state", "monitor_events", "counters", "audit_log"}
@@ -21,6 +21,18 @@ class SqliteSessions(_Table):
 
     def add(self, record: SessionRecord) -> SessionRecord:
         return self._insert(record)  # type: ignore[no-any-return]
+
+    def get_with_user(self, session_id: str) -> tuple[SessionRecord, User | None] | None:
+        user_columns = ", ".join(f"u.{_q(n)} AS {_q('user.' + n)}" for n in _field_names(User))
+        row = self.db.execute(f"SELECT s.*, {user_columns} FROM sessions s LEFT JOIN users u ON u.id = s.user_id "
+                              "WHERE s.id = ?", (session_id,)).fetchone()
+        if row is None:
+            return None
+        record = _row_to(SessionRecord, row)
+        assert record is not None
+        if row["user.id"] is None:
+            return record, None
+        return record, _row_to(User, {n: row["user." + n] for n in _field_names(User)})
 
     def touch(self, session_id: str, when: float) -> None:
         self.db.execute("UPDATE sessions SET last_seen_at = ? WHERE id = ?", (when, session_id))

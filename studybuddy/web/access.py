@@ -7,6 +7,7 @@ from typing import Any
 from flask import abort
 from flask_login import current_user
 
+from ..store.base import CourseStamp
 from ..store.cards import Card, Deck
 from ..store.models import Artifact, Course, Document, Job
 from . import get_services
@@ -21,6 +22,14 @@ def _owned(repo: Any, record_id: str) -> Any:
 
 def owned_course(course_id: str) -> Course:
     return _owned(get_services().store.courses, course_id)  # type: ignore[no-any-return]
+
+
+def owned_course_stamped(course_id: str) -> tuple[Course, CourseStamp]:
+    """The course and its stamp (one read) if the logged-in student owns it; a 404 otherwise."""
+    found = get_services().store.courses.get_stamped(course_id)
+    if found is None or found[0].owner_id != current_user.id:
+        abort(404)
+    return found
 
 
 def owned_document(document_id: str) -> Document:

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from ..courses import CourseError, create_course, delete_course, rename_course
 from ..ingest.structure import stored_outline
 from . import get_services
-from .access import owned_course
+from .access import owned_course, owned_course_stamped
 from .pagecache import course_page_key, kept_page
 
 bp = Blueprint("courses", __name__)
@@ -35,10 +35,10 @@ def library() -> Any:
 @bp.route("/courses/<course_id>")
 @login_required
 def view(course_id: str) -> Any:
-    course = owned_course(course_id)
-    store = get_services().store
     # The stamp is read before the page: a write made while it renders moves the stamp again.
-    key = course_page_key(course.id, store.courses.stamp(course.id))
+    course, stamp = owned_course_stamped(course_id)
+    store = get_services().store
+    key = course_page_key(course.id, stamp)
 
     def render() -> str:
         documents = store.documents.list_for_course(course.id)

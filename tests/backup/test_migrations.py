@@ -166,10 +166,11 @@ def test_migration_8_from_schema_7_adds_course_stamps_kept_by_triggers_and_keeps
         # Courses from before start at version 0; the first write to one of their documents moves it.
         document = store.documents.get(before["documents"][0][0])
         assert document is not None
-        first = store.courses.stamp(document.course_id)
-        assert first.version == 0
+        first = store.courses.get_stamped(document.course_id)
+        assert first is not None and first[1].version == 0
         store.documents.update(document.id, display_name="renamed after the upgrade")
-        assert store.courses.stamp(document.course_id).version == 1
+        second = store.courses.get_stamped(document.course_id)
+        assert second is not None and second[1].version == 1
         plan = store.db.execute("EXPLAIN QUERY PLAN SELECT 1 FROM jobs WHERE course_id = ? AND state = 'queued'",
                                 ("x",)).fetchall()
         assert "jobs_course_state" in " ".join(str(tuple(r)) for r in plan)

@@ -41,6 +41,18 @@ def test_sessions_are_listed_touched_and_deleted(store: Any) -> None:
     assert store.accounts.sessions.get("b1") is not None
 
 
+def test_a_session_is_read_with_its_account_in_one_go(store: Any) -> None:
+    alice, bob = _user(store, "alice@example.com"), _user(store, "bob@example.com")
+    store.users.update(alice.id, display_name="אליס", is_admin=True, language="en")
+    record = store.accounts.sessions.add(SessionRecord("a1", alice.id, 3, NOW + 60, remember=True,
+                                                       created_at=NOW, last_seen_at=NOW))
+    store.accounts.sessions.add(SessionRecord("b1", bob.id, 0, NOW + 60, created_at=NOW, last_seen_at=NOW))
+    assert store.accounts.sessions.get_with_user("a1") == (record, store.users.get(alice.id))
+    found = store.accounts.sessions.get_with_user("b1")
+    assert found is not None and found[1] == store.users.get(bob.id)
+    assert store.accounts.sessions.get_with_user("nobody") is None
+
+
 def test_session_version_is_bumped_atomically(store: Any) -> None:
     alice = _user(store, "alice@example.com")
     assert store.accounts.bump_session_version(alice.id) == 1
