@@ -38,8 +38,14 @@ def _forms(phrase: str) -> tuple[tuple[frozenset[str], ...], tuple[str, ...]]:
 class Lexicon:
     def __init__(self, texts: Iterable[str]) -> None:
         entries: dict[tuple[tuple[str, ...], tuple[str, ...]], Entry] = {}
+        # Overlapping chunks name the same pair twice; a pair seen before adds nothing.
+        seen: set[tuple[str, str]] = set()
         for text in texts:
-            for hebrew, english in bilingual_pairs(text):
+            for pair in bilingual_pairs(text):
+                if pair in seen:
+                    continue
+                seen.add(pair)
+                hebrew, english = pair
                 he_forms, he_terms = _forms(hebrew)
                 en_forms, en_terms = _forms(english)
                 if he_terms and en_terms:
