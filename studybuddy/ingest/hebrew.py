@@ -58,11 +58,14 @@ def has_hebrew(text: str) -> bool:
     return _HEB.search(text) is not None
 
 
-_FINAL_STARTS = re.compile(f"(?<![{_HEB_LETTER}])[{FINALS}](?=[{_HEB_LETTER}])")
-_FINAL_ENDS = re.compile(f"(?<=[{_HEB_LETTER}])[{FINALS}](?![{_HEB_LETTER}])")
+# Each pattern starts with the letter it counts and looks behind it afterwards (`(?<=[א-ת].)`
+# is "a Hebrew letter before this one"): a pattern that starts with a letter class lets the
+# regex engine skip to the candidates instead of trying the lookbehind at every character.
+_FINAL_STARTS = re.compile(f"[{FINALS}](?<![{_HEB_LETTER}].)(?=[{_HEB_LETTER}])")
+_FINAL_ENDS = re.compile(f"[{FINALS}](?<=[{_HEB_LETTER}].)(?![{_HEB_LETTER}])")
 # An abbreviation mark (׳ ״) inside a word does not end it: "תשפ״ה" is one word.
 _PLAIN_ENDS = re.compile(
-    f"(?<=[{_HEB_LETTER}])[{NON_FINALS_WITH_FINAL}](?![{_HEB_LETTER}]|[\u05f3\u05f4\"'][{_HEB_LETTER}])"
+    f"[{NON_FINALS_WITH_FINAL}](?<=[{_HEB_LETTER}].)(?![{_HEB_LETTER}]|[\u05f3\u05f4\"'][{_HEB_LETTER}])"
 )
 _HEB_WORDS = re.compile(f"[{_HEB_LETTER}]{{2,}}")
 
