@@ -20,6 +20,8 @@ in a database of its own.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import itertools
 import logging
 import math
 import threading
@@ -94,16 +96,15 @@ class _CourseIndex:
             ids.append(chunk_ids)
         self.vocab = vocab
         self.chunk_terms = [frozenset(found) for found in ids]
-        df = np.zeros(len(vocab) or 1)
-        for found in self.chunk_terms:
-            df[list(found)] += 1
+        # How many chunks hold each term, counted in one pass over every chunk's distinct terms.
+        df = np.bincount(np.fromiter(itertools.chain.from_iterable(self.chunk_terms), dtype=np.intp),
+                         minlength=len(vocab) or 1).astype(float)
         self.idf = np.log(1 + len(chunks) / np.maximum(df, 1))
         self.unknown_idf = math.log(1 + len(chunks))
         self.model = bm25s.BM25()
         self.model.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
         self.document_ids = np.array([chunk.document_id for chunk in chunks], dtype=object)
         self.lexicon = Lexicon(chunk.text for chunk in chunks)
-        self.languages = frozenset("he" if is_hebrew(chunk.text) else "en" for chunk in chunks)
         self.matrix: Any = None
         if vectors:
             from ..ai.embeddings import from_blob
@@ -115,6 +116,11 @@ class _CourseIndex:
                 if row is not None and len(row) == width:
                     self.matrix[i] = row
         self.lock = threading.Lock()
+
+    @functools.cached_property
+    def languages(self) -> frozenset[str]:
+        """The languages of the chunks, worked out when first asked (only query translation asks)."""
+        return frozenset("he" if is_hebrew(chunk.text) else "en" for chunk in self.chunks)
 
     def _share(self, i: int, groups: list[tuple[str, ...]]) -> float:
         """How much of the question's weight chunk i holds (0..1)."""
