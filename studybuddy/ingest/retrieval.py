@@ -74,6 +74,22 @@ def _groups(query: str) -> list[tuple[str, ...]]:
     return list(dict.fromkeys(meaningful or words))
 
 
+class _TermIds(dict[str, list[int]]):
+    """The term ids of each piece of search text between spaces, numbered as they are first met.
+
+    A word never holds a space, so a text's words are the words of its pieces, in order.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.vocab: dict[str, int] = {}
+
+    def __missing__(self, piece: str) -> list[int]:
+        vocab = self.vocab
+        found = self[piece] = [vocab.setdefault(t, len(vocab)) for word in search_tokens(piece) for t in token_terms(word)]
+        return found
+
+
 class _CourseIndex:
     """The BM25 index, bilingual lexicon and vectors of one course's chunks."""
 
@@ -82,19 +98,11 @@ class _CourseIndex:
         import numpy as np
 
         self.chunks = chunks
-        vocab: dict[str, int] = {}
-        # Words repeat a lot: each distinct word is turned into term ids once.
-        word_ids: dict[str, list[int]] = {}
-        ids: list[list[int]] = []
-        for chunk in chunks:
-            chunk_ids: list[int] = []
-            for word in search_tokens(chunk.search_text):
-                known = word_ids.get(word)
-                if known is None:
-                    known = word_ids[word] = [vocab.setdefault(t, len(vocab)) for t in token_terms(word)]
-                chunk_ids += known
-            ids.append(chunk_ids)
-        self.vocab = vocab
+        term_ids = _TermIds()
+        # Words repeat a lot: each distinct piece of text between spaces is turned into term ids once.
+        ids = [list(itertools.chain.from_iterable(map(term_ids.__getitem__, chunk.search_text.split())))
+               for chunk in chunks]
+        self.vocab = vocab = term_ids.vocab
         self.chunk_terms = [frozenset(found) for found in ids]
         # How many chunks hold each term, counted in one pass over every chunk's distinct terms.
         df = np.bincount(np.fromiter(itertools.chain.from_iterable(self.chunk_terms), dtype=np.intp),
