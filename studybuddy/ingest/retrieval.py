@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from ..ai.base import ProviderError
 from ..ai.offline.text import carries_meaning, is_hebrew, normalize
 from ..store.models import Chunk
+from .bm25 import new_bm25
 from .hebrew import search_form, search_tokens, token_terms
 from .lexicon import Lexicon
 
@@ -109,7 +110,7 @@ class _CourseIndex:
                          minlength=len(vocab) or 1).astype(float)
         self.idf = np.log(1 + len(chunks) / np.maximum(df, 1))
         self.unknown_idf = math.log(1 + len(chunks))
-        self.model = bm25s.BM25()
+        self.model = new_bm25()
         self.model.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
         self.document_ids = np.array([chunk.document_id for chunk in chunks], dtype=object)
         self.lexicon = Lexicon(chunk.text for chunk in chunks)
