@@ -23,7 +23,6 @@ and Impress, Chromium) is the referee; bench/extract_quality.py measures against
 
 from __future__ import annotations
 
-import bisect
 import ctypes
 import functools
 import itertools
@@ -399,19 +398,16 @@ def _typographic_faults(text: str) -> int:
     return len(_FAULTS.findall(text))
 
 
-# Anything but right-to-left letters, spaces and plain punctuation: a line holding none of it
-# is plain and keeps pdfium's text without a look at each line.
-_NOT_PLAIN = re.compile("[^\u0591-\u05f4\\s.,:;!?'\"\u2019\u201c\u201d\u2013\u2014-]+")
-
-
 def page_text(textpage: Any) -> str:
     """The text of one pdfium text page, every line in logical order, bullets as list items."""
     text: str = textpage.get_text_range()
     lines = text.split("\r\n")
     if has_rtl(text) and len(text) == textpage.count_chars():
         starts = list(itertools.accumulate((len(line) + 2 for line in lines[:-1]), initial=0))
-        suspects = sorted({bisect.bisect_right(starts, match.start()) - 1 for match in _NOT_PLAIN.finditer(text)})
         boxes = _Boxes(textpage)
-        for index in suspects:
-            lines[index] = logical_line(boxes, starts[index], lines[index])
+        for index, line in enumerate(lines):
+            # A line of right-to-left letters, spaces and plain punctuation only keeps pdfium's
+            # text without a look at its glyphs.
+            if not _PLAIN_RTL.fullmatch(line):
+                lines[index] = logical_line(boxes, starts[index], line)
     return "\n".join(list_item(line) if line[:1] in BULLETS else line for line in lines)
