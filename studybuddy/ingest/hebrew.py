@@ -21,6 +21,7 @@ _HEB = re.compile(f"[{_HEB_LETTER}]")
 # Bidi controls and invisible characters that extraction leaves behind.
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\u00ad]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_ODD_SPACE = re.compile(r"[\t\u00a0\u2000-\u200a\u202f\u205f\u3000]")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 
 FINALS = "ךםןףץ"
@@ -218,7 +219,12 @@ def normalize_display(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n")
     text = _INVISIBLE.sub("", text)
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    # Runs of spaces never hold a line break: tidied in the whole text at once, and only where
+    # some run is more than one plain space (most text has none, and a substitution per space
+    # costs more than the rest of the tidying).
+    if "  " in text or _ODD_SPACE.search(text):
+        text = _SPACES.sub(" ", text)
+    lines = [line.strip() for line in text.split("\n")]
     lines = _repair_order(lines)
     lines = _join_hyphenated(lines)
     text = unicodedata.normalize("NFC", "\n".join(lines))
