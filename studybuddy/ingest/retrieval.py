@@ -87,7 +87,8 @@ class _TermIds(dict[str, list[int]]):
 
     def __missing__(self, piece: str) -> list[int]:
         vocab = self.vocab
-        found = self[piece] = [vocab.setdefault(t, len(vocab)) for word in search_tokens(piece) for t in token_terms(word)]
+        terms = itertools.chain.from_iterable(map(token_terms, search_tokens(piece)))
+        found = self[piece] = [vocab.setdefault(term, len(vocab)) for term in terms]
         return found
 
 
