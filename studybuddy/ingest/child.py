@@ -44,7 +44,9 @@ def apply_limits(cpu_seconds: int, memory_mb: int) -> bool:
     return True
 
 
-FLUSH_EVERY_SECONDS = 0.02  # pages go out in small batches: each write wakes the worker
+# Pages go out in small batches: each write wakes the worker, which tidies a batch while this
+# process reads on; a short batch leaves it little to tidy after the last page.
+FLUSH_EVERY_SECONDS = 0.005
 
 
 def _say(out: Any, message: dict[str, Any], flush: bool = True) -> None:

@@ -21,6 +21,7 @@ _HEB = re.compile(f"[{_HEB_LETTER}]")
 # Bidi controls and invisible characters that extraction leaves behind.
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\u00ad]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_ODD_SPACE = re.compile(r"[\t\u00a0\u2000-\u200a\u202f\u205f\u3000]")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 
 FINALS = "ךםןףץ"
@@ -58,11 +59,14 @@ def has_hebrew(text: str) -> bool:
     return _HEB.search(text) is not None
 
 
-_FINAL_STARTS = re.compile(f"(?<![{_HEB_LETTER}])[{FINALS}](?=[{_HEB_LETTER}])")
-_FINAL_ENDS = re.compile(f"(?<=[{_HEB_LETTER}])[{FINALS}](?![{_HEB_LETTER}])")
+# Each pattern starts with the letter it counts and looks behind it afterwards (`(?<=[א-ת].)`
+# is "a Hebrew letter before this one"): a pattern that starts with a letter class lets the
+# regex engine skip to the candidates instead of trying the lookbehind at every character.
+_FINAL_STARTS = re.compile(f"[{FINALS}](?<![{_HEB_LETTER}].)(?=[{_HEB_LETTER}])")
+_FINAL_ENDS = re.compile(f"[{FINALS}](?<=[{_HEB_LETTER}].)(?![{_HEB_LETTER}])")
 # An abbreviation mark (׳ ״) inside a word does not end it: "תשפ״ה" is one word.
 _PLAIN_ENDS = re.compile(
-    f"(?<=[{_HEB_LETTER}])[{NON_FINALS_WITH_FINAL}](?![{_HEB_LETTER}]|[\u05f3\u05f4\"'][{_HEB_LETTER}])"
+    f"[{NON_FINALS_WITH_FINAL}](?<=[{_HEB_LETTER}].)(?![{_HEB_LETTER}]|[\u05f3\u05f4\"'][{_HEB_LETTER}])"
 )
 _HEB_WORDS = re.compile(f"[{_HEB_LETTER}]{{2,}}")
 
@@ -215,7 +219,12 @@ def normalize_display(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n")
     text = _INVISIBLE.sub("", text)
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    # Runs of spaces never hold a line break: tidied in the whole text at once, and only where
+    # some run is more than one plain space (most text has none, and a substitution per space
+    # costs more than the rest of the tidying).
+    if "  " in text or _ODD_SPACE.search(text):
+        text = _SPACES.sub(" ", text)
+    lines = [line.strip() for line in text.split("\n")]
     lines = _repair_order(lines)
     lines = _join_hyphenated(lines)
     text = unicodedata.normalize("NFC", "\n".join(lines))

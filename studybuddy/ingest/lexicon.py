@@ -38,10 +38,20 @@ def _forms(phrase: str) -> tuple[tuple[frozenset[str], ...], tuple[str, ...]]:
 class Lexicon:
     def __init__(self, texts: Iterable[str]) -> None:
         entries: dict[tuple[tuple[str, ...], tuple[str, ...]], Entry] = {}
+        # Overlapping chunks name the same pair twice, and a course names a term again and again
+        # ("(DNA)"): a pair seen before adds nothing, and each phrase is read into forms once.
+        seen: set[tuple[str, str]] = set()
+        forms: dict[str, tuple[tuple[frozenset[str], ...], tuple[str, ...]]] = {}
         for text in texts:
-            for hebrew, english in bilingual_pairs(text):
-                he_forms, he_terms = _forms(hebrew)
-                en_forms, en_terms = _forms(english)
+            for pair in bilingual_pairs(text):
+                if pair in seen:
+                    continue
+                seen.add(pair)
+                hebrew, english = pair
+                for phrase in pair:
+                    if phrase not in forms:
+                        forms[phrase] = _forms(phrase)
+                (he_forms, he_terms), (en_forms, en_terms) = forms[hebrew], forms[english]
                 if he_terms and en_terms:
                     entries.setdefault((he_terms, en_terms), Entry(he_forms, en_forms, he_terms, en_terms))
         self.entries = list(entries.values())

@@ -23,7 +23,6 @@ and Impress, Chromium) is the referee; bench/extract_quality.py measures against
 
 from __future__ import annotations
 
-import bisect
 import ctypes
 import functools
 import itertools
@@ -128,20 +127,37 @@ def line_is_rtl(visual: str) -> bool:
     return rtl >= len(letters) - rtl
 
 
+# pdfium's bindings convert every argument through its declared pointer type, which costs
+# more than the call itself; these prototypes take the same arguments as plain addresses.
+_BOX_CALL = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int,
+                             ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+_ORIGIN_CALL = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+
+
+@functools.lru_cache(maxsize=1)
+def _lean_calls() -> tuple[Any, Any]:
+    """FPDFText_GetCharBox and FPDFText_GetCharOrigin, called with addresses."""
+    import pypdfium2.raw as pdfium_c
+
+    def lean(function: Any, prototype: Any) -> Any:
+        return prototype(ctypes.cast(function, ctypes.c_void_p).value)
+
+    return lean(pdfium_c.FPDFText_GetCharBox, _BOX_CALL), lean(pdfium_c.FPDFText_GetCharOrigin, _ORIGIN_CALL)
+
+
 class _Boxes:
-    """Glyph boxes of one pdfium text page (one call into pdfium per character)."""
+    """Glyph boxes of one pdfium text page (one call into pdfium per character).
+
+    Valid while its text page is open (it keeps the page's address, not the page).
+    """
 
     def __init__(self, textpage: Any):
-        import pypdfium2.raw as pdfium_c
-
-        self.get_box = pdfium_c.FPDFText_GetCharBox
-        self.handle = textpage.raw
+        self.get_box, self.get_origin = _lean_calls()
+        self.handle = ctypes.cast(textpage.raw, ctypes.c_void_p).value
         self.left, self.right, self.bottom, self.top = (ctypes.c_double() for _ in range(4))
-        # References made once: building them on every call costs more than the call itself.
-        self.refs = tuple(ctypes.byref(v) for v in (self.left, self.right, self.bottom, self.top))
-        self.get_origin = pdfium_c.FPDFText_GetCharOrigin
+        self.refs = tuple(ctypes.addressof(v) for v in (self.left, self.right, self.bottom, self.top))
         self.origin_x, self.origin_y = ctypes.c_double(), ctypes.c_double()
-        self.origin_refs = (ctypes.byref(self.origin_x), ctypes.byref(self.origin_y))
+        self.origin_refs = (ctypes.addressof(self.origin_x), ctypes.addressof(self.origin_y))
 
     def origin(self, index: int) -> float | None:
         """Where a character's glyph starts (rounded: characters of one glyph share it)."""
@@ -382,19 +398,16 @@ def _typographic_faults(text: str) -> int:
     return len(_FAULTS.findall(text))
 
 
-# Anything but right-to-left letters, spaces and plain punctuation: a line holding none of it
-# is plain and keeps pdfium's text without a look at each line.
-_NOT_PLAIN = re.compile("[^\u0591-\u05f4\\s.,:;!?'\"\u2019\u201c\u201d\u2013\u2014-]+")
-
-
 def page_text(textpage: Any) -> str:
     """The text of one pdfium text page, every line in logical order, bullets as list items."""
     text: str = textpage.get_text_range()
     lines = text.split("\r\n")
     if has_rtl(text) and len(text) == textpage.count_chars():
         starts = list(itertools.accumulate((len(line) + 2 for line in lines[:-1]), initial=0))
-        suspects = sorted({bisect.bisect_right(starts, match.start()) - 1 for match in _NOT_PLAIN.finditer(text)})
         boxes = _Boxes(textpage)
-        for index in suspects:
-            lines[index] = logical_line(boxes, starts[index], lines[index])
+        for index, line in enumerate(lines):
+            # A line of right-to-left letters, spaces and plain punctuation only keeps pdfium's
+            # text without a look at its glyphs.
+            if not _PLAIN_RTL.fullmatch(line):
+                lines[index] = logical_line(boxes, starts[index], line)
     return "\n".join(list_item(line) if line[:1] in BULLETS else line for line in lines)

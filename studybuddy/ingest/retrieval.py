@@ -20,6 +20,8 @@ in a database of its own.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import itertools
 import logging
 import math
 import threading
@@ -30,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from ..ai.base import ProviderError
 from ..ai.offline.text import carries_meaning, is_hebrew, normalize
 from ..store.models import Chunk
+from .bm25 import new_bm25
 from .hebrew import search_form, search_tokens, token_terms
 from .lexicon import Lexicon
 
@@ -72,6 +75,23 @@ def _groups(query: str) -> list[tuple[str, ...]]:
     return list(dict.fromkeys(meaningful or words))
 
 
+class _TermIds(dict[str, list[int]]):
+    """The term ids of each piece of search text between spaces, numbered as they are first met.
+
+    A word never holds a space, so a text's words are the words of its pieces, in order.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.vocab: dict[str, int] = {}
+
+    def __missing__(self, piece: str) -> list[int]:
+        vocab = self.vocab
+        terms = itertools.chain.from_iterable(map(token_terms, search_tokens(piece)))
+        found = self[piece] = [vocab.setdefault(term, len(vocab)) for term in terms]
+        return found
+
+
 class _CourseIndex:
     """The BM25 index, bilingual lexicon and vectors of one course's chunks."""
 
@@ -80,30 +100,21 @@ class _CourseIndex:
         import numpy as np
 
         self.chunks = chunks
-        vocab: dict[str, int] = {}
-        # Words repeat a lot: each distinct word is turned into term ids once.
-        word_ids: dict[str, list[int]] = {}
-        ids: list[list[int]] = []
-        for chunk in chunks:
-            chunk_ids: list[int] = []
-            for word in search_tokens(chunk.search_text):
-                known = word_ids.get(word)
-                if known is None:
-                    known = word_ids[word] = [vocab.setdefault(t, len(vocab)) for t in token_terms(word)]
-                chunk_ids += known
-            ids.append(chunk_ids)
-        self.vocab = vocab
+        term_ids = _TermIds()
+        # Words repeat a lot: each distinct piece of text between spaces is turned into term ids once.
+        ids = [list(itertools.chain.from_iterable(map(term_ids.__getitem__, chunk.search_text.split())))
+               for chunk in chunks]
+        self.vocab = vocab = term_ids.vocab
         self.chunk_terms = [frozenset(found) for found in ids]
-        df = np.zeros(len(vocab) or 1)
-        for found in self.chunk_terms:
-            df[list(found)] += 1
+        # How many chunks hold each term, counted in one pass over every chunk's distinct terms.
+        df = np.bincount(np.fromiter(itertools.chain.from_iterable(self.chunk_terms), dtype=np.intp),
+                         minlength=len(vocab) or 1).astype(float)
         self.idf = np.log(1 + len(chunks) / np.maximum(df, 1))
         self.unknown_idf = math.log(1 + len(chunks))
-        self.model = bm25s.BM25()
+        self.model = new_bm25()
         self.model.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
         self.document_ids = np.array([chunk.document_id for chunk in chunks], dtype=object)
         self.lexicon = Lexicon(chunk.text for chunk in chunks)
-        self.languages = frozenset("he" if is_hebrew(chunk.text) else "en" for chunk in chunks)
         self.matrix: Any = None
         if vectors:
             from ..ai.embeddings import from_blob
@@ -115,6 +126,11 @@ class _CourseIndex:
                 if row is not None and len(row) == width:
                     self.matrix[i] = row
         self.lock = threading.Lock()
+
+    @functools.cached_property
+    def languages(self) -> frozenset[str]:
+        """The languages of the chunks, worked out when first asked (only query translation asks)."""
+        return frozenset("he" if is_hebrew(chunk.text) else "en" for chunk in self.chunks)
 
     def _share(self, i: int, groups: list[tuple[str, ...]]) -> float:
         """How much of the question's weight chunk i holds (0..1)."""

@@ -541,12 +541,10 @@ class SqliteChunks(_Table):
     table, model = "chunks", Chunk
 
     def replace_for_document(self, document_id: str, chunks: Iterable[Chunk]) -> None:
-        rows = [_to_row(c) for c in chunks]
         cols = [f.name for f in fields(Chunk)]
-        sql = (
-            f"INSERT INTO chunks ({', '.join(_q(c) for c in cols)}) "
-            f"VALUES ({', '.join(':' + c for c in cols)})"
-        )
+        # A chunk has no JSON or boolean fields: its values go in as they are (asdict would copy each).
+        rows = [tuple(getattr(c, name) for name in cols) for c in chunks]
+        sql = f"INSERT INTO chunks ({', '.join(_q(c) for c in cols)}) VALUES ({', '.join('?' for _ in cols)})"
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
             conn.executemany(sql, rows)

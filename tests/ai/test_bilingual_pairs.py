@@ -17,6 +17,11 @@ from studybuddy.ai.offline.text import bilingual_pairs
     ("מים(Water) ואש (Fire)", [("מים", "Water"), ("ואש", "Fire")]),
     ("אין כאן סוגריים", []),
     ("(English first) ואז עברית", []),
+    # The phrase is read on the bracket's own line, or just before a line break ahead of it.
+    ("שורה ראשונה עם מילים\nעודף הצרכן (Consumer surplus)", [("עודף הצרכן", "Consumer surplus")]),
+    ("עודף הצרכן\n(Consumer surplus) גדל", [("עודף הצרכן", "Consumer surplus")]),
+    ("עודף הצרכן \n(Consumer surplus)", [("עודף הצרכן", "Consumer surplus")]),
+    ("מחיר\n\n(Price)", []),
 ])
 def test_bilingual_pairs(text: str, pairs: list[tuple[str, str]]) -> None:
     assert bilingual_pairs(text) == pairs

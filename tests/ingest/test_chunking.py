@@ -51,3 +51,19 @@ def test_structure_markers_are_not_words() -> None:
     assert [c.text for c in chunks] == ["# Elasticity\n## Price elasticity", "- one two three",
                                         "- four five six", "row | seven | eight"]
     assert all(text[c.start:c.end] == c.text for c in chunks)
+
+
+def test_word_bounds_are_the_words_the_pattern_finds() -> None:
+    import random
+
+    from studybuddy.ingest.chunking import _WORD, word_bounds
+
+    rng = random.Random(8)
+    # Structure markers and their look-alikes, every kind of space str.isspace knows of, a lone
+    # surrogate and characters past the last space code point.
+    pieces = [*"אבגa.#-|", " ", "\n", "\t", "##", "###", "####", " - ", "# ", "-x", "|y", "\u00a0", "\u2003",
+              "\x1c", "\x85", "\u2028", "\u3000", "\u3001", "\U0001F600", "\ud800", "מילה."]
+    for _ in range(20000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
+        starts, ends = word_bounds(text)
+        assert list(zip(starts, ends)) == [m.span() for m in _WORD.finditer(text)], repr(text)

@@ -74,6 +74,15 @@ def test_normalize_display_is_nfc_and_tidies_whitespace() -> None:
     assert unicodedata.is_normalized("NFC", out)
 
 
+@pytest.mark.parametrize(("raw", "tidy"), [
+    ("שלום\t\u00a0 עולם  \u3000ומה  \nשורה  שנייה ", "שלום עולם ומה\nשורה שנייה"),
+    ("one\u2003two\tthree", "one two three"),  # a lone odd space becomes a plain one
+    ("מילה אחת בכל רווח\n  מוזחת", "מילה אחת בכל רווח\nמוזחת"),  # plain single spaces: only the ends go
+])
+def test_runs_of_spaces_become_one_plain_space(raw: str, tidy: str) -> None:
+    assert normalize_display(raw) == tidy
+
+
 def test_hyphenation_across_lines() -> None:
     assert normalize_display("the algo-\nrithm runs") == "the algorithm runs"
     # A Hebrew compound keeps its hyphen; only the line break goes.

@@ -161,3 +161,37 @@ def test_hits_are_relevant_and_do_not_repeat_text(any_store: Any, course: Course
     assert all(text[h.chunk.start:h.chunk.end] == h.chunk.text for h in hits)
     # numbers and stop words alone do not make a passage relevant
     assert Retrieval(any_store).search(course.id, "3x + 5 = 20 in the") == []
+
+
+def test_the_course_languages_are_those_of_its_chunks(any_store: Any, course: Course) -> None:
+    retrieval = Retrieval(any_store)
+    assert retrieval.languages(course.id) == frozenset()
+    _add_document(any_store, course, "he.txt", ["הפוטוסינתזה מתרחשת בעלים (Photosynthesis)"])
+    assert retrieval.languages(course.id) == {"he"}
+    _add_document(any_store, course, "en.txt", ["Photosynthesis happens in the leaves (עלים)"])
+    assert retrieval.languages(course.id) == {"he", "en"}
+
+
+def test_the_index_holds_each_chunks_search_terms_numbered_as_first_met() -> None:
+    import random
+
+    from studybuddy.ingest.hebrew import search_terms
+    from studybuddy.ingest.retrieval import _CourseIndex
+
+    rng = random.Random(4)
+    # Words, prefixes, quotes, odd spaces and separators that are no space to str.split() alone.
+    alphabet = [*"אבגדהוזחטיכלמנסעפצקרשתםן", *"abcXYZ019_'\"-.,()", "ומה", "של", " ", " ", "\n", "\t", "\u00a0",
+                "\u3000", "\x1c", "\u05f3", "é", "ß"]
+    chunks = []
+    for i in range(300):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80)))
+        chunks.append(Chunk(id=new_id(), document_id=f"d{i % 3}", course_id="c", ordinal=i, page=1, text=text,
+                            search_text=search_form(text)))
+    chunks.append(Chunk(id=new_id(), document_id="d0", course_id="c", ordinal=300, page=1, text="מילה",
+                        search_text="מילה"))
+    index = _CourseIndex(chunks)
+    names = {number: term for term, number in index.vocab.items()}
+    for i, chunk in enumerate(chunks):
+        assert {names[number] for number in index.chunk_terms[i]} == set(search_terms(chunk.search_text))
+    first_met = list(dict.fromkeys(term for chunk in chunks for term in search_terms(chunk.search_text)))
+    assert [term for term in index.vocab if term] == first_met  # bm25s adds "" for empty queries

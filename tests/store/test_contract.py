@@ -76,6 +76,7 @@ def test_courses_documents_pages_chunks_roundtrip(store: Any) -> None:
                     text=f"טקסט {i}", search_text=f"טקסט {i}", start=0, end=6) for i in range(3)]
     store.chunks.replace_for_document(doc.id, chunks)
     assert [c.ordinal for c in store.chunks.list_for_document(doc.id)] == [0, 1, 2]
+    assert store.chunks.list_for_document(doc.id) == chunks  # every field comes back as written
     assert store.chunks.count_for_course(course.id) == 3
     assert store.chunks.get(chunks[1].id).page == 2
     # Replacing is a replacement, not an append.

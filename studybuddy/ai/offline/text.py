@@ -22,6 +22,9 @@ _NIKUD = re.compile("[\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7]")
 _FINALS = str.maketrans({"ך": "כ", "ם": "מ", "ן": "נ", "ף": "פ", "ץ": "צ"})
 _WORD = re.compile(r"[^\W_]+(?:['\u05f3\u05f4\"][^\W_]+)*", re.UNICODE)
 _HEBREW = re.compile("[\u05d0-\u05ea]")
+# Letters are counted by runs: a list of whole words is far shorter than one of letters.
+_HEBREW_RUN = re.compile("[\u05d0-\u05ea]+")
+_LATIN_RUN = re.compile("[A-Za-z]+")
 # Sentence ends: . ! ? ׃ followed by space/end, not inside numbers like 3.14 or initials like "e.g."
 _SENTENCE_END = re.compile(r"(?<=[.!?\u05c3])[\"'”’)\]]*\s+")
 HEBREW_PREFIXES = "והבלמשכ"
@@ -88,8 +91,8 @@ _MARKUP = re.compile(r"^\s*(?:#{1,3}|-)\s+|\s\|\s", re.MULTILINE)
 
 def is_hebrew(text: str) -> bool:
     """True when the text has more Hebrew letters than Latin ones."""
-    hebrew = len(_HEBREW.findall(text))
-    latin = len(re.findall(r"[A-Za-z]", text))
+    hebrew = sum(map(len, _HEBREW_RUN.findall(text)))
+    latin = sum(map(len, _LATIN_RUN.findall(text)))
     return hebrew > latin
 
 
@@ -224,7 +227,11 @@ def bilingual_pairs(text: str) -> list[tuple[str, str]]:
     """(Hebrew term, English term) pairs written as "עודף הצרכן (Consumer surplus)"."""
     out: list[tuple[str, str]] = []
     for bracket in _PAIR_EN.finditer(text):
-        match = _PAIR_HE.search(text, max(0, bracket.start() - _PAIR_REACH), bracket.start())
+        # The phrase holds no line break, so the search starts on the bracket's line: fewer
+        # places to try (the pattern's own `$` may still match before a break just ahead of it).
+        reach = max(0, bracket.start() - _PAIR_REACH)
+        line = text.rfind("\n", reach, max(reach, bracket.start() - 1)) + 1
+        match = _PAIR_HE.search(text, max(reach, line), bracket.start())
         if match is None:
             continue
         hebrew_words = match.group("he").split()
