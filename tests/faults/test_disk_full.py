@@ -210,6 +210,8 @@ def test_the_worker_waits_on_a_full_disk_and_says_so_once(drill: tuple[Services,
                          timeout=30, what="the document to be read once space is back")
         print(f"disk-full worker: document ready {time.monotonic() - freed_at:.1f} s after space was freed")
         assert ready
-        assert any("room again" in r.getMessage() for r in caplog.records)
+        # The consumer thread says so once the job is settled, a moment after the document is ready.
+        wait_for(lambda: any("room again" in r.getMessage() for r in caplog.records), timeout=10,
+                 what="the worker to say there is room again")
     finally:
         worker.stop(10)
