@@ -7,6 +7,9 @@ The course is made through the real services: pasted documents go through ingest
 and the results come from the study tools on the offline provider, so the pages show what a
 student would see.
 
+Both servers run with the same waitress threads and the same interpreter switch interval
+(`studybuddy.web.serve.SWITCH_INTERVAL`, which `studybuddy web` sets).
+
 Usage: python bench/web.py [--duration S] [--rounds N] [--connections C] [--threads T]
 """
 
@@ -124,25 +127,32 @@ def _wait(services: Any, job_ids: list[str], timeout: float = 600) -> None:
 
 # --- servers (each in its own process, so the load generator never shares their GIL) --------------
 def serve_app(state_dir: str, port: int, threads: int) -> None:
+    """The app as `studybuddy web` serves it: our waitress server (per-route body limits, our error
+    pages) at our switch interval."""
     import logging
-
-    from waitress import serve
 
     from studybuddy.services import Services
     from studybuddy.web import create_app
+    from studybuddy.web.serve import body_limit_for, create_our_server, request_body_limit, share_the_gil_often
 
     logging.disable(logging.WARNING)
     cfg = _config(state_dir)
-    serve(create_app(cfg, Services(cfg)), host="127.0.0.1", port=port, threads=threads, _quiet=True)
+    app = create_app(cfg, Services(cfg))
+    share_the_gil_often()
+    create_our_server(app, "127.0.0.1", port, threads, request_body_limit(cfg), body_limit_for(app, cfg)).run()
 
 
 def serve_hello(port: int, threads: int) -> None:
+    """Flask's hello-world on plain waitress, with the same threads and the same switch interval."""
     import logging
 
     from flask import Flask
     from waitress import serve
 
+    from studybuddy.web.serve import share_the_gil_often
+
     logging.disable(logging.WARNING)
+    share_the_gil_often()
     app = Flask("hello")
 
     @app.route("/")
