@@ -8,10 +8,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-# Words. The page text's structure markers (`# ` headings, `- ` list items, ` | ` table cells) are
-# not words: they neither count towards a chunk's size nor start or end one. _WORD says what a
-# word is; word_bounds finds the same words in bulk (a match object per word was most of the cost).
-_WORD = re.compile(r"(?<!\S)(?!(?:#{1,3}|-|\|)(?!\S))\S+")
+# Words: runs of non-space characters. The page text's structure markers (`# ` headings, `- `
+# list items, ` | ` table cells) are not words: they neither count towards a chunk's size nor start
+# or end one. word_bounds finds them in bulk (a match object per word was most of the cost).
 _MARKERS = frozenset({"#", "##", "###", "-", "|"})
 _LINE_MARKER = re.compile(r"[ \t]*(?:#{1,3}|-)[ \t]+")
 _SENTENCE_END = re.compile(r"[.!?:;׃]['\")\]]*$")
@@ -31,8 +30,8 @@ def _space_table() -> Any:
 
 
 def word_bounds(text: str) -> tuple[list[int], list[int]]:
-    """Where each word of the text starts and ends: the spans _WORD finds, without a match
-    object per word (found from the text's spaces in bulk, the few markers then left out)."""
+    """Where each word of the text starts and ends, found from the text's spaces in bulk, the few
+    markers then left out."""
     import numpy as np
 
     table = _space_table()

@@ -22,10 +22,12 @@ class SqliteSessions(_Table):
     def add(self, record: SessionRecord) -> SessionRecord:
         return self._insert(record)  # type: ignore[no-any-return]
 
+    # The account's columns under names of their own ("user.id"), beside the session's.
+    _WITH_USER = ("SELECT s.*, " + ", ".join(f"u.{_q(n)} AS {_q('user.' + n)}" for n in _field_names(User))
+                  + " FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.id = ?")
+
     def get_with_user(self, session_id: str) -> tuple[SessionRecord, User | None] | None:
-        user_columns = ", ".join(f"u.{_q(n)} AS {_q('user.' + n)}" for n in _field_names(User))
-        row = self.db.execute(f"SELECT s.*, {user_columns} FROM sessions s LEFT JOIN users u ON u.id = s.user_id "
-                              "WHERE s.id = ?", (session_id,)).fetchone()
+        row = self.db.execute(self._WITH_USER, (session_id,)).fetchone()
         if row is None:
             return None
         record = _row_to(SessionRecord, row)

@@ -41,7 +41,7 @@ def _select_locale() -> Locale:
     if chosen in LANGUAGES:
         return _LOCALES[chosen]
     cfg: Config = get_services().config
-    return _LOCALES.get(cfg.app.default_language) or Locale.parse(cfg.app.default_language)
+    return _LOCALES[cfg.app.default_language]
 
 
 class StudyBuddyFlask(Flask):
@@ -182,13 +182,15 @@ class SecurityHeaders:
     def __init__(self, wsgi_app: Any) -> None:
         self.wsgi_app = wsgi_app
 
+    PLAIN = tuple((name.lower(), (name, value)) for name, value in HEADERS)
+    SECURE = (*PLAIN, (HSTS[0].lower(), HSTS))
+
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        secure = environ.get("wsgi.url_scheme") == "https"
+        wanted = self.SECURE if environ.get("wsgi.url_scheme") == "https" else self.PLAIN
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             present = {name.lower() for name, _ in headers}
-            headers.extend(h for h in (*self.HEADERS, *((self.HSTS,) if secure else ()))
-                           if h[0].lower() not in present)
+            headers.extend(header for lowered, header in wanted if lowered not in present)
             return start_response(status, headers, exc_info)
 
         return self.wsgi_app(environ, start)

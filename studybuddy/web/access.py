@@ -12,12 +12,15 @@ from ..store.cards import Card, Deck
 from ..store.models import Artifact, Course, Document, Job
 from . import get_services
 
-def _owned(repo: Any, record_id: str) -> Any:
+def _mine(record: Any) -> Any:
     """The record if the logged-in student owns it; a 404 otherwise."""
-    record = repo.get(record_id)
     if record is None or record.owner_id != current_user.id:
         abort(404)
     return record
+
+
+def _owned(repo: Any, record_id: str) -> Any:
+    return _mine(repo.get(record_id))
 
 
 def owned_course(course_id: str) -> Course:
@@ -27,8 +30,9 @@ def owned_course(course_id: str) -> Course:
 def owned_course_stamped(course_id: str) -> tuple[Course, CourseStamp]:
     """The course and its stamp (one read) if the logged-in student owns it; a 404 otherwise."""
     found = get_services().store.courses.get_stamped(course_id)
-    if found is None or found[0].owner_id != current_user.id:
+    if found is None:
         abort(404)
+    _mine(found[0])
     return found
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
 from flask_login import current_user
 
 from . import LANGUAGES, get_services
 from .auth import _safe_next
+from .pagecache import kept_page, public_page_key
 
 bp = Blueprint("main", __name__)
 
@@ -18,15 +18,7 @@ bp = Blueprint("main", __name__)
 def index() -> Any:
     if current_user.is_authenticated:
         return redirect(url_for("courses.library"))
-    if "_flashes" in session or current_app.jinja_env.auto_reload:
-        return render_template("index.html")
-    # The landing page holds nothing personal: one copy per language, made once.
-    cache: dict[str, str] = current_app.extensions.setdefault("studybuddy.landing", {})
-    lang = str(get_locale())
-    page = cache.get(lang)
-    if page is None:
-        page = cache[lang] = render_template("index.html")
-    return page
+    return kept_page(public_page_key("landing"), lambda: render_template("index.html"))
 
 
 @bp.route("/language/<lang>", methods=["POST"])

@@ -1,15 +1,17 @@
-"""Whole pages of one student kept for a moment (the course page is the busiest page there is).
+"""Whole pages kept in memory: the anonymous landing page (one per language) and the course page
+of one student (the busiest page there is).
 
-A page is answered from memory only while everything it shows is named by its key:
+A page is answered from memory only while everything it shows is named by its key. For the
+course page:
 - the store's change counter for what the page reads (`CourseStamp.version`, moved by every write
   to the course, its documents, jobs, results and items, whichever process makes it);
 - the account fields the page shows, the server-side session and the session's CSRF secret (a new
   login or another browser never gets this one's page or token);
 - the language, the address with its query, and the minute (times read "5 minutes ago").
 
-Not kept: a page with a message waiting to be shown (a flash), a course with a job queued or
-running (its rows show the place in the queue and the time so far), a store without a change
-counter (MongoDB), and any page while templates reload (development).
+Never kept: a page with a message waiting to be shown (a flash) and any page while templates
+reload (development); nor a course page whose course has a job queued or running (its rows show
+the place in the queue and the time so far) or whose store keeps no change counter (MongoDB).
 """
 
 from __future__ import annotations
@@ -35,23 +37,26 @@ def init_app(app: Flask) -> None:
     app.extensions[EXTENSION] = FragmentCache[bytes](SIZE)
 
 
+def _keepable() -> bool:
+    return "_flashes" not in session and not current_app.jinja_env.auto_reload
+
+
+def public_page_key(name: str) -> tuple[Hashable, ...] | None:
+    """The key of a page that holds nothing personal: one copy per language."""
+    return (name, str(get_locale())) if _keepable() else None
+
+
 def course_page_key(course_id: str, stamp: CourseStamp) -> tuple[Hashable, ...] | None:
     """The key of this request's course page, or None when it must be rendered afresh."""
-    if stamp.version is None or stamp.busy:
-        return None
-    return _page_key(("course", course_id, stamp.version))
-
-
-def _page_key(what: tuple[Hashable, ...]) -> tuple[Hashable, ...] | None:
-    if "_flashes" in session or current_app.jinja_env.auto_reload:
+    if stamp.version is None or stamp.busy or not _keepable():
         return None
     csrf_secret = session.get("csrf_token")
     if csrf_secret is None:
         generate_csrf()  # what the page's forms would do first: the session's secret, then the key
         csrf_secret = session.get("csrf_token")
     user = current_user._get_current_object()  # type: ignore[attr-defined]  # one lookup, not seven
-    return (*what, user.id, user.token, user.display_name, user.is_admin, user.language, user.email_verified,
-            csrf_secret, str(get_locale()), request.full_path, _minute())
+    return ("course", course_id, stamp.version, user.id, user.token, user.display_name, user.is_admin,
+            user.language, user.email_verified, csrf_secret, str(get_locale()), request.full_path, _minute())
 
 
 def _minute() -> int:

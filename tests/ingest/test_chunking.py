@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from studybuddy.ingest.chunking import chunk_page, chunk_pages
 
 
@@ -53,10 +55,15 @@ def test_structure_markers_are_not_words() -> None:
     assert all(text[c.start:c.end] == c.text for c in chunks)
 
 
+# What a word is, written as one pattern: a run of non-space characters that is not a structure
+# marker (`#`, `##`, `###`, `-`, `|` standing alone).
+_WORD = re.compile(r"(?<!\S)(?!(?:#{1,3}|-|\|)(?!\S))\S+")
+
+
 def test_word_bounds_are_the_words_the_pattern_finds() -> None:
     import random
 
-    from studybuddy.ingest.chunking import _WORD, word_bounds
+    from studybuddy.ingest.chunking import word_bounds
 
     rng = random.Random(8)
     # Structure markers and their look-alikes, every kind of space str.isspace knows of, a lone
