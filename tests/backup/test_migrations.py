@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,24 @@ def _store_at(version: int, path: Path, monkeypatch: pytest.MonkeyPatch) -> None
         store = SqliteStore(path / "studybuddy.db", path / "blobs")
         populate(store, cards=version >= 2)
         store.close()
+
+
+def _migrate(version: int, path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any], SqliteStore]:
+    """The rows of a database filled at the schema before `version`, and the store that opened it
+    with the migrations up to `version`."""
+    _store_at(version - 1, path, monkeypatch)
+    before = sqlite_rows(path / "studybuddy.db")
+    with monkeypatch.context() as m:
+        m.setattr(sqlite_module, "MIGRATIONS", MIGRATIONS[:version])
+        return before, SqliteStore(path / "studybuddy.db", path / "blobs")
+
+
+def _assert_rows_kept(path: Path, before: dict[str, Any], version: int, changed: frozenset[str] = frozenset()) -> None:
+    """Every table but `changed` holds the rows it held, and the migration is recorded."""
+    after = sqlite_rows(path / "studybuddy.db")
+    unchanged = set(before) - changed - {"schema_migrations"}
+    assert {t: after[t] for t in unchanged} == {t: before[t] for t in unchanged}
+    assert [r[0] for r in after["schema_migrations"]] == [r[0] for r in before["schema_migrations"]] + [version]
 
 
 def test_migration_2_from_schema_1_adds_decks_cards_and_reviews_and_keeps_every_row(
@@ -103,36 +122,26 @@ def test_migration_5_from_schema_4_adds_document_hash_and_outline_and_keeps_ever
 
 def test_migration_6_from_schema_5_adds_account_state_and_tables_and_keeps_every_row(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _store_at(5, tmp_path, monkeypatch)
-    before = sqlite_rows(tmp_path / "studybuddy.db")
+    before, store = _migrate(6, tmp_path, monkeypatch)
     assert "sessions" not in before and before["users"]
-    with monkeypatch.context() as m:
-        m.setattr(sqlite_module, "MIGRATIONS", MIGRATIONS[:6])
-        store = SqliteStore(tmp_path / "studybuddy.db", tmp_path / "blobs")
     try:
         alice = store.users.get_by_email("alice@example.com")
         assert alice is not None and alice.is_admin
         assert (alice.session_version, alice.disabled, alice.email_verified) == (0, False, False)
     finally:
         store.close()
+    _assert_rows_kept(tmp_path, before, 6, changed=frozenset({"users"}))
     after = sqlite_rows(tmp_path / "studybuddy.db")
-    unchanged = set(before) - {"users", "schema_migrations"}
-    assert {t: after[t] for t in unchanged} == {t: before[t] for t in unchanged}
     # Every account keeps its columns and gains a session version and two flags, all zero.
     assert sorted(row[:-3] for row in after["users"]) == sorted(before["users"])
     assert {row[-3:] for row in after["users"]} == {(0, 0, 0)}
     assert {"sessions", "login_throttle", "account_tokens", "audit_log"} <= set(after)
-    assert [r[0] for r in after["schema_migrations"]] == [r[0] for r in before["schema_migrations"]] + [6]
 
 
 def test_migration_7_from_schema_6_adds_job_lease_tokens_and_keeps_every_row(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _store_at(6, tmp_path, monkeypatch)
-    before = sqlite_rows(tmp_path / "studybuddy.db")
+    before, store = _migrate(7, tmp_path, monkeypatch)
     assert before["jobs"]
-    with monkeypatch.context() as m:
-        m.setattr(sqlite_module, "MIGRATIONS", MIGRATIONS[:7])
-        store = SqliteStore(tmp_path / "studybuddy.db", tmp_path / "blobs")
     try:
         # A job running when the old version stopped has no token: no write is fenced in by an
         # empty one, and once its lease runs out a new claim takes it over.
@@ -144,25 +153,15 @@ def test_migration_7_from_schema_6_adds_job_lease_tokens_and_keeps_every_row(
         assert taken is not None and taken.lease_token
     finally:
         store.close()
-    after = sqlite_rows(tmp_path / "studybuddy.db")
-    unchanged = set(before) - {"jobs", "schema_migrations"}
-    assert {t: after[t] for t in unchanged} == {t: before[t] for t in unchanged}
-    assert [r[0] for r in after["schema_migrations"]] == [r[0] for r in before["schema_migrations"]] + [7]
+    _assert_rows_kept(tmp_path, before, 7, changed=frozenset({"jobs"}))
 
 
 def test_migration_8_from_schema_7_adds_course_stamps_kept_by_triggers_and_keeps_every_row(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _store_at(7, tmp_path, monkeypatch)
-    before = sqlite_rows(tmp_path / "studybuddy.db")
+    before, store = _migrate(8, tmp_path, monkeypatch)
     assert before["documents"] and before["courses"]
-    with monkeypatch.context() as m:
-        m.setattr(sqlite_module, "MIGRATIONS", MIGRATIONS[:8])
-        store = SqliteStore(tmp_path / "studybuddy.db", tmp_path / "blobs")
     try:
-        after = sqlite_rows(tmp_path / "studybuddy.db")
-        unchanged = set(before) - {"schema_migrations"}
-        assert {t: after[t] for t in unchanged} == {t: before[t] for t in unchanged}
-        assert [r[0] for r in after["schema_migrations"]] == [r[0] for r in before["schema_migrations"]] + [8]
+        _assert_rows_kept(tmp_path, before, 8)
         # Courses from before start at version 0; the first write to one of their documents moves it.
         document = store.documents.get(before["documents"][0][0])
         assert document is not None
