@@ -28,6 +28,7 @@ from .models import (
 )
 from .sqlite_cards import MIGRATION as CARDS_MIGRATION
 from .sqlite_cards import SqliteCards, SqliteDecks, SqliteReviews
+from .sqlite_version import DataVersion, ReadCache
 
 log = logging.getLogger(__name__)
 
@@ -330,6 +331,7 @@ class _Db:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._version: DataVersion | None = None
 
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -360,8 +362,24 @@ class _Db:
     def transaction(self) -> "_Tx":
         return _Tx(self)
 
+    def data_version(self) -> bytes | None:
+        """What the database's wal-index says of the last commit (sqlite_version.DataVersion);
+        None inside this thread's open transaction, whose own writes it does not show."""
+        if self.conn().in_transaction:
+            return None
+        version = self._version
+        if version is None:
+            with self._lock:
+                if self._version is None:
+                    self._version = DataVersion(self.path)
+                version = self._version
+        return version.current()
+
     def close(self) -> None:
         with self._lock:
+            if self._version is not None:
+                self._version.close()
+                self._version = None
             for conn in self._all:
                 try:
                     conn.close()
@@ -483,7 +501,15 @@ class SqliteCourses(_Table):
     def update(self, course_id: str, **values: Any) -> Course | None:
         return self._update(course_id, values)  # type: ignore[no-any-return]
 
+    def __init__(self, db: _Db):
+        super().__init__(db)
+        # A course page asks for this on every request; kept until the next commit.
+        self._stamped: ReadCache[tuple[Course, CourseStamp] | None] = ReadCache(db.data_version)
+
     def get_stamped(self, course_id: str) -> tuple[Course, CourseStamp] | None:
+        return self._stamped.get(course_id, lambda: self._read_stamped(course_id))
+
+    def _read_stamped(self, course_id: str) -> tuple[Course, CourseStamp] | None:
         row = self.db.execute(
             "SELECT c.*, (SELECT version FROM course_stamps WHERE course_id = c.id) AS stamp_version, "
             "EXISTS (SELECT 1 FROM jobs WHERE course_id = c.id AND state IN ('queued', 'running')) AS stamp_busy "

@@ -7,6 +7,7 @@ from typing import Any
 from .account_models import AccountToken, AuditEntry, SessionRecord, ThrottleState
 from .models import Job, User
 from .sqlite import _JSON_FIELDS, FileBlobs, _Db, _field_names, _q, _row_to, _Table
+from .sqlite_version import ReadCache
 
 # Tables that hold no user's data, or whose user data is handled on its own (below).
 _NOT_OWNED = {"sqlite_sequence", "login_throttle", "monitor_state", "monitor_events", "counters", "audit_log"}
@@ -26,7 +27,16 @@ class SqliteSessions(_Table):
     _WITH_USER = ("SELECT s.*, " + ", ".join(f"u.{_q(n)} AS {_q('user.' + n)}" for n in _field_names(User))
                   + " FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.id = ?")
 
+    def __init__(self, db: _Db):
+        super().__init__(db)
+        # Every logged-in request asks for this; kept until the next commit, so a log-out, a
+        # disabled account or a new password anywhere is seen by the very next request.
+        self._found: ReadCache[tuple[SessionRecord, User | None] | None] = ReadCache(db.data_version)
+
     def get_with_user(self, session_id: str) -> tuple[SessionRecord, User | None] | None:
+        return self._found.get(session_id, lambda: self._read_with_user(session_id))
+
+    def _read_with_user(self, session_id: str) -> tuple[SessionRecord, User | None] | None:
         row = self.db.execute(self._WITH_USER, (session_id,)).fetchone()
         if row is None:
             return None

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import statistics
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -93,6 +95,22 @@ def test_disabling_an_account_ends_its_sessions(app: Any, client: Any, users: An
     assert _replay(app, captured) == 302
     r = _login(app.test_client(), "alice@example.com")
     assert r.status_code == 403 and "הושבת" in r.get_data(as_text=True)
+
+
+def test_an_account_disabled_by_another_process_is_refused_at_the_next_request(app: Any, client: Any, users: Any,
+                                                                              cfg: Any) -> None:
+    """The web process keeps a session's reads while the database is unchanged
+    (store.sqlite_version): a commit by any process must end that at once."""
+    _login(client, "alice@example.com", remember=True)
+    captured = _cookies(client)
+    assert _replay(app, captured) == 200 and _replay(app, captured) == 200
+    script = ("import sys; from studybuddy.store.sqlite import SqliteStore; "
+              "from studybuddy.accounts import set_disabled; "
+              "s = SqliteStore(sys.argv[1] + '/studybuddy.db', sys.argv[1] + '/blobs'); "
+              "set_disabled(s, sys.argv[2], True); s.close()")
+    subprocess.run([sys.executable, "-c", script, cfg.app.state_dir, users["alice"].id], check=True)
+    assert _replay(app, captured) == 302
+    assert _replay(app, {"remember_token": captured["remember_token"]}) == 302
 
 
 def test_sessions_end_after_their_lifetime(app: Any, client: Any, users: Any, cfg: Any,
