@@ -106,6 +106,9 @@ class CardRepo(Protocol):
     def list_new(self, owner_id: str, now: float, course_id: str | None = None,
                  deck_id: str | None = None, limit: int = 1000) -> list[Card]:
         """Never reviewed cards, not suspended nor buried, in deck order."""
+    def list_new_per_deck(self, owner_id: str, now: float, per_deck: int, limit: int) -> list[Card]:
+        """list_new of each of the student's decks in turn (decks in decks.list_for_owner order),
+        up to per_deck cards each and limit in all."""
     def count_due(self, owner_id: str, until: float, now: float, course_id: str | None = None,
                   deck_id: str | None = None, learning_until: float | None = None) -> int:
         """Like list_due; with `learning_until`, (re)learning cards count only when due by then and

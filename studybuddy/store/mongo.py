@@ -387,6 +387,14 @@ class MongoArtifacts(_Coll):
             query["kind"] = kind
         return self._find(query, [("created_at", -1)])
 
+    def ids_for_owner(self, owner_id: str, kind: str) -> list[str]:
+        try:
+            courses = [c["_id"] for c in self.c.database["courses"].find({"owner_id": owner_id}, {"_id": 1})]
+            found = self.c.find({"course_id": {"$in": courses}, "kind": kind, "owner_id": owner_id}, {"_id": 1})
+            return [d["_id"] for d in found.sort([("created_at", 1), ("_id", 1)])]
+        except PyMongoError as exc:
+            raise StoreError(str(exc)) from exc
+
     def update_content(self, artifact_id: str, content: dict[str, Any]) -> Artifact | None:
         return self._update(artifact_id, {"content": content})  # type: ignore[no-any-return]
 

@@ -190,6 +190,17 @@ class MongoCards(_Records):
         return self._find(self._new(owner_id, now, course_id, deck_id),
                           [("created_at", 1), ("position", 1), ("_id", 1)], limit)
 
+    def list_new_per_deck(self, owner_id: str, now: float, per_deck: int, limit: int) -> list[Card]:
+        """As on SQLite; deck by deck here."""
+        cards: list[Card] = []
+        decks = self.c.database["decks"].find({"owner_id": owner_id}, {"_id": 1}).sort([("created_at", 1), ("_id", 1)])
+        for deck in decks:
+            room = limit - len(cards)
+            if room <= 0 or per_deck <= 0:
+                break
+            cards += self.list_new(owner_id, now, deck_id=deck["_id"], limit=min(room, per_deck))
+        return cards
+
     def count_due(self, owner_id: str, until: float, now: float, course_id: str | None = None,
                   deck_id: str | None = None, learning_until: float | None = None) -> int:
         query = self._due(owner_id, until, now, course_id, deck_id)

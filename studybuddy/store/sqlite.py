@@ -733,6 +733,13 @@ class SqliteArtifacts(_Table):
             return self._many("course_id = ?", (course_id,), "ORDER BY created_at DESC")
         return self._many("course_id = ? AND kind = ?", (course_id, kind), "ORDER BY created_at DESC")
 
+    def ids_for_owner(self, owner_id: str, kind: str) -> list[str]:
+        rows = self.db.execute(
+            "SELECT a.id FROM courses c JOIN artifacts a ON a.course_id = c.id AND a.kind = ? "
+            "WHERE c.owner_id = ? AND a.owner_id = ? ORDER BY a.created_at, a.id",
+            (kind, owner_id, owner_id)).fetchall()
+        return [r[0] for r in rows]
+
     def update_content(self, artifact_id: str, content: dict[str, Any]) -> Artifact | None:
         return self._update(artifact_id, {"content": content})  # type: ignore[no-any-return]
 

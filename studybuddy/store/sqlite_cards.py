@@ -234,6 +234,19 @@ class SqliteCards(_Records):
         where, params = self._new_where(owner_id, now, course_id, deck_id)
         return self._many(where, params, f"ORDER BY created_at, position, id LIMIT {int(limit)}")
 
+    def list_new_per_deck(self, owner_id: str, now: float, per_deck: int, limit: int) -> list[Card]:
+        """Up to `per_deck` new cards of each of the student's decks, decks in their order (as
+        decks.list_for_owner), at most `limit` in all: what list_new deck by deck gives, in one query."""
+        if per_deck <= 0 or limit <= 0:
+            return []
+        where, params = self._new_where(owner_id, now, None, None)
+        inner = (f"SELECT {self._select}, deck_created, ROW_NUMBER() OVER (PARTITION BY deck_id "
+                 f"ORDER BY created_at, position, id) AS n FROM cards JOIN (SELECT id AS deck, created_at AS "
+                 f"deck_created FROM decks WHERE owner_id = ?) ON deck = deck_id WHERE {where}")
+        rows = self.db.execute(f"SELECT {self._select} FROM ({inner}) WHERE n <= ? ORDER BY deck_created, deck_id, n "
+                               f"LIMIT ?", [owner_id, *params, int(per_deck), int(limit)]).fetchall()
+        return [_load(Card, r, self._convert) for r in rows]  # type: ignore[misc]
+
     def count_due(self, owner_id: str, until: float, now: float, course_id: str | None = None,
                   deck_id: str | None = None, learning_until: float | None = None) -> int:
         where, params = self._due_where(owner_id, until, now, course_id, deck_id)

@@ -108,17 +108,20 @@ def sync_generated_decks(store: Store, owner_id: str, settings: Settings) -> int
     how many decks were made. A deck the student deleted is not made again."""
     made = {item.key for item in store.items.find(SYNCED_KIND, owner_id=owner_id, limit=100_000)}
     count = 0
-    for course in store.courses.list_for_owner(owner_id):
-        for artifact in store.artifacts.list_for_course(course.id, kind="flashcards"):
-            if artifact.owner_id != owner_id or artifact.id in made:
-                continue
-            _make_deck(store, artifact, settings)
-            try:
-                store.items.add(Item(id=new_id(), kind=SYNCED_KIND, owner_id=owner_id, course_id=course.id,
-                                     parent_id=artifact.id, key=artifact.id, data={}))
-            except DuplicateError:
-                continue
-            count += 1
+    # Only the ids first: the review deck asks on every load, and results are read only when new.
+    for artifact_id in store.artifacts.ids_for_owner(owner_id, "flashcards"):
+        if artifact_id in made:
+            continue
+        artifact = store.artifacts.get(artifact_id)
+        if artifact is None or artifact.owner_id != owner_id:
+            continue
+        _make_deck(store, artifact, settings)
+        try:
+            store.items.add(Item(id=new_id(), kind=SYNCED_KIND, owner_id=owner_id, course_id=artifact.course_id,
+                                 parent_id=artifact.id, key=artifact.id, data={}))
+        except DuplicateError:
+            continue
+        count += 1
     return count
 
 

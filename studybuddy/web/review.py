@@ -57,7 +57,7 @@ class Names:
         store = get_services().store
         self.courses = {c.id: c.name for c in store.courses.list_for_owner(owner_id)}
         self.decks = {d.id: d for d in store.decks.list_for_owner(owner_id)}
-        self._documents: dict[str, Any] = {}
+        self._documents: dict[str, dict[str, Any]] = {}  # per course: its documents by id
         self.owner_id = owner_id
 
     def source(self, card: Card) -> dict[str, Any]:
@@ -65,12 +65,22 @@ class Names:
         name, page = str(source.get("document_name") or ""), int(source.get("page") or 0)
         if not name:
             return {}
-        document_id = str(source.get("document_id") or "")
-        if document_id not in self._documents:
-            found = get_services().store.documents.get(document_id) if document_id else None
-            self._documents[document_id] = found if found is not None and found.owner_id == self.owner_id else None
-        document = self._documents[document_id]
+        document = self._document(card.course_id, str(source.get("document_id") or ""))
         return {"document": name, "page": page, "url": source_url(document, page) if document else ""}
+
+    def _document(self, course_id: str, document_id: str) -> Any:
+        """The student's document: one query per course for all its documents, and one more for a
+        document kept in another course (a deck moved since)."""
+        if not document_id:
+            return None
+        store = get_services().store
+        if course_id not in self._documents:
+            self._documents[course_id] = {d.id: d for d in store.documents.list_for_course(course_id)}
+        known = self._documents[course_id]
+        if document_id not in known:
+            known[document_id] = store.documents.get(document_id)
+        found = known[document_id]
+        return found if found is not None and found.owner_id == self.owner_id else None
 
 
 def card_payload(card: Card, names: Names) -> dict[str, Any]:
@@ -91,12 +101,7 @@ def device_cards(owner_id: str, chosen: Settings, now: float) -> tuple[list[Card
     until = local_day_start(now, timezone(), days=2)
     cards = store.cards.list_due(owner_id, until, now, limit=MAX_DEVICE_CARDS)
     introduced = store.cards.count_introduced(owner_id, local_day_start(now, timezone()))
-    if chosen.new_per_day:
-        for deck in store.decks.list_for_owner(owner_id):
-            room = MAX_DEVICE_CARDS - len(cards)
-            if room <= 0:
-                break
-            cards += store.cards.list_new(owner_id, now, deck_id=deck.id, limit=min(room, chosen.new_per_day))
+    cards += store.cards.list_new_per_deck(owner_id, now, chosen.new_per_day, MAX_DEVICE_CARDS - len(cards))
     return cards, introduced
 
 

@@ -400,6 +400,22 @@ def test_artifacts_items_counters(store: Any) -> None:
     assert store.counters.get("nothing") == 0
 
 
+def test_artifact_ids_of_a_student_and_kind(store: Any) -> None:
+    alice, bob = _user(store), _user(store, "bob@example.com")
+    first, second = _course(store, alice), _course(store, alice)
+    made = []
+    for n, (course, kind, owner) in enumerate([(second, "flashcards", alice), (first, "flashcards", alice),
+                                               (first, "quiz", alice), (_course(store, bob), "flashcards", bob),
+                                               (second, "flashcards", alice)]):
+        made.append(store.artifacts.add(Artifact(id=new_id(), owner_id=owner.id, course_id=course.id, kind=kind,
+                                                 content={}, created_at=1000.0 + n)))
+    assert store.artifacts.ids_for_owner(alice.id, "flashcards") == [made[0].id, made[1].id, made[4].id]
+    assert store.artifacts.ids_for_owner(bob.id, "flashcards") == [made[3].id]
+    assert store.artifacts.ids_for_owner(bob.id, "quiz") == []
+    store.delete_course(second.id)
+    assert store.artifacts.ids_for_owner(alice.id, "flashcards") == [made[1].id]
+
+
 def test_monitor_state_and_events(store: Any) -> None:
     assert store.monitor.get_state("strikes") is None
     store.monitor.set_state("strikes", {"web": 2})

@@ -9,7 +9,8 @@ from typing import Any
 
 from studybuddy.courses import create_course
 from studybuddy.store import new_id
-from studybuddy.store.models import Artifact, Item
+from studybuddy.store.cards import Card, Deck
+from studybuddy.store.models import Artifact, Document, Item
 from studybuddy.study.decks import generated_card_id, sync_generated_decks
 from studybuddy.study.scheduling import Settings
 from tests.conftest import csrf_token
@@ -160,3 +161,25 @@ def test_edit_suspend_and_bury_during_review(login_as: Any, users: Any, store: A
     assert post(client, f"/review/cards/{cards[0]['id']}/bury", {}).get_json()["buried_until"] > time.time()
     assert post(client, f"/review/cards/{cards[1]['id']}/suspend", {}).get_json()["suspended"] is True
     assert client.get("/review/deck.json").get_json()["cards"] == []
+
+
+def test_card_sources_link_to_the_students_own_documents_wherever_the_card_now_lives(
+        login_as: Any, users: Any, store: Any) -> None:
+    """The deck looks documents up per course; a card moved to another course, or naming a document
+    that is not the student's, must still get the right link or none."""
+    alice, bob = users["alice"].id, users["bob"].id
+    one, two = create_course(store, alice, "א"), create_course(store, alice, "ב")
+    theirs = create_course(store, bob, "של בוב")
+    documents = {}
+    for key, course, owner in [("here", one, alice), ("moved", one, alice), ("bobs", theirs, bob)]:
+        documents[key] = store.documents.add(Document(id=new_id(), course_id=course.id, owner_id=owner,
+                                                      display_name=f"{key}.txt", mime="text/plain"))
+    deck = store.decks.add(Deck(id=new_id(), owner_id=alice, course_id=two.id, name="חפיסה"))
+    for n, (key, course) in enumerate([("here", one), ("moved", two), ("bobs", two)]):
+        store.cards.add(Card(id=new_id(), owner_id=alice, course_id=course.id, deck_id=deck.id, front=key,
+                             back="ת", position=n, source={"document_id": documents[key].id,
+                                                           "document_name": f"{key}.txt", "page": 2}))
+    cards = {c["front"]: c for c in login_as("alice").get("/review/deck.json").get_json()["cards"]}
+    assert cards["here"]["source"]["url"] == f"/documents/{documents['here'].id}/pages/2"
+    assert cards["moved"]["source"]["url"] == f"/documents/{documents['moved'].id}/pages/2"
+    assert cards["bobs"]["source"] == {"document": "bobs.txt", "page": 2, "url": ""}
