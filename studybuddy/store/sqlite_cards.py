@@ -106,6 +106,10 @@ def _dump(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# Decks gathered per query: SQLite allows 500 terms in a compound SELECT.
+_DECKS_PER_QUERY = 200
+
+
 class _Records:
     table = ""
     model: type = object
@@ -236,16 +240,31 @@ class SqliteCards(_Records):
 
     def list_new_per_deck(self, owner_id: str, now: float, per_deck: int, limit: int) -> list[Card]:
         """Up to `per_deck` new cards of each of the student's decks, decks in their order (as
-        decks.list_for_owner), at most `limit` in all: what list_new deck by deck gives, in one query."""
+        decks.list_for_owner), at most `limit` in all: what list_new deck by deck gives, in one
+        query per few hundred decks. Each deck is its own term with its own LIMIT, so each walks
+        its index only as far as it needs (one window over all the student's new cards sorted them
+        all: 30 times slower for 40,000 of them)."""
         if per_deck <= 0 or limit <= 0:
             return []
-        where, params = self._new_where(owner_id, now, None, None)
-        inner = (f"SELECT {self._select}, deck_created, ROW_NUMBER() OVER (PARTITION BY deck_id "
-                 f"ORDER BY created_at, position, id) AS n FROM cards JOIN (SELECT id AS deck, created_at AS "
-                 f"deck_created FROM decks WHERE owner_id = ?) ON deck = deck_id WHERE {where}")
-        rows = self.db.execute(f"SELECT {self._select} FROM ({inner}) WHERE n <= ? ORDER BY deck_created, deck_id, n "
-                               f"LIMIT ?", [owner_id, *params, int(per_deck), int(limit)]).fetchall()
-        return [_load(Card, r, self._convert) for r in rows]  # type: ignore[misc]
+        decks = [r[0] for r in self.db.execute("SELECT id FROM decks WHERE owner_id = ? ORDER BY created_at, id",
+                                               (owner_id,)).fetchall()]
+        cards: list[Card] = []
+        columns = ["term", *self._select.split(", ")]
+        order = [columns.index(name) for name in ("created_at", "position", "id")]
+        for start in range(0, len(decks), _DECKS_PER_QUERY):
+            terms, params = [], []
+            for n, deck_id in enumerate(decks[start:start + _DECKS_PER_QUERY]):
+                where, values = self._new_where(owner_id, now, None, deck_id)
+                terms.append(f"SELECT * FROM (SELECT {n} AS term, {self._select} FROM cards WHERE {where} "
+                             "ORDER BY created_at, position, id LIMIT ?)")
+                params += [*values, int(per_deck)]
+            rows = self.db.execute(" UNION ALL ".join(terms), params).fetchall()
+            # Sorted here, not by SQLite: a sort of whole rows there costs more than the queries.
+            rows.sort(key=lambda r: (r[0], r[order[0]], r[order[1]], r[order[2]]))
+            cards += [_load(Card, r[1:], self._convert) for r in rows[:limit - len(cards)]]  # type: ignore[misc]
+            if len(cards) >= limit:
+                break
+        return cards
 
     def count_due(self, owner_id: str, until: float, now: float, course_id: str | None = None,
                   deck_id: str | None = None, learning_until: float | None = None) -> int:
