@@ -43,10 +43,11 @@ class Broker:
         self.prefix = config.queue_prefix
         self.exchange = make_exchange(self.prefix)
         self.queues = make_queues(self.prefix)
+        # A connection is not safe to share between threads, and a lock around one would make
+        # every thread wait out another's timeouts while the broker is away: one per thread.
+        self._local = threading.local()
+        self._open: list[Connection] = []
         self._lock = threading.Lock()
-        self._conn: Connection | None = None
-        self._producer: Any = None
-        self._declared = False
 
     @property
     def is_memory(self) -> bool:
@@ -67,48 +68,55 @@ class Broker:
         )
 
     def _ensure(self) -> Any:
-        if self._conn is None:
+        """This thread's producer, connected and with the queues declared."""
+        mine = self._local
+        if getattr(mine, "producer", None) is None:
             conn = self.connection()
+            with self._lock:
+                self._open.append(conn)
+            mine.conn, mine.producer = conn, None
             conn.ensure_connection(max_retries=0, timeout=self.config.connect_timeout)
-            self._conn = conn
-            self._producer = conn.Producer(serializer="json")
-            self._declared = False
-        if not self._declared:
-            channel = self._producer.channel
+            producer = conn.Producer(serializer="json")
             for queue in self.queues.values():
-                queue.bind(channel).declare()
-            self._declared = True
-        return self._producer
+                queue.bind(producer.channel).declare()
+            mine.producer = producer
+        return mine.producer
 
     def _reset(self) -> None:
-        conn, self._conn, self._producer = self._conn, None, None
+        """Drop this thread's connection (after a failure)."""
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = self._local.producer = None
         if conn is not None:
-            try:
-                conn.release()
-            except Exception:  # noqa: BLE001 - the connection is broken already
-                pass
+            self._release(conn)
+
+    def _release(self, conn: Connection) -> None:
+        with self._lock:
+            if conn in self._open:
+                self._open.remove(conn)
+        try:
+            conn.release()
+        except Exception:  # noqa: BLE001 - the connection is broken already
+            pass
 
     def publish(self, job_id: str, queue: str) -> None:
         """Publish one job message; raises BrokerUnavailable if it cannot be delivered."""
         if queue not in self.queues:
             raise ValueError(f"unknown queue {queue!r}")
-        with self._lock:
-            for attempt in (1, 2):
-                try:
-                    producer = self._ensure()
-                    producer.publish(
-                        {"job_id": job_id},
-                        exchange=self.exchange,
-                        routing_key=queue,
-                        serializer="json",
-                        delivery_mode=2,
-                        timeout=self.config.publish_confirm_timeout,
-                    )
-                    return
-                except Exception as exc:  # noqa: BLE001 - kombu raises many kinds
-                    self._reset()
-                    if attempt == 2:
-                        raise BrokerUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        for attempt in (1, 2):
+            try:
+                self._ensure().publish(
+                    {"job_id": job_id},
+                    exchange=self.exchange,
+                    routing_key=queue,
+                    serializer="json",
+                    delivery_mode=2,
+                    timeout=self.config.publish_confirm_timeout,
+                )
+                return
+            except Exception as exc:  # noqa: BLE001 - kombu raises many kinds
+                self._reset()
+                if attempt == 2:
+                    raise BrokerUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
     def ping(self) -> float:
         """Open a connection and declare the queues; returns seconds taken."""
@@ -138,5 +146,12 @@ class Broker:
         return out
 
     def close(self) -> None:
+        """Release every thread's connection; a later publish opens a new one."""
         with self._lock:
-            self._reset()
+            conns, self._open = self._open, []
+            self._local = threading.local()
+        for conn in conns:
+            try:
+                conn.release()
+            except Exception:  # noqa: BLE001 - closing anyway
+                pass

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -70,6 +71,29 @@ def test_ping_goes_through_every_queue(rabbit_cfg: Config) -> None:
         assert {services.store.jobs.get(j.id).result_ref.split(":")[1] for j in jobs} == set(QUEUE_NAMES)
     finally:
         worker.stop(10)
+        services.close()
+
+
+def test_threads_publishing_at_once_each_on_their_own_connection_lose_nothing(rabbit_cfg: Config) -> None:
+    services = Services(rabbit_cfg)
+    broker = services.broker
+    try:
+        def send(n: int) -> None:
+            for i in range(5):
+                broker.publish(f"job-{n}-{i}", "summarize")
+
+        threads = [threading.Thread(target=send, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert len(broker._open) == 8
+        wait_for(lambda: broker.queue_stats()["summarize"][0] == 40, timeout=10, what="40 messages in the queue")
+        broker.close()
+        assert broker._open == []
+        broker.publish("after-close", "summarize")  # a new connection for this thread
+        wait_for(lambda: broker.queue_stats()["summarize"][0] == 41, timeout=10, what="the message after close")
+    finally:
         services.close()
 
 
