@@ -26,7 +26,7 @@ from .models import (
 )
 from .mongo_cards import MongoCards, MongoDecks, MongoReviews, delete_for_course
 from .mongo_cards import ensure_indexes as ensure_card_indexes
-from .sqlite import DEAD_MESSAGE
+from .sqlite_jobs import DEAD_MESSAGE
 
 log = logging.getLogger(__name__)
 
