@@ -20,7 +20,7 @@ BLOB_BUCKET = "blobs"
 
 def code_schema_version() -> int:
     """The schema this code reads and writes (the number of SQLite migrations it knows)."""
-    from ..store.sqlite import MIGRATIONS
+    from ..store.sqlite_schema import MIGRATIONS
 
     return len(MIGRATIONS)
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, fields, replace
-from typing import Any, BinaryIO, Iterable, TypeVar
+from dataclasses import asdict, replace
+from typing import Any, BinaryIO, Iterable
 
 import gridfs
 import pymongo
@@ -26,79 +26,10 @@ from .models import (
 )
 from .mongo_cards import MongoCards, MongoDecks, MongoReviews, delete_for_course
 from .mongo_cards import ensure_indexes as ensure_card_indexes
-from .sqlite import DEAD_MESSAGE
+from .mongo_coll import _Coll, _from_doc, _to_doc
+from .mongo_jobs import MongoJobs
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
-
-def _from_doc(cls: type[T], doc: dict[str, Any] | None) -> T | None:
-    if doc is None:
-        return None
-    values = {f.name: doc.get("_id" if f.name == "id" else f.name) for f in fields(cls)}  # type: ignore[arg-type]
-    return cls(**{k: v for k, v in values.items() if v is not None or k in _NULLABLE})
-
-
-_NULLABLE = {"lease_expires_at", "dispatched_at", "started_at", "finished_at", "used_at"}
-
-
-def _to_doc(obj: Any) -> dict[str, Any]:
-    doc = asdict(obj)
-    if "id" in doc:
-        doc["_id"] = doc.pop("id")
-    return doc
-
-
-class _Coll:
-    model: type = object
-
-    def __init__(self, coll: Any):
-        self.c = coll
-
-    def _insert(self, obj: Any) -> Any:
-        try:
-            self.c.insert_one(_to_doc(obj))
-        except DuplicateKeyError as exc:
-            raise DuplicateError(str(exc)) from exc
-        except PyMongoError as exc:
-            raise StoreError(str(exc)) from exc
-        return obj
-
-    def _find(self, query: dict[str, Any], sort: list[tuple[str, int]] | None = None, limit: int = 0) -> list[Any]:
-        try:
-            cursor = self.c.find(query)
-            if sort:
-                cursor = cursor.sort(sort)
-            if limit:
-                cursor = cursor.limit(limit)
-            return [_from_doc(self.model, d) for d in cursor]
-        except PyMongoError as exc:
-            raise StoreError(str(exc)) from exc
-
-    def _find_one(self, query: dict[str, Any]) -> Any:
-        try:
-            return _from_doc(self.model, self.c.find_one(query))
-        except PyMongoError as exc:
-            raise StoreError(str(exc)) from exc
-
-    def _update(self, id_: str, values: dict[str, Any]) -> Any:
-        allowed = {f.name for f in fields(self.model)} - {"id"}  # type: ignore[arg-type]
-        unknown = set(values) - allowed
-        if unknown:
-            raise ValueError(f"unknown fields: {sorted(unknown)}")
-        try:
-            doc = self.c.find_one_and_update(
-                {"_id": id_}, {"$set": values}, return_document=ReturnDocument.AFTER
-            ) if values else self.c.find_one({"_id": id_})
-        except DuplicateKeyError as exc:
-            raise DuplicateError(str(exc)) from exc
-        except PyMongoError as exc:
-            raise StoreError(str(exc)) from exc
-        return _from_doc(self.model, doc)
-
-    def get(self, id_: str) -> Any:
-        return self._find_one({"_id": id_})
 
 
 class MongoUsers(_Coll):
@@ -234,145 +165,6 @@ class MongoChunks(_Coll):
     def count_for_course(self, course_id: str) -> int:
         return int(self.c.count_documents({"course_id": course_id}))
 
-
-class MongoJobs(_Coll):
-    model = Job
-
-    def add(self, job: Job) -> Job:
-        return self._insert(job)  # type: ignore[no-any-return]
-
-    def _cas(self, query: dict[str, Any], update: dict[str, Any]) -> Job | None:
-        try:
-            doc = self.c.find_one_and_update(query, update, return_document=ReturnDocument.AFTER)
-        except PyMongoError as exc:
-            raise StoreError(str(exc)) from exc
-        return _from_doc(Job, doc)
-
-    def claim(self, job_id: str, worker: str, lease_seconds: float, now: float) -> Job | None:
-        return self._cas(
-            {"_id": job_id, "$expr": {"$lt": ["$attempts", "$max_attempts"]},
-             "$or": [{"state": "queued", "not_before": {"$lte": now}},
-                     {"state": "running", "lease_expires_at": {"$lt": now}}]},
-            {"$set": {"state": "running", "lease_owner": worker, "lease_token": new_id(),
-                      "lease_expires_at": now + lease_seconds, "started_at": now, "updated_at": now,
-                      "progress": 0, "stage": ""},
-             "$inc": {"attempts": 1}},
-        )
-
-    def _fenced(self, job_id: str, token: str, update: dict[str, Any]) -> bool:
-        """One update of a running job that only the holder of its lease token may make."""
-        if not token:
-            return False
-        try:
-            r = self.c.update_one({"_id": job_id, "state": "running", "lease_token": token}, update)
-        except PyMongoError as exc:
-            raise StoreError(str(exc)) from exc
-        return bool(r.matched_count)
-
-    def heartbeat(self, job_id: str, token: str, lease_seconds: float, now: float) -> bool:
-        return self._fenced(job_id, token, {"$set": {"lease_expires_at": now + lease_seconds, "updated_at": now}})
-
-    def set_progress(self, job_id: str, token: str, percent: int, stage: str, now: float) -> bool:
-        return self._fenced(job_id, token, {"$set": {
-            "progress": max(0, min(100, int(percent))), "stage": stage, "updated_at": now}})
-
-    def finish(
-        self,
-        job_id: str,
-        token: str,
-        state: str,
-        now: float,
-        *,
-        result_ref: str = "",
-        error_user: str = "",
-        error_internal: str = "",
-    ) -> bool:
-        values: dict[str, Any] = {"state": state, "result_ref": result_ref, "error_user": error_user,
-                                  "error_internal": error_internal, "finished_at": now,
-                                  "updated_at": now, "lease_expires_at": None, "lease_token": ""}
-        if state == "succeeded":
-            values["progress"] = 100
-        return self._fenced(job_id, token, {"$set": values})
-
-    def retry_later(self, job_id: str, token: str, not_before: float, error_internal: str, now: float) -> bool:
-        return self._fenced(job_id, token, {"$set": {
-            "state": "queued", "not_before": not_before, "dispatched_at": None, "lease_owner": "",
-            "lease_token": "", "lease_expires_at": None, "error_internal": error_internal, "updated_at": now}})
-
-    def release(self, job_id: str, token: str, now: float) -> bool:
-        return self._fenced(job_id, token, {
-            "$set": {"state": "queued", "dispatched_at": None, "lease_owner": "", "lease_token": "",
-                     "lease_expires_at": None, "updated_at": now},
-            "$inc": {"attempts": -1}})
-
-    def mark_dispatched(self, job_id: str, now: float) -> bool:
-        r = self.c.update_one({"_id": job_id, "state": "queued", "dispatched_at": None},
-                              {"$set": {"dispatched_at": now}})
-        return bool(r.modified_count)
-
-    def unmark_dispatched(self, job_id: str) -> None:
-        self.c.update_one({"_id": job_id}, {"$set": {"dispatched_at": None}})
-
-    def due_for_dispatch(self, now: float, redispatch_before: float, limit: int = 100) -> list[Job]:
-        return self._find(
-            {"state": "queued", "not_before": {"$lte": now},
-             "$expr": {"$lt": ["$attempts", "$max_attempts"]},
-             "$or": [{"dispatched_at": None}, {"dispatched_at": {"$lt": redispatch_before}}]},
-            [("created_at", 1)], limit,
-        )
-
-    def requeue_expired(self, now: float, limit: int = 100) -> list[Job]:
-        out: list[Job] = []
-        for doc in self.c.find({"state": "running", "lease_expires_at": {"$lt": now}}).limit(limit):
-            job = self._cas(
-                {"_id": doc["_id"], "state": "running", "lease_expires_at": doc["lease_expires_at"]},
-                {"$set": {"state": "queued", "lease_owner": "", "lease_token": "", "lease_expires_at": None,
-                          "dispatched_at": None, "updated_at": now}},
-            )
-            if job:
-                out.append(job)
-        return out
-
-    def bury_exhausted(self, now: float) -> list[Job]:
-        out: list[Job] = []
-        query = {"state": "queued", "$expr": {"$gte": ["$attempts", "$max_attempts"]}}
-        for doc in self.c.find(query):
-            job = self._cas(
-                {"_id": doc["_id"], "state": "queued"},
-                {"$set": {"state": "dead", "finished_at": now, "updated_at": now,
-                          "error_user": doc.get("error_user") or DEAD_MESSAGE}},
-            )
-            if job:
-                out.append(job)
-        return out
-
-    def list_for_owner(self, owner_id: str, course_id: str | None = None, limit: int = 50) -> list[Job]:
-        query: dict[str, Any] = {"owner_id": owner_id}
-        if course_id is not None:
-            query["course_id"] = course_id
-        return self._find(query, [("created_at", -1)], limit)
-
-    def count_by_state(self) -> dict[str, int]:
-        return {d["_id"]: int(d["n"]) for d in self.c.aggregate(
-            [{"$group": {"_id": "$state", "n": {"$sum": 1}}}])}
-
-    def delete(self, job_id: str) -> None:
-        self.c.delete_one({"_id": job_id})
-
-    def cancel(self, job_id: str, owner_id: str, now: float) -> Job | None:
-        """A student's cancel: a queued or running job of theirs becomes `cancelled`. A worker still
-        running it loses the job (its progress and result are no longer accepted)."""
-        return self._cas({"_id": job_id, "owner_id": owner_id, "state": {"$in": ["queued", "running"]}},
-                         {"$set": {"state": "cancelled", "finished_at": now, "updated_at": now, "lease_owner": "",
-                                   "lease_token": "", "lease_expires_at": None}})
-
-    def count_ahead(self, job: Job) -> int:
-        """Jobs of the same queue that came earlier and are still waiting or running."""
-        try:
-            return int(self.c.count_documents({"queue": job.queue, "state": {"$in": ["queued", "running"]},
-                                               "created_at": {"$lt": job.created_at}, "_id": {"$ne": job.id}}))
-        except PyMongoError as exc:
-            raise StoreError(str(exc)) from exc
 
 
 class MongoArtifacts(_Coll):

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pymongo import ReturnDocument
 
 from .account_models import AccountToken, AuditEntry, SessionRecord, ThrottleState
 from .models import Job, User
-from .mongo import GridFsBlobs, _Coll, _from_doc
+from .mongo_coll import _Coll, _from_doc
+
+if TYPE_CHECKING:
+    from .mongo import GridFsBlobs
 
 # Collections that hold no user's data, or whose user data is handled on its own (below).
 _NOT_OWNED = {"login_throttle", "monitor_state", "monitor_events", "counters", "audit_log", "users",

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .account_models import AccountToken, AuditEntry, SessionRecord, ThrottleState
 from .models import Job, User
-from .sqlite import _JSON_FIELDS, FileBlobs, _Db, _field_names, _q, _row_to, _Table
+from .sqlite_db import _JSON_FIELDS, _Db, _field_names, _q, _row_to, _Table
 from .sqlite_version import ReadCache
+
+if TYPE_CHECKING:
+    from .sqlite import FileBlobs
 
 # Tables that hold no user's data, or whose user data is handled on its own (below).
 _NOT_OWNED = {"sqlite_sequence", "login_throttle", "monitor_state", "monitor_events", "counters", "audit_log"}

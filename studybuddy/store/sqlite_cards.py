@@ -1,4 +1,4 @@
-"""Decks, cards and the review log in SQLite (tables made by migration 2 in sqlite.py)."""
+"""Decks, cards and the review log in SQLite (tables made by migration 2 in sqlite_schema.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from .base import StoreError
 from .cards import CONTENT_FIELDS, MEMORY_FIELDS, Card, Deck, Review
 
 if TYPE_CHECKING:
-    from .sqlite import _Db
+    from .sqlite_db import _Db
 
 T = TypeVar("T")
 

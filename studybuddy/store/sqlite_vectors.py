@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from .models import Chunk
 
 if TYPE_CHECKING:
-    from .sqlite import _Db
+    from .sqlite_db import _Db
 
 _CHUNK_COLUMNS = ", ".join(f'"{f.name}"' for f in fields(Chunk))
 

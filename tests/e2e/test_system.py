@@ -98,7 +98,7 @@ def test_upgrade_kept_the_data_migrated_once_and_the_units_run(container: Contai
     # The student's data, read back through HTTP, is what it was before the upgrade.
     assert snapshot(up.student, up.data) == up.before
     # Migrated once, by the package, before the services started: never by a service.
-    from studybuddy.store.sqlite import MIGRATIONS
+    from studybuddy.store.sqlite_schema import MIGRATIONS
 
     latest = len(MIGRATIONS)
     upgrade_log = container.journal("-t studybuddy-upgrade -o cat")
@@ -498,7 +498,7 @@ def test_i_reinstall_and_restore_bring_the_same_data_back(container: Container, 
     assert stop.startswith("sudo systemctl stop "), stop
     container.sh(stop.removeprefix("sudo "))
     restored = container.sh(f"studybuddy restore --force {archive}", timeout=600).stdout
-    from studybuddy.store.sqlite import MIGRATIONS
+    from studybuddy.store.sqlite_schema import MIGRATIONS
 
     assert "restored" in restored and f"schema {len(MIGRATIONS)} -> {len(MIGRATIONS)}" in restored, restored
     container.sh("systemctl start studybuddy.target studybuddy-backup.timer")

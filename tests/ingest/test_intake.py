@@ -103,7 +103,7 @@ def test_a_failed_job_write_leaves_no_document_and_no_file(engine: Services, cou
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     store = engine.store
     if hasattr(store.documents, "db"):  # SQLite: the job's insert fails inside the transaction
-        from studybuddy.store.sqlite import SqliteJobs
+        from studybuddy.store.sqlite_jobs import SqliteJobs
 
         def refuse(self: Any, job: Job) -> Job:
             raise StoreError("database or disk is full")

@@ -59,7 +59,7 @@ TARGETS = (
     Target("upload", "studybuddy/ingest/upload.py",
            ("tests/ingest/test_upload.py",)),
     # Job claims and fencing: who may take a job, and that only the lease holder writes to it.
-    Target("job-claims", "studybuddy/store/sqlite.py",
+    Target("job-claims", "studybuddy/store/sqlite_jobs.py",
            ("tests/jobs/test_fencing.py", "tests/jobs/test_reaper.py", "tests/store/test_contract.py"),
            functions=("claim", "_fenced", "heartbeat", "set_progress", "finish", "retry_later", "release",
                       "requeue_expired", "cancel")),
