@@ -12,6 +12,10 @@ from .cards import CardRepo, DeckRepo, ReviewRepo
 from .models import Artifact, Chunk, Course, Document, Item, Job, MonitorEvent, Page, User
 
 
+# What a student reads of a job that failed more times than it may be tried (both engines).
+DEAD_MESSAGE = "This task failed too many times. Please try again later."
+
+
 class StoreError(Exception):
     """The store could not do what was asked (connection lost, disk full...)."""
 

@@ -7,10 +7,9 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import PyMongoError
 
-from .base import StoreError
+from .base import DEAD_MESSAGE, StoreError
 from .models import Job, new_id
 from .mongo_coll import _Coll, _from_doc
-from .sqlite_jobs import DEAD_MESSAGE
 
 
 class MongoJobs(_Coll):

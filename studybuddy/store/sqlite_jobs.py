@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from .base import DEAD_MESSAGE
 from .models import Job, new_id
 from .sqlite_db import _row_to, _Table
-
-DEAD_MESSAGE = "This task failed too many times. Please try again later."
 
 
 class SqliteJobs(_Table):
