@@ -24,14 +24,17 @@ from .models import (
     User,
     new_id,
 )
+from .mongo_accounts import MongoAccounts, ensure_account_indexes
 from .mongo_cards import MongoCards, MongoDecks, MongoReviews, delete_for_course
 from .mongo_cards import ensure_indexes as ensure_card_indexes
-from .mongo_coll import _Coll, _from_doc, _to_doc
+from .mongo_coll import _Coll, _from_doc, _to_doc, store_errors
 from .mongo_jobs import MongoJobs
+from .mongo_vectors import MongoChunkVectors
 
 log = logging.getLogger(__name__)
 
 
+@store_errors
 class MongoUsers(_Coll):
     model = User
 
@@ -61,6 +64,7 @@ class MongoUsers(_Coll):
         return self._find({}, [("created_at", 1)])
 
 
+@store_errors
 class MongoCourses(_Coll):
     model = Course
 
@@ -83,6 +87,7 @@ class MongoCourses(_Coll):
         return course, CourseStamp(None, busy is not None)
 
 
+@store_errors
 class MongoDocuments(_Coll):
     model = Document
 
@@ -127,14 +132,12 @@ class MongoDocuments(_Coll):
         return found[0] if found else None
 
 
+@store_errors
 class MongoPages(_Coll):
     model = Page
 
     def replace_for_document(self, document_id: str, pages: Iterable[Page]) -> None:
-        docs = [asdict(p) for p in pages]
-        self.c.delete_many({"document_id": document_id})
-        if docs:
-            self.c.insert_many(docs)
+        _replace_for_document(self.c, document_id, [asdict(p) for p in pages])
 
     def list_for_document(self, document_id: str) -> list[Page]:
         return [Page(d["document_id"], d["number"], d["text"])
@@ -145,16 +148,14 @@ class MongoPages(_Coll):
         return Page(d["document_id"], d["number"], d["text"]) if d else None
 
 
+@store_errors
 class MongoChunks(_Coll):
     model = Chunk
 
     def replace_for_document(self, document_id: str, chunks: Iterable[Chunk]) -> None:
         # A new chunk has no vector yet: the same empty pair SQLite's columns default to, so the
         # two stores hold the same thing (and an archive of one restores into the other exactly).
-        docs = [{**_to_doc(c), "vector": None, "vector_model": ""} for c in chunks]
-        self.c.delete_many({"document_id": document_id})
-        if docs:
-            self.c.insert_many(docs)
+        _replace_for_document(self.c, document_id, [{**_to_doc(c), "vector": None, "vector_model": ""} for c in chunks])
 
     def list_for_document(self, document_id: str) -> list[Chunk]:
         return self._find({"document_id": document_id}, [("ordinal", 1)])
@@ -167,6 +168,7 @@ class MongoChunks(_Coll):
 
 
 
+@store_errors
 class MongoArtifacts(_Coll):
     model = Artifact
 
@@ -206,6 +208,7 @@ class MongoArtifacts(_Coll):
         return self._update(artifact_id, {"title": title})  # type: ignore[no-any-return]
 
 
+@store_errors
 class MongoItems(_Coll):
     model = Item
 
@@ -251,6 +254,7 @@ class MongoItems(_Coll):
         self.c.delete_one({"_id": item_id})
 
 
+@store_errors
 class MongoCounters:
     def __init__(self, coll: Any):
         self.c = coll
@@ -265,6 +269,7 @@ class MongoCounters:
         return int(doc["value"]) if doc else 0
 
 
+@store_errors
 class MongoMonitor:
     def __init__(self, state: Any, events: Any):
         self.state = state
@@ -289,6 +294,7 @@ class MongoMonitor:
         return [_from_doc(MonitorEvent, d) for d in cursor]  # type: ignore[misc]
 
 
+@store_errors
 class GridFsBlobs:
     def __init__(self, db: Any):
         self.fs = gridfs.GridFS(db, collection="blobs")
@@ -315,6 +321,7 @@ class GridFsBlobs:
         return sorted(str(d["_id"]) for d in self.files.find({}, {"_id": 1}))
 
 
+@store_errors
 class MongoStore:
     """MongoDB store; `client` may be a pymongo or mongomock client."""
 
@@ -338,11 +345,7 @@ class MongoStore:
         self.reviews = MongoReviews(d.card_reviews)
         self.cards = MongoCards(d.cards, d.card_reviews)
         self.decks = MongoDecks(d.decks, d.cards, d.card_reviews)
-        from .mongo_vectors import MongoChunkVectors
-
         self.vectors = MongoChunkVectors(d.chunks)
-        from .mongo_accounts import MongoAccounts
-
         self.accounts = MongoAccounts(d, self.blobs)
 
     def _ensure_indexes(self) -> None:
@@ -364,6 +367,7 @@ class MongoStore:
         d.items.create_index("course_id")
         d.monitor_events.create_index("created_at")
         ensure_card_indexes(d)
+        ensure_account_indexes(d)
 
     def ping(self) -> None:
         try:
@@ -394,6 +398,22 @@ class MongoStore:
 
 
 _TRANSACTIONS: dict[int, bool] = {}
+
+
+def _replace_for_document(coll: Any, document_id: str, docs: list[dict[str, Any]]) -> None:
+    """A document's rows (pages, chunks) replaced by new ones: in one transaction where the server
+    takes them, so that no reader sees the document with none and a failed insert keeps the old."""
+    def write(**session: Any) -> None:
+        coll.delete_many({"document_id": document_id}, **session)
+        if docs:
+            coll.insert_many(docs, **session)
+
+    client = coll.database.client
+    if _has_transactions(client):
+        with client.start_session() as session:
+            session.with_transaction(lambda s: write(session=s))
+    else:
+        write()
 
 
 def _has_transactions(client: Any) -> bool:

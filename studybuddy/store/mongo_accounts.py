@@ -9,7 +9,7 @@ from pymongo import ReturnDocument
 
 from .account_models import AccountToken, AuditEntry, SessionRecord, ThrottleState
 from .models import Job, User
-from .mongo_coll import _Coll, _from_doc
+from .mongo_coll import _Coll, _from_doc, store_errors
 
 if TYPE_CHECKING:
     from .mongo import GridFsBlobs
@@ -27,6 +27,7 @@ def _plain(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+@store_errors
 class MongoSessions(_Coll):
     model = SessionRecord
 
@@ -55,6 +56,7 @@ class MongoSessions(_Coll):
         return int(self.c.delete_many({"expires_at": {"$lt": when}}).deleted_count)
 
 
+@store_errors
 class MongoThrottle:
     def __init__(self, coll: Any):
         self.c = coll
@@ -92,6 +94,7 @@ class MongoThrottle:
         return int(self.c.delete_many({"first_at": {"$lt": before}, "locked_until": {"$lte": when}}).deleted_count)
 
 
+@store_errors
 class MongoTokens(_Coll):
     model = AccountToken
 
@@ -110,6 +113,7 @@ class MongoTokens(_Coll):
         self.c.delete_many(query)
 
 
+@store_errors
 class MongoAudit(_Coll):
     model = AuditEntry
 
@@ -120,15 +124,19 @@ class MongoAudit(_Coll):
         return self._find({}, [("created_at", -1), ("_id", 1)], limit)
 
 
+def ensure_account_indexes(db: Any) -> None:
+    db.sessions.create_index([("user_id", 1), ("last_seen_at", -1)])
+    db.sessions.create_index("expires_at")
+    db.login_throttle.create_index("locked_until")
+    db.account_tokens.create_index([("user_id", 1), ("purpose", 1)])
+    db.audit_log.create_index("created_at")
+
+
+@store_errors
 class MongoAccounts:
     def __init__(self, db: Any, blobs: GridFsBlobs):
         self.db = db
         self.blobs = blobs
-        db.sessions.create_index([("user_id", 1), ("last_seen_at", -1)])
-        db.sessions.create_index("expires_at")
-        db.login_throttle.create_index("locked_until")
-        db.account_tokens.create_index([("user_id", 1), ("purpose", 1)])
-        db.audit_log.create_index("created_at")
         self.sessions = MongoSessions(db.sessions)
         self.throttle = MongoThrottle(db.login_throttle)
         self.tokens = MongoTokens(db.account_tokens)

@@ -9,6 +9,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from .base import DuplicateError, StoreError
 from .cards import CONTENT_FIELDS, MEMORY_FIELDS, Card, Deck, Review
+from .mongo_coll import store_errors
 
 T = TypeVar("T")
 
@@ -49,6 +50,7 @@ def _doc(record: Any) -> dict[str, Any]:
     return doc
 
 
+@store_errors
 class _Records:
     model: type = object
 
@@ -92,6 +94,7 @@ class _Records:
         return _load(self.model, self.c.find_one({"_id": id_}))
 
 
+@store_errors
 class MongoDecks(_Records):
     model = Deck
 
@@ -127,6 +130,7 @@ def _scope(owner_id: str, course_id: str | None, deck_id: str | None) -> dict[st
     return query
 
 
+@store_errors
 class MongoCards(_Records):
     model = Card
 
@@ -220,6 +224,7 @@ class MongoCards(_Records):
         return self._count({"deck_id": deck_id})
 
 
+@store_errors
 class MongoReviews(_Records):
     model = Review
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 from dataclasses import asdict, fields
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
 
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError, PyMongoError
@@ -11,6 +13,29 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from .base import DuplicateError, StoreError
 
 T = TypeVar("T")
+C = TypeVar("C", bound=type)
+
+
+def store_errors(cls: C) -> C:
+    """Every public method of a MongoDB repository raises the store's errors for pymongo's
+    (DuplicateError for a duplicate key, StoreError for the rest: a lost server, a timeout), as
+    SQLite's repositories do; callers know those and nothing of pymongo."""
+    for name, value in list(vars(cls).items()):
+        if not name.startswith("_") and inspect.isfunction(value):
+            setattr(cls, name, _translated(value))
+    return cls
+
+
+def _translated(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except DuplicateKeyError as exc:
+            raise DuplicateError(str(exc)) from exc
+        except PyMongoError as exc:
+            raise StoreError(str(exc)) from exc
+    return call
 
 
 def _from_doc(cls: type[T], doc: dict[str, Any] | None) -> T | None:
@@ -30,6 +55,7 @@ def _to_doc(obj: Any) -> dict[str, Any]:
     return doc
 
 
+@store_errors
 class _Coll:
     model: type = object
 

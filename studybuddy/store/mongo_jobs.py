@@ -9,9 +9,10 @@ from pymongo.errors import PyMongoError
 
 from .base import DEAD_MESSAGE, StoreError
 from .models import Job, new_id
-from .mongo_coll import _Coll, _from_doc
+from .mongo_coll import _Coll, _from_doc, store_errors
 
 
+@store_errors
 class MongoJobs(_Coll):
     model = Job
 

@@ -9,8 +9,10 @@ from pymongo.errors import PyMongoError
 
 from .base import StoreError
 from .models import Chunk
+from .mongo_coll import store_errors
 
 
+@store_errors
 class MongoChunkVectors:
     def __init__(self, chunks: Any) -> None:
         self.c = chunks
