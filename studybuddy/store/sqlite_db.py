@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import weakref
 from dataclasses import MISSING, asdict, fields
 from typing import Any, Iterable, Mapping, TypeVar
 
@@ -67,6 +68,23 @@ def _q(name: str) -> str:
     return f'"{name}"'
 
 
+class _ThreadConnection:
+    """A thread's connection, closed when the thread ends (its thread-locals go, and this with
+    them): the worker runs each job in a thread of its own, and a connection left open per job
+    ran the process out of file descriptors (two per connection) after some hundreds of jobs."""
+
+    __slots__ = ("conn", "__weakref__")
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def __del__(self) -> None:
+        try:
+            self.conn.close()
+        except sqlite3.Error:
+            pass
+
+
 class _Db:
     """One connection per thread, all to the same file."""
 
@@ -74,13 +92,14 @@ class _Db:
         self.path = path
         self.busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        # Those of live threads; a thread's goes when the thread ends.
+        self._open: weakref.WeakSet[_ThreadConnection] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._version: DataVersion | None = None
 
     def conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
+        mine = getattr(self._local, "mine", None)
+        if mine is None:
             conn = sqlite3.connect(
                 self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None,
                 check_same_thread=False,
@@ -89,10 +108,14 @@ class _Db:
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = NORMAL")
-            self._local.conn = conn
+            mine = self._local.mine = _ThreadConnection(conn)
             with self._lock:
-                self._all.append(conn)
-        return conn
+                self._open.add(mine)
+        return mine.conn  # type: ignore[no-any-return]
+
+    def open_connections(self) -> int:
+        with self._lock:
+            return len(self._open)
 
     def execute(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> sqlite3.Cursor:
         try:
@@ -125,12 +148,12 @@ class _Db:
             if self._version is not None:
                 self._version.close()
                 self._version = None
-            for conn in self._all:
+            for mine in list(self._open):
                 try:
-                    conn.close()
+                    mine.conn.close()
                 except sqlite3.Error:
                     pass
-            self._all.clear()
+            self._open = weakref.WeakSet()
         self._local = threading.local()
 
 
