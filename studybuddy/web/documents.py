@@ -116,6 +116,10 @@ def _parse_body() -> tuple[MultiDict[str, str], MultiDict[str, FileStorage]]:
         max_form_parts=cfg.ingest.max_files_per_upload * 2 + 50,
     )
     _, form, files = parser.parse_from_environ(request.environ)
+    # A part whose Content-Disposition names no field comes back under None: nothing reads it,
+    # and the CSRF check, which looks through the field names, would fail on it.
+    form = MultiDict([(k, v) for k, v in form.items(multi=True) if isinstance(k, str)])
+    files = MultiDict([(k, v) for k, v in files.items(multi=True) if isinstance(k, str)])
     # The parsed form becomes the request's, so the usual CSRF check can read the token.
     request.__dict__["form"] = form
     check_csrf()

@@ -195,6 +195,18 @@ def test_upload_needs_the_csrf_token(alice: Any, services: Any, course: Course) 
     assert r.status_code == 201
 
 
+def test_a_form_part_without_a_name_is_ignored(alice: Any, services: Any, course: Course) -> None:
+    """A part whose Content-Disposition names no field: the rest of the upload goes on."""
+    body, content_type = _multipart([("files", "a.txt", "טקסט".encode())])
+    boundary = content_type.split("boundary=")[1]
+    nameless = f"--{boundary}\r\nContent-Disposition: form-data\r\n\r\nnull\r\n".encode()
+    for headers in ({"X-CSRF-Token": csrf_token(alice)}, {}):
+        r = alice.post(f"/api/v1/courses/{course.id}/documents", data=nameless + body, content_type=content_type,
+                       headers=headers)
+        assert r.status_code == (201 if headers else 400), r.get_data(as_text=True)
+    assert [d.display_name for d in services.store.documents.list_for_course(course.id)] == ["a.txt"]
+
+
 def test_pasted_text_needs_the_csrf_token_too(alice: Any, services: Any, course: Course) -> None:
     url = f"/api/v1/courses/{course.id}/documents/text"
     assert alice.post(url, json={"title": "a", "text": "טקסט"}).status_code == 400
