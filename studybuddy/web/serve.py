@@ -131,12 +131,14 @@ def render_server_error(app: Any, request: Any, status: int, body_limit: int = 0
     from ..ingest import messages as ingest_messages
     from . import errors
 
-    headers = {k.replace("_", "-").title(): v for k, v in (request.headers or {}).items()
+    # A request refused while its first line or headers were read has no path, or no headers.
+    headers = {k.replace("_", "-").title(): v for k, v in (getattr(request, "headers", None) or {}).items()
                if k in ("ACCEPT", "ACCEPT_LANGUAGE", "COOKIE")}
+    path = getattr(request, "path", None) or "/"
     message = MESSAGES.get(status) or errors.MESSAGES.get(status) or errors.MESSAGES[400]
     try:
-        with app.test_request_context(request.path or "/", method="GET", headers=headers):
-            if status == 413 and _is_upload(app, getattr(request, "command", "") or "POST", request.path or "/"):
+        with app.test_request_context(path, method="GET", headers=headers):
+            if status == 413 and _is_upload(app, getattr(request, "command", "") or "POST", path):
                 message = _(ingest_messages.REQUEST_TOO_LARGE).format(limit=max(1, body_limit // MB))
             response = app.make_response(errors.error_response(status, message))
             return status, str(response.content_type), bytes(response.get_data())

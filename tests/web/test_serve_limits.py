@@ -95,3 +95,20 @@ def test_limits_follow_the_route(app: Any, cfg: Any) -> None:
     assert limit("POST", "/courses/x/documents") == request_body_limit(cfg)
     assert limit("POST", "/api/v1/courses/x/documents/text") >= cfg.ingest.max_paste_chars * 4
     assert limit("POST", "/no/such/route") == cfg.web.max_request_kb * 1024
+
+
+@pytest.mark.parametrize("raw", [b"GET / HTTP/1.1\r\nHost: x\r\nX-Bad: a\x00b\r\n\r\n",
+                                 b"GET / HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n", b"BLAH\r\n\r\n"])
+def test_a_request_broken_before_its_path_is_read_gets_our_page(live: int, raw: bytes,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    """waitress refuses it while reading the first line or the headers: there is no path to render
+    the page for, and the page must not need one."""
+    with socket.create_connection(("127.0.0.1", live), timeout=3) as sock:
+        sock.sendall(raw)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    header, _, body = data.partition(b"\r\n\r\n")
+    assert header.split(b"\r\n")[0].split()[1] == b"400"
+    assert b"Content-Type: text/html" in header and 'lang="he"' in body.decode()
+    assert "could not render" not in caplog.text
