@@ -106,7 +106,8 @@ SCHEMAS: dict[str, Any] = {
                                   "text": {"type": "string", "minLength": 1}}},
 }
 
-UPLOAD_ERRORS = {**_errors(400, 401, 404, 413, 415, 507), "422": _json(_ref("UploadResult"), "No file was accepted")}
+UPLOAD_ERRORS = {**_errors(400, 401, 404, 413, 415, 507), "422": _json(_ref("UploadResult"), "No file was accepted"),
+                 "409": _json(_ref("UploadResult"), "No file was added: the first was already in the course")}
 
 PATHS: dict[str, Any] = {
     "/api/v1/courses": {
@@ -144,7 +145,7 @@ PATHS: dict[str, Any] = {
                  "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("PastedText")}}},
                  "responses": {"201": _json({"type": "object", "required": ["document"],
                                              "properties": {"document": _ref("Document")}}, "Added"),
-                               **_errors(400, 401, 404, 413, 415, 507)}},
+                               **_errors(400, 401, 404, 409, 413, 415, 507)}},
     },
     "/api/v1/documents/{document_id}": {
         "parameters": [_path_id("document_id")],

@@ -5,6 +5,13 @@ SQLite, the in-process broker and a worker) on a loopback port. A student is sig
 logged in; schemathesis gets the session cookie and the CSRF header, reads the description
 the app serves at /api/v1/openapi.json and sends generated requests, bounded in examples and
 time. Any 500, or any answer the description does not allow, fails the run.
+
+Two passes. The first generates every parameter, identifiers included, and follows the
+description's links from what it creates. Generated identifiers name nothing, so there every
+operation on one course, document or job mostly answers 404. The second pass fixes those
+identifiers to a course, a document and its job the student really has, so the generated
+bodies and queries reach the code behind the lookup. DELETE is left out there: its only input
+is the identifier, and the first request would delete what the others need.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
@@ -29,6 +37,8 @@ from tests.conftest import PASSWORD, make_config
 
 MAX_EXAMPLES = int(os.environ.get("STUDYBUDDY_FUZZ_EXAMPLES", "25"))
 MAX_SECONDS = int(os.environ.get("STUDYBUDDY_FUZZ_SECONDS", "120"))
+# The second pass, on real identifiers.
+KNOWN_SECONDS = int(os.environ.get("STUDYBUDDY_FUZZ_KNOWN_SECONDS", "60"))
 CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,"
           "response_headers_conformance,negative_data_rejection,use_after_free,ignored_auth")
 
@@ -44,6 +54,38 @@ def _log_in(base: str) -> tuple[str, str]:
     token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     cookie = next(c for c in jar if c.name == "studybuddy_session")
     return f"{cookie.name}={cookie.value}", token
+
+
+def _seed(services: Services) -> dict[str, str]:
+    """A course of the fuzzing student with a document ingested by the worker: the identifiers
+    of the second pass."""
+    from studybuddy.courses import create_course
+    from studybuddy.ingest.upload import accept_text
+
+    student = services.store.users.get_by_email("fuzz@example.com")
+    assert student is not None
+    course = create_course(services.store, student.id, "קורס לבדיקה")
+    document = accept_text(services, course, "notes.txt", "Cells make energy in the mitochondria.\n" * 20)
+    deadline = time.monotonic() + 60
+    while (services.store.documents.get(document.id) or document).status not in ("ready", "failed"):
+        if time.monotonic() > deadline:
+            raise SystemExit("the seeded document was not ingested within 60 s")
+        time.sleep(0.1)
+    return {"course_id": course.id, "document_id": document.id, "job_id": document.job_id}
+
+
+def _schemathesis(config: Path, text: str, base: str, seconds: int, env: dict[str, str], *extra: str) -> int:
+    config.write_text(text)
+    command = [
+        str(Path(sys.executable).with_name("schemathesis")), "--config-file", str(config), "run",
+        f"{base}/api/v1/openapi.json",
+        "--checks", CHECKS, "--max-examples", str(MAX_EXAMPLES), "--max-time", str(seconds),
+        "--workers", "1", "--seed", os.environ.get("STUDYBUDDY_FUZZ_SEED", "1414"),
+        "--request-timeout", "20", "--generation-codec", "utf-8", "--suppress-health-check", "all",
+        *extra, *sys.argv[1:],
+    ]
+    print("running:", " ".join(command), flush=True)
+    return subprocess.run(command, env=env, timeout=seconds + 120, check=False).returncode
 
 
 def main() -> int:
@@ -71,20 +113,15 @@ def main() -> int:
             cookie, token = _log_in(base)
             # The credentials fill the description's security schemes, so schemathesis also knows
             # how to leave them out (and expects a 401 then).
-            config = Path(tmp) / "schemathesis.toml"
-            config.write_text('[auth.openapi.session]\napi_key = "${STUDYBUDDY_FUZZ_SESSION}"\n'
-                              '[auth.openapi.csrf]\napi_key = "${STUDYBUDDY_FUZZ_CSRF}"\n')
+            auth = ('[auth.openapi.session]\napi_key = "${STUDYBUDDY_FUZZ_SESSION}"\n'
+                    '[auth.openapi.csrf]\napi_key = "${STUDYBUDDY_FUZZ_CSRF}"\n')
             env = {**os.environ, "STUDYBUDDY_FUZZ_SESSION": cookie.partition("=")[2], "STUDYBUDDY_FUZZ_CSRF": token}
-            command = [
-                str(Path(sys.executable).with_name("schemathesis")), "--config-file", str(config), "run",
-                f"{base}/api/v1/openapi.json",
-                "--checks", CHECKS, "--max-examples", str(MAX_EXAMPLES), "--max-time", str(MAX_SECONDS),
-                "--workers", "1", "--seed", os.environ.get("STUDYBUDDY_FUZZ_SEED", "1414"),
-                "--request-timeout", "20", "--generation-codec", "utf-8", "--suppress-health-check", "all",
-                *sys.argv[1:],
-            ]
-            print("running:", " ".join(command), flush=True)
-            return subprocess.run(command, env=env, timeout=MAX_SECONDS + 120, check=False).returncode
+            generated = _schemathesis(Path(tmp) / "generated.toml", auth, base, MAX_SECONDS, env)
+            known = _seed(services)  # after the first pass, whose deletes might have found it
+            fixed = "[parameters]\n" + "".join(f'"path.{name}" = "{value}"\n' for name, value in known.items())
+            on_known = _schemathesis(Path(tmp) / "known.toml", auth + fixed, base, KNOWN_SECONDS, env,
+                                     "--exclude-method", "DELETE", "--phases", "coverage,fuzzing")
+            return generated or on_known
         finally:
             server.close()
             worker.stop(timeout=30)
