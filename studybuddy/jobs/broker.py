@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 import time
 from typing import Any
 
@@ -44,9 +45,10 @@ class Broker:
         self.exchange = make_exchange(self.prefix)
         self.queues = make_queues(self.prefix)
         # A connection is not safe to share between threads, and a lock around one would make
-        # every thread wait out another's timeouts while the broker is away: one per thread.
+        # every thread wait out another's timeouts while the broker is away: one per thread,
+        # released when the thread ends (a job's thread, say).
         self._local = threading.local()
-        self._open: list[Connection] = []
+        self._open: weakref.WeakSet[_ThreadPublisher] = weakref.WeakSet()
         self._lock = threading.Lock()
 
     @property
@@ -69,34 +71,31 @@ class Broker:
 
     def _ensure(self) -> Any:
         """This thread's producer, connected and with the queues declared."""
-        mine = self._local
-        if getattr(mine, "producer", None) is None:
-            conn = self.connection()
+        mine = getattr(self._local, "mine", None)
+        if mine is None:
+            mine = self._local.mine = _ThreadPublisher(self.connection())
             with self._lock:
-                self._open.append(conn)
-            mine.conn, mine.producer = conn, None
-            conn.ensure_connection(max_retries=0, timeout=self.config.connect_timeout)
-            producer = conn.Producer(serializer="json")
+                self._open.add(mine)
+        if mine.producer is None:
+            mine.conn.ensure_connection(max_retries=0, timeout=self.config.connect_timeout)
+            producer = mine.conn.Producer(serializer="json")
             for queue in self.queues.values():
                 queue.bind(producer.channel).declare()
             mine.producer = producer
         return mine.producer
 
     def _reset(self) -> None:
-        """Drop this thread's connection (after a failure)."""
-        conn = getattr(self._local, "conn", None)
-        self._local.conn = self._local.producer = None
-        if conn is not None:
-            self._release(conn)
+        """Drop this thread's connection (after a failure); the next publish opens another."""
+        mine = getattr(self._local, "mine", None)
+        self._local.mine = None
+        if mine is not None:
+            with self._lock:
+                self._open.discard(mine)
+            mine.release()
 
-    def _release(self, conn: Connection) -> None:
+    def open_connections(self) -> int:
         with self._lock:
-            if conn in self._open:
-                self._open.remove(conn)
-        try:
-            conn.release()
-        except Exception:  # noqa: BLE001 - the connection is broken already
-            pass
+            return len(self._open)
 
     def publish(self, job_id: str, queue: str) -> None:
         """Publish one job message; raises BrokerUnavailable if it cannot be delivered."""
@@ -148,10 +147,28 @@ class Broker:
     def close(self) -> None:
         """Release every thread's connection; a later publish opens a new one."""
         with self._lock:
-            conns, self._open = self._open, []
+            publishers, self._open = list(self._open), weakref.WeakSet()
             self._local = threading.local()
-        for conn in conns:
-            try:
-                conn.release()
-            except Exception:  # noqa: BLE001 - closing anyway
-                pass
+        for mine in publishers:
+            mine.release()
+
+
+class _ThreadPublisher:
+    """A thread's connection and producer, released when the thread ends (its thread-locals go,
+    and this with them) or the broker closes."""
+
+    __slots__ = ("conn", "producer", "__weakref__")
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self.producer: Any = None
+
+    def release(self) -> None:
+        self.producer = None
+        try:
+            self.conn.release()
+        except Exception:  # noqa: BLE001 - the connection is broken already, or closing anyway
+            pass
+
+    def __del__(self) -> None:
+        self.release()

@@ -77,22 +77,31 @@ def test_ping_goes_through_every_queue(rabbit_cfg: Config) -> None:
 def test_threads_publishing_at_once_each_on_their_own_connection_lose_nothing(rabbit_cfg: Config) -> None:
     services = Services(rabbit_cfg)
     broker = services.broker
+    sent, finish = threading.Barrier(9), threading.Event()
     try:
         def send(n: int) -> None:
             for i in range(5):
                 broker.publish(f"job-{n}-{i}", "summarize")
+            sent.wait(30)
+            finish.wait(30)
 
         threads = [threading.Thread(target=send, args=(n,)) for n in range(8)]
         for thread in threads:
             thread.start()
+        sent.wait(30)
+        assert broker.open_connections() == 8
+        finish.set()
         for thread in threads:
             thread.join(30)
-        assert len(broker._open) == 8
+        # Each went with its thread.
+        wait_for(lambda: broker.open_connections() == 0, timeout=10, what="the threads' connections released")
         wait_for(lambda: broker.queue_stats()["summarize"][0] == 40, timeout=10, what="40 messages in the queue")
+        broker.publish("this-thread", "summarize")
+        assert broker.open_connections() == 1
         broker.close()
-        assert broker._open == []
+        assert broker.open_connections() == 0
         broker.publish("after-close", "summarize")  # a new connection for this thread
-        wait_for(lambda: broker.queue_stats()["summarize"][0] == 41, timeout=10, what="the message after close")
+        wait_for(lambda: broker.queue_stats()["summarize"][0] == 42, timeout=10, what="the messages after close")
     finally:
         services.close()
 

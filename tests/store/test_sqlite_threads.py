@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 from studybuddy.jobs import submit_job
 from studybuddy.services import Services
@@ -49,9 +50,14 @@ def test_a_threads_connection_closes_when_the_thread_ends(tmp_path: Path) -> Non
 
 
 def test_a_worker_running_many_jobs_keeps_few_connections(services: Services) -> None:
+    """Each job submits the next from its own thread, so each job's thread reads and writes the
+    store and publishes to the broker."""
     finished = threading.Semaphore(0)
 
-    def handler(ctx: object) -> str:
+    def handler(ctx: Any) -> str:
+        left = int(ctx.job.params.get("left", 0))
+        if left:
+            submit_job(services, "ping", "someone", params={"queue": "summarize", "left": left - 1})
         finished.release()
         return "ok"
 
@@ -59,10 +65,11 @@ def test_a_worker_running_many_jobs_keeps_few_connections(services: Services) ->
     worker.start()
     try:
         assert worker.wait_ready(20)
+        submit_job(services, "ping", "someone", params={"queue": "summarize", "left": 39})
         for _ in range(40):
-            submit_job(services, "ping", "someone", params={"queue": "summarize"})
-            assert finished.acquire(timeout=10), "the worker did not run the job"
+            assert finished.acquire(timeout=10), "the worker did not run the next job"
     finally:
         worker.stop(10)
-    # The web-side thread of this test, the worker's consumer, lease, watchdog... never one per job.
+    # This test's thread, the worker's consumer, lease, watchdog... never one per job.
     assert services.store.db.open_connections() < 10
+    assert services.broker.open_connections() < 5
