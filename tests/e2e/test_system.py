@@ -247,10 +247,25 @@ def test_c_kill9_worker_mid_job_restarts_and_job_completes_once(
 
 # -- d ---------------------------------------------------------------------------------------
 
+def _monitor_quiet(container: Container) -> bool:
+    """The monitor's last round failed nothing and no cause is gathering strikes: no restart of
+    its own is on the way."""
+    return bool(_store_query(container, (
+        "from studybuddy.monitor.policy import STATE_KEY\n"
+        "state = store.monitor.get_state(STATE_KEY) or {}\n"
+        "print(json.dumps(not state.get('causes') and\n"
+        "                 all(c.get('strikes', 0) == 0 for c in state.get('checks', {}).values())))\n"
+    )))
+
+
 def test_d_sigstop_worker_watchdog_restarts_it(container: Container) -> None:
     unit = "studybuddy-worker.service"
     watchdog_s = _seconds(container.show(unit, "WatchdogUSec")["WatchdogUSec"])
     assert watchdog_s > 0, "the worker has no WatchdogSec"
+    # The long ingest of test c can leave the monitor counting strikes against the busy worker;
+    # a restart by the monitor landing now would be taken for the watchdog's. Let it settle first.
+    container.wait_until("the monitor to see every check pass", lambda: _monitor_quiet(container), timeout=180,
+                         interval=2)
     old_pid = container.main_pid(unit)
     stopped_at = time.monotonic()
     container.sh(f"kill -STOP {old_pid}")
