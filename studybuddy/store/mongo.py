@@ -9,9 +9,9 @@ from typing import Any, BinaryIO, Iterable
 import gridfs
 import pymongo
 from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import PyMongoError
 
-from .base import CourseStamp, DuplicateError, StoreError
+from .base import CourseStamp
 from .models import (
     Artifact,
     Chunk,
@@ -39,14 +39,9 @@ class MongoUsers(_Coll):
     model = User
 
     def add(self, user: User) -> User:
-        try:
-            doc = _to_doc(user)
-            doc["email_lower"] = user.email.strip().lower()
-            self.c.insert_one(doc)
-        except DuplicateKeyError as exc:
-            raise DuplicateError(str(exc)) from exc
-        except PyMongoError as exc:
-            raise StoreError(str(exc)) from exc
+        doc = _to_doc(user)
+        doc["email_lower"] = user.email.strip().lower()
+        self.c.insert_one(doc)
         return user
 
     def get_by_email(self, email: str) -> User | None:
@@ -103,25 +98,20 @@ class MongoDocuments(_Coll):
     def add_with_job(self, document: Document, job: Job) -> Document:
         document = replace(document, job_id=job.id)
         jobs = self.c.database["jobs"]
+        if _has_transactions(self.c.database.client):
+            with self.c.database.client.start_session() as session:
+                session.with_transaction(lambda s: (jobs.insert_one(_to_doc(job), session=s),
+                                                    self.c.insert_one(_to_doc(document), session=s)))
+            return document
+        # No transactions (a single server, mongomock): the job first, so that a crash between
+        # the two writes leaves a job whose document is missing (its ingest ends at once),
+        # never a document without its job.
+        jobs.insert_one(_to_doc(job))
         try:
-            if _has_transactions(self.c.database.client):
-                with self.c.database.client.start_session() as session:
-                    session.with_transaction(lambda s: (jobs.insert_one(_to_doc(job), session=s),
-                                                        self.c.insert_one(_to_doc(document), session=s)))
-                return document
-            # No transactions (a single server, mongomock): the job first, so that a crash between
-            # the two writes leaves a job whose document is missing (its ingest ends at once),
-            # never a document without its job.
-            jobs.insert_one(_to_doc(job))
-            try:
-                self.c.insert_one(_to_doc(document))
-            except BaseException:
-                jobs.delete_one({"_id": job.id})
-                raise
-        except DuplicateKeyError as exc:
-            raise DuplicateError(str(exc)) from exc
-        except PyMongoError as exc:
-            raise StoreError(str(exc)) from exc
+            self.c.insert_one(_to_doc(document))
+        except BaseException:
+            jobs.delete_one({"_id": job.id})
+            raise
         return document
 
     def find_by_hash(self, course_id: str, content_hash: str) -> Document | None:
@@ -182,12 +172,9 @@ class MongoArtifacts(_Coll):
         return self._find(query, [("created_at", -1)])
 
     def ids_for_owner(self, owner_id: str, kind: str) -> list[str]:
-        try:
-            courses = [c["_id"] for c in self.c.database["courses"].find({"owner_id": owner_id}, {"_id": 1})]
-            found = self.c.find({"course_id": {"$in": courses}, "kind": kind, "owner_id": owner_id}, {"_id": 1})
-            return [d["_id"] for d in found.sort([("created_at", 1), ("_id", 1)])]
-        except PyMongoError as exc:
-            raise StoreError(str(exc)) from exc
+        courses = [c["_id"] for c in self.c.database["courses"].find({"owner_id": owner_id}, {"_id": 1})]
+        found = self.c.find({"course_id": {"$in": courses}, "kind": kind, "owner_id": owner_id}, {"_id": 1})
+        return [d["_id"] for d in found.sort([("created_at", 1), ("_id", 1)])]
 
     def update_content(self, artifact_id: str, content: dict[str, Any]) -> Artifact | None:
         return self._update(artifact_id, {"content": content})  # type: ignore[no-any-return]
@@ -197,12 +184,9 @@ class MongoArtifacts(_Coll):
 
     def list_recent(self, course_id: str, owner_id: str, kinds: Iterable[str], limit: int = 50) -> list[Artifact]:
         """Newest first, without their content (lists show titles; content is read when opened)."""
-        try:
-            cursor = self.c.find({"course_id": course_id, "owner_id": owner_id, "kind": {"$in": list(kinds)}},
-                                 {"content": 0}).sort([("created_at", -1)]).limit(int(limit))
-            return [_from_doc(Artifact, {**d, "content": {}}) for d in cursor]  # type: ignore[misc]
-        except PyMongoError as exc:
-            raise StoreError(str(exc)) from exc
+        cursor = self.c.find({"course_id": course_id, "owner_id": owner_id, "kind": {"$in": list(kinds)}},
+                             {"content": 0}).sort([("created_at", -1)]).limit(int(limit))
+        return [_from_doc(Artifact, {**d, "content": {}}) for d in cursor]  # type: ignore[misc]
 
     def rename(self, artifact_id: str, title: str) -> Artifact | None:
         return self._update(artifact_id, {"title": title})  # type: ignore[no-any-return]
@@ -220,17 +204,11 @@ class MongoItems(_Coll):
         return doc
 
     def add(self, item: Item) -> Item:
-        try:
-            self.c.insert_one(self._doc(item))
-        except DuplicateKeyError as exc:
-            raise DuplicateError(str(exc)) from exc
+        self.c.insert_one(self._doc(item))
         return item
 
     def put(self, item: Item) -> Item:
-        try:
-            self.c.replace_one({"_id": item.id}, self._doc(item), upsert=True)
-        except DuplicateKeyError as exc:
-            raise DuplicateError(str(exc)) from exc
+        self.c.replace_one({"_id": item.id}, self._doc(item), upsert=True)
         return item
 
     def get_by_key(self, kind: str, owner_id: str, key: str) -> Item | None:
@@ -370,10 +348,7 @@ class MongoStore:
         ensure_account_indexes(d)
 
     def ping(self) -> None:
-        try:
-            self.client.admin.command("ping")
-        except PyMongoError as exc:
-            raise StoreError(str(exc)) from exc
+        self.client.admin.command("ping")
 
     def delete_document(self, document_id: str) -> None:
         doc = self.db.documents.find_one({"_id": document_id})

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields
+from dataclasses import fields
 from typing import Any, Iterable, TypeVar
 
-from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError
 
-from .base import DuplicateError, StoreError
 from .cards import CONTENT_FIELDS, MEMORY_FIELDS, Card, Deck, Review
-from .mongo_coll import store_errors
+from .mongo_coll import _to_doc, store_errors
 
 T = TypeVar("T")
 
@@ -44,50 +43,32 @@ def _load(cls: type[T], doc: dict[str, Any] | None) -> T | None:
     return cls(**values)
 
 
-def _doc(record: Any) -> dict[str, Any]:
-    doc = asdict(record)
-    doc["_id"] = doc.pop("id")
-    return doc
-
-
 @store_errors
 class _Records:
+    """pymongo's errors become the store's in store_errors, around every public method."""
+
     model: type = object
 
     def __init__(self, coll: Any):
         self.c = coll
 
     def _find(self, query: dict[str, Any], sort: list[tuple[str, int]], limit: int = 0) -> list[Any]:
-        try:
-            cursor = self.c.find(query).sort(sort)
-            if limit:
-                cursor = cursor.limit(limit)
-            return [_load(self.model, d) for d in cursor]
-        except PyMongoError as exc:
-            raise StoreError(str(exc)) from exc
+        cursor = self.c.find(query).sort(sort)
+        if limit:
+            cursor = cursor.limit(limit)
+        return [_load(self.model, d) for d in cursor]
 
     def _count(self, query: dict[str, Any]) -> int:
-        try:
-            return int(self.c.count_documents(query))
-        except PyMongoError as exc:
-            raise StoreError(str(exc)) from exc
+        return int(self.c.count_documents(query))
 
     def _set(self, id_: str, values: dict[str, Any], allowed: Iterable[str]) -> None:
         unknown = set(values) - set(allowed)
         if unknown:
             raise ValueError(f"unknown fields: {sorted(unknown)}")
-        try:
-            self.c.update_one({"_id": id_}, {"$set": values})
-        except PyMongoError as exc:
-            raise StoreError(str(exc)) from exc
+        self.c.update_one({"_id": id_}, {"$set": values})
 
     def add(self, record: Any) -> Any:
-        try:
-            self.c.insert_one(_doc(record))
-        except DuplicateKeyError as exc:
-            raise DuplicateError(str(exc)) from exc
-        except PyMongoError as exc:
-            raise StoreError(str(exc)) from exc
+        self.c.insert_one(_to_doc(record))
         return record
 
     def get(self, id_: str) -> Any:
@@ -139,15 +120,13 @@ class MongoCards(_Records):
         self.reviews = reviews
 
     def add_many(self, cards: Iterable[Card]) -> int:
-        docs = [_doc(c) for c in cards]
+        docs = [_to_doc(c) for c in cards]
         if not docs:
             return 0
         try:
             return len(self.c.insert_many(docs, ordered=False).inserted_ids)
         except BulkWriteError as exc:  # some ids existed: the others went in
             return int(exc.details.get("nInserted", 0))
-        except PyMongoError as exc:
-            raise StoreError(str(exc)) from exc
 
     def update(self, card_id: str, **values: Any) -> Card | None:
         if values:
@@ -158,11 +137,8 @@ class MongoCards(_Records):
         unknown = set(memory) - set(MEMORY_FIELDS)
         if unknown:
             raise ValueError(f"not memory fields: {sorted(unknown)}")
-        try:
-            result = self.c.update_one({"_id": card_id, "version": expected_version},
-                                       {"$set": memory, "$inc": {"version": 1}})
-        except PyMongoError as exc:
-            raise StoreError(str(exc)) from exc
+        result = self.c.update_one({"_id": card_id, "version": expected_version},
+                                   {"$set": memory, "$inc": {"version": 1}})
         return bool(result.modified_count)
 
     def delete(self, card_id: str) -> None:

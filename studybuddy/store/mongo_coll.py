@@ -57,50 +57,36 @@ def _to_doc(obj: Any) -> dict[str, Any]:
 
 @store_errors
 class _Coll:
+    """pymongo's errors become the store's in store_errors, around every public method."""
+
     model: type = object
 
     def __init__(self, coll: Any):
         self.c = coll
 
     def _insert(self, obj: Any) -> Any:
-        try:
-            self.c.insert_one(_to_doc(obj))
-        except DuplicateKeyError as exc:
-            raise DuplicateError(str(exc)) from exc
-        except PyMongoError as exc:
-            raise StoreError(str(exc)) from exc
+        self.c.insert_one(_to_doc(obj))
         return obj
 
     def _find(self, query: dict[str, Any], sort: list[tuple[str, int]] | None = None, limit: int = 0) -> list[Any]:
-        try:
-            cursor = self.c.find(query)
-            if sort:
-                cursor = cursor.sort(sort)
-            if limit:
-                cursor = cursor.limit(limit)
-            return [_from_doc(self.model, d) for d in cursor]
-        except PyMongoError as exc:
-            raise StoreError(str(exc)) from exc
+        cursor = self.c.find(query)
+        if sort:
+            cursor = cursor.sort(sort)
+        if limit:
+            cursor = cursor.limit(limit)
+        return [_from_doc(self.model, d) for d in cursor]
 
     def _find_one(self, query: dict[str, Any]) -> Any:
-        try:
-            return _from_doc(self.model, self.c.find_one(query))
-        except PyMongoError as exc:
-            raise StoreError(str(exc)) from exc
+        return _from_doc(self.model, self.c.find_one(query))
 
     def _update(self, id_: str, values: dict[str, Any]) -> Any:
         allowed = {f.name for f in fields(self.model)} - {"id"}  # type: ignore[arg-type]
         unknown = set(values) - allowed
         if unknown:
             raise ValueError(f"unknown fields: {sorted(unknown)}")
-        try:
-            doc = self.c.find_one_and_update(
-                {"_id": id_}, {"$set": values}, return_document=ReturnDocument.AFTER
-            ) if values else self.c.find_one({"_id": id_})
-        except DuplicateKeyError as exc:
-            raise DuplicateError(str(exc)) from exc
-        except PyMongoError as exc:
-            raise StoreError(str(exc)) from exc
+        doc = self.c.find_one_and_update(
+            {"_id": id_}, {"$set": values}, return_document=ReturnDocument.AFTER
+        ) if values else self.c.find_one({"_id": id_})
         return _from_doc(self.model, doc)
 
     def get(self, id_: str) -> Any:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from pymongo import ReturnDocument
-from pymongo.errors import PyMongoError
 
-from .base import DEAD_MESSAGE, StoreError
+from .base import DEAD_MESSAGE
 from .models import Job, new_id
 from .mongo_coll import _Coll, _from_doc, store_errors
 
@@ -20,10 +19,7 @@ class MongoJobs(_Coll):
         return self._insert(job)  # type: ignore[no-any-return]
 
     def _cas(self, query: dict[str, Any], update: dict[str, Any]) -> Job | None:
-        try:
-            doc = self.c.find_one_and_update(query, update, return_document=ReturnDocument.AFTER)
-        except PyMongoError as exc:
-            raise StoreError(str(exc)) from exc
+        doc = self.c.find_one_and_update(query, update, return_document=ReturnDocument.AFTER)
         return _from_doc(Job, doc)
 
     def claim(self, job_id: str, worker: str, lease_seconds: float, now: float) -> Job | None:
@@ -41,10 +37,7 @@ class MongoJobs(_Coll):
         """One update of a running job that only the holder of its lease token may make."""
         if not token:
             return False
-        try:
-            r = self.c.update_one({"_id": job_id, "state": "running", "lease_token": token}, update)
-        except PyMongoError as exc:
-            raise StoreError(str(exc)) from exc
+        r = self.c.update_one({"_id": job_id, "state": "running", "lease_token": token}, update)
         return bool(r.matched_count)
 
     def heartbeat(self, job_id: str, token: str, lease_seconds: float, now: float) -> bool:
@@ -146,8 +139,5 @@ class MongoJobs(_Coll):
 
     def count_ahead(self, job: Job) -> int:
         """Jobs of the same queue that came earlier and are still waiting or running."""
-        try:
-            return int(self.c.count_documents({"queue": job.queue, "state": {"$in": ["queued", "running"]},
-                                               "created_at": {"$lt": job.created_at}, "_id": {"$ne": job.id}}))
-        except PyMongoError as exc:
-            raise StoreError(str(exc)) from exc
+        return int(self.c.count_documents({"queue": job.queue, "state": {"$in": ["queued", "running"]},
+                                           "created_at": {"$lt": job.created_at}, "_id": {"$ne": job.id}}))
