@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import asdict, fields
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Iterable, TypeVar
 
 from .base import StoreError
@@ -177,6 +178,13 @@ def _scope(owner_id: str, course_id: str | None, deck_id: str | None) -> tuple[s
     return " AND ".join(where), params
 
 
+# New cards in deck order: the tail of list_new, and the same order as a sort key of a row that
+# begins with its term number (list_new_per_deck).
+_NEW_ORDER = "ORDER BY created_at, position, id"
+_NEW_ROW_ORDER = itemgetter(0, *(1 + [f.name for f in fields(Card)].index(name)
+                                 for name in ("created_at", "position", "id")))
+
+
 class SqliteCards(_Records):
     table, model = "cards", Card
 
@@ -236,7 +244,7 @@ class SqliteCards(_Records):
     def list_new(self, owner_id: str, now: float, course_id: str | None = None,
                  deck_id: str | None = None, limit: int = 1000) -> list[Card]:
         where, params = self._new_where(owner_id, now, course_id, deck_id)
-        return self._many(where, params, f"ORDER BY created_at, position, id LIMIT {int(limit)}")
+        return self._many(where, params, f"{_NEW_ORDER} LIMIT {int(limit)}")
 
     def list_new_per_deck(self, owner_id: str, now: float, per_deck: int, limit: int) -> list[Card]:
         """Up to `per_deck` new cards of each of the student's decks, decks in their order (as
@@ -249,18 +257,16 @@ class SqliteCards(_Records):
         decks = [r[0] for r in self.db.execute("SELECT id FROM decks WHERE owner_id = ? ORDER BY created_at, id",
                                                (owner_id,)).fetchall()]
         cards: list[Card] = []
-        columns = ["term", *self._select.split(", ")]
-        order = [columns.index(name) for name in ("created_at", "position", "id")]
         for start in range(0, len(decks), _DECKS_PER_QUERY):
             terms, params = [], []
             for n, deck_id in enumerate(decks[start:start + _DECKS_PER_QUERY]):
                 where, values = self._new_where(owner_id, now, None, deck_id)
                 terms.append(f"SELECT * FROM (SELECT {n} AS term, {self._select} FROM cards WHERE {where} "
-                             "ORDER BY created_at, position, id LIMIT ?)")
+                             f"{_NEW_ORDER} LIMIT ?)")
                 params += [*values, int(per_deck)]
             rows = self.db.execute(" UNION ALL ".join(terms), params).fetchall()
             # Sorted here, not by SQLite: a sort of whole rows there costs more than the queries.
-            rows.sort(key=lambda r: (r[0], r[order[0]], r[order[1]], r[order[2]]))
+            rows.sort(key=_NEW_ROW_ORDER)
             cards += [_load(Card, r[1:], self._convert) for r in rows[:limit - len(cards)]]  # type: ignore[misc]
             if len(cards) >= limit:
                 break
