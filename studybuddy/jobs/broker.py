@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import threading
-import weakref
 import time
 from typing import Any
 
 from kombu import Connection, Exchange, Queue
 
 from ..config import QUEUE_NAMES, BrokerConfig
+from ..perthread import PerThread
 from . import doorbell
 
 log = logging.getLogger(__name__)
@@ -47,9 +46,7 @@ class Broker:
         # A connection is not safe to share between threads, and a lock around one would make
         # every thread wait out another's timeouts while the broker is away: one per thread,
         # released when the thread ends (a job's thread, say).
-        self._local = threading.local()
-        self._open: weakref.WeakSet[_ThreadPublisher] = weakref.WeakSet()
-        self._lock = threading.Lock()
+        self._publishers = PerThread(lambda: _ThreadPublisher(self.connection()), _ThreadPublisher.release)
 
     @property
     def is_memory(self) -> bool:
@@ -71,11 +68,7 @@ class Broker:
 
     def _ensure(self) -> Any:
         """This thread's producer, connected and with the queues declared."""
-        mine = getattr(self._local, "mine", None)
-        if mine is None:
-            mine = self._local.mine = _ThreadPublisher(self.connection())
-            with self._lock:
-                self._open.add(mine)
+        mine = self._publishers.get()
         if mine.producer is None:
             mine.conn.ensure_connection(max_retries=0, timeout=self.config.connect_timeout)
             producer = mine.conn.Producer(serializer="json")
@@ -86,16 +79,10 @@ class Broker:
 
     def _reset(self) -> None:
         """Drop this thread's connection (after a failure); the next publish opens another."""
-        mine = getattr(self._local, "mine", None)
-        self._local.mine = None
-        if mine is not None:
-            with self._lock:
-                self._open.discard(mine)
-            mine.release()
+        self._publishers.drop()
 
     def open_connections(self) -> int:
-        with self._lock:
-            return len(self._open)
+        return self._publishers.count()
 
     def publish(self, job_id: str, queue: str) -> None:
         """Publish one job message; raises BrokerUnavailable if it cannot be delivered."""
@@ -146,18 +133,11 @@ class Broker:
 
     def close(self) -> None:
         """Release every thread's connection; a later publish opens a new one."""
-        with self._lock:
-            publishers, self._open = list(self._open), weakref.WeakSet()
-            self._local = threading.local()
-        for mine in publishers:
-            mine.release()
+        self._publishers.close_all()
 
 
 class _ThreadPublisher:
-    """A thread's connection and producer, released when the thread ends (its thread-locals go,
-    and this with them) or the broker closes."""
-
-    __slots__ = ("conn", "producer", "__weakref__")
+    """A thread's connection, and its producer once connected."""
 
     def __init__(self, conn: Connection):
         self.conn = conn
@@ -169,6 +149,3 @@ class _ThreadPublisher:
             self.conn.release()
         except Exception:  # noqa: BLE001 - the connection is broken already, or closing anyway
             pass
-
-    def __del__(self) -> None:
-        self.release()

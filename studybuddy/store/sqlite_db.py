@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import weakref
 from dataclasses import MISSING, asdict, fields
 from typing import Any, Iterable, Mapping, TypeVar
 
+from ..perthread import PerThread
 from .base import DuplicateError, StorageFull, StoreError, is_storage_full
 from .sqlite_version import DataVersion
 
@@ -68,54 +68,39 @@ def _q(name: str) -> str:
     return f'"{name}"'
 
 
-class _ThreadConnection:
-    """A thread's connection, closed when the thread ends (its thread-locals go, and this with
-    them): the worker runs each job in a thread of its own, and a connection left open per job
-    ran the process out of file descriptors (two per connection) after some hundreds of jobs."""
-
-    __slots__ = ("conn", "__weakref__")
-
-    def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
-
-    def __del__(self) -> None:
-        try:
-            self.conn.close()
-        except sqlite3.Error:
-            pass
+def _close(conn: sqlite3.Connection) -> None:
+    try:
+        conn.close()
+    except sqlite3.Error:
+        pass
 
 
 class _Db:
-    """One connection per thread, all to the same file."""
+    """One connection per thread (closed when its thread ends), all to the same file."""
 
     def __init__(self, path: str, busy_timeout_ms: int):
         self.path = path
         self.busy_timeout_ms = busy_timeout_ms
-        self._local = threading.local()
-        # Those of live threads; a thread's goes when the thread ends.
-        self._open: weakref.WeakSet[_ThreadConnection] = weakref.WeakSet()
+        self._connections = PerThread(self._connect, _close)
         self._lock = threading.Lock()
         self._version: DataVersion | None = None
 
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None,
+            check_same_thread=False,
+        )
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        return conn
+
     def conn(self) -> sqlite3.Connection:
-        mine = getattr(self._local, "mine", None)
-        if mine is None:
-            conn = sqlite3.connect(
-                self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None,
-                check_same_thread=False,
-            )
-            conn.row_factory = sqlite3.Row
-            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            mine = self._local.mine = _ThreadConnection(conn)
-            with self._lock:
-                self._open.add(mine)
-        return mine.conn  # type: ignore[no-any-return]
+        return self._connections.get()
 
     def open_connections(self) -> int:
-        with self._lock:
-            return len(self._open)
+        return self._connections.count()
 
     def execute(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> sqlite3.Cursor:
         try:
@@ -148,13 +133,7 @@ class _Db:
             if self._version is not None:
                 self._version.close()
                 self._version = None
-            for mine in list(self._open):
-                try:
-                    mine.conn.close()
-                except sqlite3.Error:
-                    pass
-            self._open = weakref.WeakSet()
-        self._local = threading.local()
+        self._connections.close_all()
 
 
 class _Tx:
